@@ -1,0 +1,335 @@
+/*
+ * polleros - one readiness poller for every operating system.
+ *
+ * The application owns logic; polleros owns kernel state.  Every attached
+ * channel has a probe, ops->triggers(), that says what the channel wants right
+ * now.  po_wait() is the only function that changes kernel interest: it probes
+ * every channel (phase A), tells the kernel only what differs from what it was
+ * last told, waits (phase B, without blocking when an internal trigger is
+ * already pending) and harvests events by a 64-bit sequence number that is
+ * never reused (phase C).  The application then walks the triggered channels
+ * with po_next_triggered() and acts.
+ *
+ * Threading: a poller and its channels belong to one thread at a time.  No
+ * function here is safe to call concurrently on the same poller.
+ *
+ * Errors: functions that can fail return a negative PO_E... code (or NULL with
+ * the code stored through an out parameter); po_strerror() names it.  When a
+ * kernel call failed, PO_ESYS is returned and po_last_errno() gives its errno.
+ */
+#ifndef POLLEROS_H
+#define POLLEROS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(POLLEROS_SHARED)
+#if defined(POLLEROS_BUILDING)
+#define PO_API __declspec(dllexport)
+#else
+#define PO_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) && defined(POLLEROS_BUILDING)
+#define PO_API __attribute__((visibility("default")))
+#else
+#define PO_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Types                                                                     */
+
+/*
+ * Triggers: one byte, one bit per reason a channel can be walked.
+ *
+ * Kernel triggers (the probe asks for them; the kernel reports them):
+ *   PO_NOTIFY   readable, for a channel that carries wake-ups rather than data
+ *   PO_ACCEPT   readable, for a listening socket
+ *   PO_CONNECT  writable, for a socket whose connect() is in progress
+ *   PO_SEND     writable
+ *   PO_RECV     readable, or the peer hung up (read to EOF: no byte is lost)
+ * Internal triggers (the probe raises them itself; they are reported back in
+ * the same wait without asking the kernel, and keep the wait from blocking):
+ *   PO_POOL     the channel has internal work, typically "buffers are
+ *               available again"; answering PO_POOL instead of PO_RECV is how
+ *               a channel applies backpressure
+ *   PO_ERR      also reported by the poller: a socket error, a hang-up while
+ *               PO_RECV is not wanted, or a failed kernel call for the channel
+ *               (see po_channel_errno())
+ *   PO_TIMEOUT  per channel: a timer of the application's expired.  In the
+ *               total of po_wait() it means the wait triggered no channel.
+ */
+typedef uint8_t po_triggers;
+enum {
+    PO_NOTIFY = 1u << 0,
+    PO_ACCEPT = 1u << 1,
+    PO_CONNECT = 1u << 2,
+    PO_SEND = 1u << 3,
+    PO_RECV = 1u << 4,
+    PO_POOL = 1u << 5,
+    PO_ERR = 1u << 6,
+    PO_TIMEOUT = 1u << 7,
+    PO_KERNEL_TRIGGERS = PO_NOTIFY | PO_ACCEPT | PO_CONNECT | PO_SEND | PO_RECV,
+    PO_INTERNAL_TRIGGERS = PO_POOL | PO_ERR | PO_TIMEOUT
+};
+
+/* The poller's own token for a channel incarnation: assigned from 1 upwards
+ * at attach and again when the channel's socket changes; never reused during
+ * the poller's life, so an event for an old incarnation can never reach a new
+ * one. */
+typedef uint64_t po_seqn;
+
+/* The application's number for a channel; any value, unique in a poller. */
+typedef uint64_t po_chn;
+
+#ifdef _WIN32
+typedef uintptr_t po_socket; /* a SOCKET */
+#define PO_NO_SOCKET ((po_socket) ~(uintptr_t)0)
+#else
+typedef int po_socket; /* a file descriptor */
+#define PO_NO_SOCKET (-1)
+#endif
+
+typedef struct po_poller po_poller;
+typedef struct po_channel po_channel;
+
+/*
+ * What a channel does.  Usually one static table per kind of channel.
+ *
+ * triggers: the probe.  Returns what the channel wants now: any of the kernel
+ *   triggers, plus internal triggers to report without waiting.  Called by
+ *   po_wait() for every channel, so it must be cheap and must not call back
+ *   into the poller (such calls fail with PO_EBUSY).  A channel without a
+ *   socket can only be triggered by internal triggers.
+ * deinit: called exactly once per channel, when it is deleted (po_delete,
+ *   po_delete_group, po_delete_marked) or when the poller is destroyed.  The
+ *   poller no longer watches the socket at that point, so deinit may close it.
+ *   May be NULL.  Must not call back into the poller (PO_EBUSY).
+ */
+typedef struct po_channel_ops {
+    po_triggers (*triggers)(po_channel *ch, void *ctx);
+    void (*deinit)(po_channel *ch, void *ctx);
+} po_channel_ops;
+
+/* Allocator hooks: every byte the poller owns comes from here.  realloc must
+ * accept NULL as the old pointer.  A hook returning NULL makes the call that
+ * needed memory fail with PO_ENOMEM and leaves the poller as it was. */
+typedef struct po_allocator {
+    void *(*malloc)(size_t size, void *ctx);
+    void *(*realloc)(void *ptr, size_t size, void *ctx);
+    void (*free)(void *ptr, void *ctx);
+    void *ctx;
+} po_allocator;
+
+typedef enum po_backend_kind {
+    PO_BACKEND_DEFAULT = 0, /* the environment's POLLEROS_BACKEND, else the
+                               platform's best */
+    PO_BACKEND_EPOLL,
+    PO_BACKEND_POLL,
+    PO_BACKEND_KQUEUE,
+    PO_BACKEND_WEPOLL
+} po_backend_kind;
+
+/* Options for po_create(); a zeroed struct (or NULL) means all defaults. */
+typedef struct po_options {
+    po_backend_kind backend;
+    const po_allocator *allocator; /* NULL: the C library's malloc */
+    /* How many kernel events one wait can harvest; 0 means 256.  More ready
+     * channels than this are harvested by the following waits. */
+    unsigned max_events;
+} po_options;
+
+/* Kernel calls made so far, for tests and benchmarks.  Failed calls count. */
+typedef struct po_stats {
+    uint64_t adds;   /* sockets registered with the kernel */
+    uint64_t mods;   /* interest changes of a registered socket */
+    uint64_t dels;   /* sockets unregistered */
+    uint64_t waits;  /* kernel wait calls */
+    uint64_t events; /* events harvested and delivered to a live channel */
+    uint64_t stale;  /* events dropped because their token was stale */
+} po_stats;
+
+/* Walk state for po_next_triggered(); start each walk with PO_ITER_INIT. */
+typedef struct po_iter {
+    po_channel *next;
+    uint64_t round;
+} po_iter;
+#define PO_ITER_INIT {0, 0}
+
+/* Error codes (negative). */
+enum {
+    PO_OK = 0,
+    PO_EINVAL = -1,   /* NULL or out-of-range argument */
+    PO_ENOMEM = -2,   /* an allocation failed; nothing changed */
+    PO_EEXIST = -3,   /* the channel number is already attached */
+    PO_ENOENT = -4,   /* no channel has that number */
+    PO_EINUSE = -5,   /* the socket belongs to another channel of the poller */
+    PO_EBUSY = -6,    /* called from inside a probe or a deinit */
+    PO_ENOTSUP = -7,  /* the backend is not available in this build or OS */
+    PO_ESYS = -8      /* a kernel call failed; see po_last_errno() */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Poller                                                                    */
+
+/*
+ * Creates a poller.  opt may be NULL.  With PO_BACKEND_DEFAULT the
+ * environment variable POLLEROS_BACKEND ("epoll", "poll", "kqueue",
+ * "wepoll") chooses, else the platform's best (epoll on Linux).
+ * Returns NULL on failure and stores the code in *err if err is not NULL:
+ * PO_EINVAL (unknown name in POLLEROS_BACKEND, incomplete allocator),
+ * PO_ENOTSUP (backend not built for this OS), PO_ENOMEM, PO_ESYS (the kernel
+ * refused to create its object; errno is left as that call set it).  The
+ * kernel object is created close-on-exec.
+ */
+PO_API po_poller *po_create(const po_options *opt, int *err);
+
+/*
+ * Destroys the poller: closes the kernel object (which unregisters every
+ * socket at once), then calls deinit exactly once for every channel still
+ * attached, and frees all poller memory.  NULL is ignored.  O(channels).
+ */
+PO_API void po_destroy(po_poller *p);
+
+/* The backend in use: "epoll", "poll", "kqueue" or "wepoll". */
+PO_API const char *po_backend_name(const po_poller *p);
+
+/* Copies the kernel call counters into *out. */
+PO_API void po_get_stats(const po_poller *p, po_stats *out);
+
+/* The errno of the last failed kernel call of po_wait() (PO_ESYS). */
+PO_API int po_last_errno(const po_poller *p);
+
+/* Number of attached channels.  O(1). */
+PO_API size_t po_count(const po_poller *p);
+
+/* A static English description of an error code. */
+PO_API const char *po_strerror(int err);
+
+/* ------------------------------------------------------------------------ */
+/* Channels                                                                  */
+
+/*
+ * Attaches a channel under number chn, watching socket s (or PO_NO_SOCKET for
+ * a channel that only has internal triggers).  No kernel call is made here:
+ * the socket is registered by the next po_wait(), with the interest its probe
+ * reports then.  On success stores the channel in *out (if out is not NULL);
+ * its address stays valid until the channel is deleted.
+ * Errors: PO_EINVAL (p or ops or ops->triggers NULL), PO_EEXIST (chn attached
+ * already), PO_EINUSE (another channel holds s), PO_ENOMEM, PO_EBUSY.  On
+ * error nothing changes, not even the next SeqN.
+ * O(1) amortized.  Safe during a walk: the new channel is not visited by the
+ * walk in progress.
+ */
+PO_API int po_attach(po_poller *p, po_chn chn, po_socket s,
+                     const po_channel_ops *ops, void *ctx, po_channel **out);
+
+/* The channel attached under chn, or NULL.  O(1). */
+PO_API po_channel *po_find(po_poller *p, po_chn chn);
+
+/*
+ * Deletes the channel numbered chn: unregisters its socket from the kernel
+ * (if registered), calls its deinit, and forgets it; its SeqN is never used
+ * again and any event still carrying it is dropped.  The socket itself is the
+ * application's (close it in deinit or after).
+ * Errors: PO_EINVAL (p NULL), PO_ENOENT (no such channel), PO_EBUSY.
+ * O(1).  Safe during a walk: the deleted channel is not visited afterwards.
+ */
+PO_API int po_delete(po_poller *p, po_chn chn);
+
+/*
+ * Deletes each attached channel among chns[0..n-1]; numbers that are not
+ * attached are skipped.  Returns how many were deleted, or PO_EINVAL /
+ * PO_EBUSY.  O(n).  Safe during a walk.
+ */
+PO_API int po_delete_group(po_poller *p, const po_chn *chns, size_t n);
+
+/* Marks a channel for po_delete_marked().  Safe anywhere, even in a probe.
+ * O(1). */
+PO_API void po_mark_delete(po_channel *ch);
+
+/* Deletes every marked channel; returns how many, or PO_EINVAL / PO_EBUSY.
+ * O(channels) when any channel is marked, O(1) otherwise.  Safe during a
+ * walk. */
+PO_API int po_delete_marked(po_poller *p);
+
+/*
+ * Changes the socket a channel watches (PO_NO_SOCKET to stop watching).  The
+ * old socket is unregistered at once, so the application may close it right
+ * after; the new one is registered by the next po_wait().  The channel gets a
+ * new SeqN, so a late event of the old socket can never be taken for one of
+ * the new.  Setting the same socket again re-registers it and clears a
+ * failure recorded for the channel (po_channel_errno()).
+ * Errors: PO_EINVAL (ch NULL), PO_EINUSE (another channel holds s),
+ * PO_ENOMEM, PO_EBUSY.  On error nothing changes.  O(1).
+ */
+PO_API int po_set_socket(po_channel *ch, po_socket s);
+
+/* ------------------------------------------------------------------------ */
+/* The wait                                                                  */
+
+/*
+ * Runs one round of the loop:
+ *   A. probes every channel; its triggers become this round's wants, its
+ *      internal triggers its first act; where the kernel interest derived
+ *      from the wants (readable for PO_RECV/PO_NOTIFY/PO_ACCEPT, writable for
+ *      PO_SEND/PO_CONNECT) differs from what the kernel holds, issues one
+ *      add, mod or del.  A socket with no interest is not registered at all,
+ *      so a channel that stops wanting PO_RECV hears nothing from its socket.
+ *      A kernel call that fails for one channel gives that channel PO_ERR and
+ *      po_channel_errno(); the others are served as usual.
+ *   B. waits for the kernel up to timeout_ms (-1: no limit), or does not
+ *      block at all when any channel has an internal trigger.
+ *   C. translates each event for its channel's wants and ORs it into act:
+ *      readable -> PO_RECV, else PO_NOTIFY, else PO_ACCEPT (whichever is
+ *      wanted); writable -> PO_SEND, else PO_CONNECT; socket error -> PO_ERR;
+ *      peer hang-up -> PO_RECV if wanted (read the rest, then EOF), else
+ *      PO_ERR.  Events whose SeqN is stale are dropped.
+ * Returns the number of triggered channels (>= 0) and stores in *total (if not
+ * NULL) the OR of their acts, or PO_TIMEOUT when none was triggered.  An
+ * interrupted kernel wait (EINTR) ends the round early as if it timed out.
+ * Errors: PO_EINVAL, PO_EBUSY, PO_ESYS (the kernel wait failed; see
+ * po_last_errno(); the poller is unchanged and can wait again).
+ * Never allocates.  O(channels) in phase A, O(events) in phase C.
+ */
+PO_API int po_wait(po_poller *p, int timeout_ms, po_triggers *total);
+
+/*
+ * Walks the channels triggered by the last po_wait(), one per call, in no
+ * particular order; returns NULL at the end.  Start with
+ * `po_iter it = PO_ITER_INIT;`.  Costs O(1) per call and O(triggered) per
+ * walk.  During a walk the application may attach, delete, mark and change
+ * sockets: deleted channels are skipped, attached ones are not visited.  A
+ * walk ends (returns NULL) once po_wait() runs again.
+ */
+PO_API po_channel *po_next_triggered(po_poller *p, po_iter *it);
+
+/* ------------------------------------------------------------------------ */
+/* Channel accessors, all O(1)                                               */
+
+PO_API po_chn po_channel_chn(const po_channel *ch);
+PO_API po_seqn po_channel_seqn(const po_channel *ch);
+PO_API po_socket po_channel_socket(const po_channel *ch);
+PO_API void *po_channel_ctx(const po_channel *ch);
+/* The triggers the last po_wait() produced for the channel (its act). */
+PO_API po_triggers po_channel_act(const po_channel *ch);
+/* The wants the channel's probe reported in the last po_wait(). */
+PO_API po_triggers po_channel_wants(const po_channel *ch);
+/*
+ * The errno of the kernel call that failed for this channel (EBADF for a
+ * socket closed behind the poller's back, EPERM for a file epoll cannot
+ * watch, ...), or 0.  While it is set the channel is reported PO_ERR on every
+ * wait and no kernel call is made for it; po_set_socket() clears it.  A
+ * socket's own error (refused connect, reset) is reported as PO_ERR with 0
+ * here: read it with getsockopt(SO_ERROR).
+ */
+PO_API int po_channel_errno(const po_channel *ch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* POLLEROS_H */

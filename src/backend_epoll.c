@@ -1,0 +1,90 @@
+/*
+ * epoll, level-triggered.  The SeqN rides in epoll_event.data.u64, so an
+ * event names the channel incarnation, not the descriptor number.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "backend.h"
+
+typedef struct po_epoll {
+    int epfd;
+    int cap;
+    struct epoll_event events[]; /* the harvest buffer */
+} po_epoll;
+
+static int po_epoll_init(po_poller *p, void **state, unsigned max_events) {
+    const po_allocator *a = po__allocator(p);
+    if (max_events > 65536)
+        max_events = 65536;
+    po_epoll *ep = a->malloc(
+        sizeof *ep + (size_t)max_events * sizeof(struct epoll_event), a->ctx);
+    if (ep == NULL)
+        return PO_ENOMEM;
+    ep->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (ep->epfd < 0) {
+        int saved = errno;
+        a->free(ep, a->ctx);
+        errno = saved;
+        return PO_ESYS;
+    }
+    ep->cap = (int)max_events;
+    *state = ep;
+    return PO_OK;
+}
+
+static void po_epoll_deinit(po_poller *p, void *state) {
+    po_epoll *ep = state;
+    const po_allocator *a = po__allocator(p);
+    close(ep->epfd);
+    a->free(ep, a->ctx);
+}
+
+static int po_epoll_ctl(po_epoll *ep, int op, int fd, unsigned interest,
+                        po_seqn token) {
+    struct epoll_event ev;
+    ev.events = ((interest & PO_IN) ? EPOLLIN : 0u) |
+                ((interest & PO_OUT) ? EPOLLOUT : 0u);
+    ev.data.u64 = token;
+    return epoll_ctl(ep->epfd, op, fd, &ev) == 0 ? 0 : errno;
+}
+
+static int po_epoll_add(void *state, po_socket s, unsigned interest,
+                        po_seqn token, uint32_t *slot) {
+    (void)slot;
+    return po_epoll_ctl(state, EPOLL_CTL_ADD, s, interest, token);
+}
+
+static int po_epoll_mod(void *state, po_socket s, unsigned interest,
+                        po_seqn token, uint32_t *slot) {
+    (void)slot;
+    return po_epoll_ctl(state, EPOLL_CTL_MOD, s, interest, token);
+}
+
+static int po_epoll_del(void *state, po_socket s, uint32_t *slot) {
+    (void)slot;
+    return po_epoll_ctl(state, EPOLL_CTL_DEL, s, 0, 0);
+}
+
+static int po_epoll_wait(po_poller *p, void *state, int timeout_ms) {
+    po_epoll *ep = state;
+    int n = epoll_wait(ep->epfd, ep->events, ep->cap, timeout_ms);
+    if (n < 0)
+        return errno;
+    for (int i = 0; i < n; i++) {
+        uint32_t e = ep->events[i].events;
+        unsigned ev = ((e & EPOLLIN) ? PO_EV_IN : 0u) |
+                      ((e & EPOLLOUT) ? PO_EV_OUT : 0u) |
+                      ((e & EPOLLERR) ? PO_EV_ERR : 0u) |
+                      ((e & EPOLLHUP) ? PO_EV_HUP : 0u);
+        po__deliver(p, ep->events[i].data.u64, ev);
+    }
+    return 0;
+}
+
+const po_backend_ops po_backend_epoll = {
+    "epoll",      PO_BACKEND_EPOLL, po_epoll_init, po_epoll_deinit, NULL,
+    po_epoll_add, po_epoll_mod,     po_epoll_del,  po_epoll_wait,
+};

@@ -1,0 +1,130 @@
+/*
+ * poll(2).  The kernel keeps no state, so the backend keeps the pollfd vector
+ * itself.  Unlike a vector rebuilt every round, it is edited in place by
+ * add/mod/del (O(1) each: a deleted entry is replaced by the last one), so a
+ * round that changed nothing costs only the poll() call.  The token of an
+ * event is its vector index, mapped back to the SeqN of the channel.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+
+#include "backend.h"
+
+typedef struct po_pollset {
+    struct pollfd *fds;
+    po_seqn *seqn;    /* fds[i] belongs to the channel with SeqN seqn[i] */
+    uint32_t **slot;  /* ... whose index word is *slot[i] */
+    size_t n, cap;
+} po_pollset;
+
+static int po_poll_init(po_poller *p, void **state, unsigned max_events) {
+    (void)max_events;
+    const po_allocator *a = po__allocator(p);
+    po_pollset *ps = a->malloc(sizeof *ps, a->ctx);
+    if (ps == NULL)
+        return PO_ENOMEM;
+    memset(ps, 0, sizeof *ps);
+    *state = ps;
+    return PO_OK;
+}
+
+static void po_poll_deinit(po_poller *p, void *state) {
+    po_pollset *ps = state;
+    const po_allocator *a = po__allocator(p);
+    void *arrays[] = {ps->fds, ps->seqn, ps->slot, ps};
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
+        if (arrays[i] != NULL)
+            a->free(arrays[i], a->ctx);
+}
+
+/* Grows one array to cap elements; the old block stays valid on failure. */
+static int po_poll_grow(const po_allocator *a, void **arr, size_t size,
+                        size_t cap) {
+    void *fresh = a->realloc(*arr, cap * size, a->ctx);
+    if (fresh == NULL)
+        return PO_ENOMEM;
+    *arr = fresh;
+    return PO_OK;
+}
+
+static int po_poll_reserve(po_poller *p, void *state, size_t sockets) {
+    po_pollset *ps = state;
+    if (sockets <= ps->cap)
+        return PO_OK;
+    size_t cap = ps->cap ? ps->cap * 2 : 64;
+    while (cap < sockets)
+        cap *= 2;
+    const po_allocator *a = po__allocator(p);
+    if (po_poll_grow(a, (void **)&ps->fds, sizeof *ps->fds, cap) ||
+        po_poll_grow(a, (void **)&ps->seqn, sizeof *ps->seqn, cap) ||
+        po_poll_grow(a, (void **)&ps->slot, sizeof *ps->slot, cap))
+        return PO_ENOMEM;
+    ps->cap = cap;
+    return PO_OK;
+}
+
+static short po_poll_events(unsigned interest) {
+    return (short)(((interest & PO_IN) ? POLLIN : 0) |
+                   ((interest & PO_OUT) ? POLLOUT : 0));
+}
+
+static int po_poll_add(void *state, po_socket s, unsigned interest,
+                       po_seqn token, uint32_t *slot) {
+    po_pollset *ps = state;
+    if (ps->n == ps->cap)
+        return ENOMEM; /* the core reserves room: not reached */
+    size_t i = ps->n++;
+    ps->fds[i].fd = s;
+    ps->fds[i].events = po_poll_events(interest);
+    ps->fds[i].revents = 0;
+    ps->seqn[i] = token;
+    ps->slot[i] = slot;
+    *slot = (uint32_t)i;
+    return 0;
+}
+
+static int po_poll_mod(void *state, po_socket s, unsigned interest,
+                       po_seqn token, uint32_t *slot) {
+    po_pollset *ps = state;
+    (void)s;
+    ps->fds[*slot].events = po_poll_events(interest);
+    ps->seqn[*slot] = token;
+    return 0;
+}
+
+static int po_poll_del(void *state, po_socket s, uint32_t *slot) {
+    po_pollset *ps = state;
+    (void)s;
+    size_t i = *slot, last = --ps->n;
+    ps->fds[i] = ps->fds[last];
+    ps->seqn[i] = ps->seqn[last];
+    ps->slot[i] = ps->slot[last];
+    *ps->slot[i] = (uint32_t)i;
+    return 0;
+}
+
+static int po_poll_wait(po_poller *p, void *state, int timeout_ms) {
+    po_pollset *ps = state;
+    int n = poll(ps->fds, (nfds_t)ps->n, timeout_ms);
+    if (n < 0)
+        return errno;
+    for (size_t i = 0; n > 0 && i < ps->n; i++) {
+        short r = ps->fds[i].revents;
+        if (r == 0)
+            continue;
+        n--;
+        unsigned ev = ((r & POLLIN) ? PO_EV_IN : 0u) |
+                      ((r & POLLOUT) ? PO_EV_OUT : 0u) |
+                      ((r & POLLERR) ? PO_EV_ERR : 0u) |
+                      ((r & POLLHUP) ? PO_EV_HUP : 0u) |
+                      ((r & POLLNVAL) ? PO_EV_NVAL : 0u);
+        po__deliver(p, ps->seqn[i], ev);
+    }
+    return 0;
+}
+
+const po_backend_ops po_backend_poll = {
+    "poll",      PO_BACKEND_POLL, po_poll_init, po_poll_deinit, po_poll_reserve,
+    po_poll_add, po_poll_mod,     po_poll_del,  po_poll_wait,
+};
