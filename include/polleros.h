@@ -137,8 +137,9 @@ typedef enum po_backend_kind {
 typedef struct po_options {
     po_backend_kind backend;
     const po_allocator *allocator; /* NULL: the C library's malloc */
-    /* How many kernel events one wait can harvest; 0 means 256.  More ready
-     * channels than this are harvested by the following waits. */
+    /* How many kernel events one wait can harvest, on every backend; 0 means
+     * 256, at most 65536.  More ready channels than this are harvested by
+     * the following waits, each in its turn. */
     unsigned max_events;
 } po_options;
 
@@ -157,19 +158,20 @@ typedef struct po_iter {
     po_channel *next;
     uint64_t round;
 } po_iter;
-#define PO_ITER_INIT {0, 0}
+#define PO_ITER_INIT                                                           \
+    { 0, 0 }
 
 /* Error codes (negative). */
 enum {
     PO_OK = 0,
-    PO_EINVAL = -1,   /* NULL or out-of-range argument */
-    PO_ENOMEM = -2,   /* an allocation failed; nothing changed */
-    PO_EEXIST = -3,   /* the channel number is already attached */
-    PO_ENOENT = -4,   /* no channel has that number */
-    PO_EINUSE = -5,   /* the socket belongs to another channel of the poller */
-    PO_EBUSY = -6,    /* called from inside a probe or a deinit */
-    PO_ENOTSUP = -7,  /* the backend is not available in this build or OS */
-    PO_ESYS = -8      /* a kernel call failed; see po_last_errno() */
+    PO_EINVAL = -1,  /* NULL or out-of-range argument */
+    PO_ENOMEM = -2,  /* an allocation failed; nothing changed */
+    PO_EEXIST = -3,  /* the channel number is already attached */
+    PO_ENOENT = -4,  /* no channel has that number */
+    PO_EINUSE = -5,  /* the socket belongs to another channel of the poller */
+    PO_EBUSY = -6,   /* called from inside a probe or a deinit */
+    PO_ENOTSUP = -7, /* the backend is not available in this build or OS */
+    PO_ESYS = -8     /* a kernel call failed; see po_last_errno() */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -286,8 +288,11 @@ PO_API int po_set_socket(po_channel *ch, po_socket s);
  *   C. translates each event for its channel's wants and ORs it into act:
  *      readable -> PO_RECV, else PO_NOTIFY, else PO_ACCEPT (whichever is
  *      wanted); writable -> PO_SEND, else PO_CONNECT; socket error -> PO_ERR;
- *      peer hang-up -> PO_RECV if wanted (read the rest, then EOF), else
- *      PO_ERR.  Events whose SeqN is stale are dropped.
+ *      hang-up (the connection can neither receive nor send: a closed
+ *      AF_UNIX peer, a reset) -> PO_RECV if wanted (read the rest, then EOF),
+ *      else PO_ERR.  A TCP peer's half-close (FIN) is plain readability: EOF
+ *      for the channel that reads, nothing for one that does not.  Events
+ *      whose SeqN is stale are dropped.
  * Returns the number of triggered channels (>= 0) and stores in *total (if not
  * NULL) the OR of their acts, or PO_TIMEOUT when none was triggered.  An
  * interrupted kernel wait (EINTR) ends the round early as if it timed out.

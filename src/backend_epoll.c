@@ -17,8 +17,6 @@ typedef struct po_epoll {
 
 static int po_epoll_init(po_poller *p, void **state, unsigned max_events) {
     const po_allocator *a = po__allocator(p);
-    if (max_events > 65536)
-        max_events = 65536;
     po_epoll *ep = a->malloc(
         sizeof *ep + (size_t)max_events * sizeof(struct epoll_event), a->ctx);
     if (ep == NULL)

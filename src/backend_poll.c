@@ -13,18 +13,20 @@
 
 typedef struct po_pollset {
     struct pollfd *fds;
-    po_seqn *seqn;    /* fds[i] belongs to the channel with SeqN seqn[i] */
-    uint32_t **slot;  /* ... whose index word is *slot[i] */
+    po_seqn *seqn;   /* fds[i] belongs to the channel with SeqN seqn[i] */
+    uint32_t **slot; /* ... whose index word is *slot[i] */
     size_t n, cap;
+    size_t max_events; /* delivered per wait, as with the other backends */
+    size_t start;      /* where the next harvest begins */
 } po_pollset;
 
 static int po_poll_init(po_poller *p, void **state, unsigned max_events) {
-    (void)max_events;
     const po_allocator *a = po__allocator(p);
     po_pollset *ps = a->malloc(sizeof *ps, a->ctx);
     if (ps == NULL)
         return PO_ENOMEM;
     memset(ps, 0, sizeof *ps);
+    ps->max_events = max_events;
     *state = ps;
     return PO_OK;
 }
@@ -109,11 +111,18 @@ static int po_poll_wait(po_poller *p, void *state, int timeout_ms) {
     int n = poll(ps->fds, (nfds_t)ps->n, timeout_ms);
     if (n < 0)
         return errno;
-    for (size_t i = 0; n > 0 && i < ps->n; i++) {
+    /* Harvest at most max_events, starting where the last harvest stopped,
+     * so that with more ready sockets than that every one gets its turn. */
+    size_t left = (size_t)n < ps->max_events ? (size_t)n : ps->max_events;
+    size_t i = ps->start < ps->n ? ps->start : 0;
+    for (size_t seen = 0; left > 0 && seen < ps->n; seen++, i++) {
+        if (i == ps->n)
+            i = 0;
         short r = ps->fds[i].revents;
         if (r == 0)
             continue;
-        n--;
+        left--;
+        ps->start = i + 1;
         unsigned ev = ((r & POLLIN) ? PO_EV_IN : 0u) |
                       ((r & POLLOUT) ? PO_EV_OUT : 0u) |
                       ((r & POLLERR) ? PO_EV_ERR : 0u) |

@@ -12,9 +12,9 @@
 #include "map.h"
 
 enum {
-    PO_CH_MARKED = 1u,    /* waiting for po_delete_marked() */
-    PO_CH_LISTED = 2u,    /* on the triggered list of the current round */
-    PO_CH_DELETED = 4u    /* deleted while listed; freed by the next wait */
+    PO_CH_MARKED = 1u, /* waiting for po_delete_marked() */
+    PO_CH_LISTED = 2u, /* on the triggered list of the current round */
+    PO_CH_DELETED = 4u /* deleted; if listed, freed by the next wait */
 };
 
 /* Fields used by every wait come first, so one cache line serves phase A and
@@ -111,8 +111,7 @@ static const char *const po_backend_names[] = {
 };
 
 /* The environment names a backend only when the caller did not. */
-static int po_pick_backend(po_backend_kind kind,
-                           const po_backend_ops **out) {
+static int po_pick_backend(po_backend_kind kind, const po_backend_ops **out) {
     if (kind == PO_BACKEND_DEFAULT) {
         const char *env = getenv("POLLEROS_BACKEND");
         if (env != NULL && *env != '\0') {
@@ -157,7 +156,9 @@ po_poller *po_create(const po_options *opt, int *err) {
     p->alloc = *a;
     p->be = be;
     p->next_seqn = 1;
-    rc = be->init(p, &p->bstate, opt->max_events ? opt->max_events : 256);
+    p->round = 1; /* 0 is a fresh iterator's round */
+    unsigned max_events = opt->max_events ? opt->max_events : 256;
+    rc = be->init(p, &p->bstate, max_events < 65536 ? max_events : 65536);
     if (rc != PO_OK) {
         int saved = errno;
         a->free(p, a->ctx);
@@ -260,11 +261,12 @@ static int po_reserve_socket(po_poller *p) {
 
 static bool po_socket_taken(const po_poller *p, po_socket s) {
     uint64_t unused;
-    return s != PO_NO_SOCKET && po_map_get(&p->by_sock, po_sock_key(s), &unused);
+    return s != PO_NO_SOCKET &&
+           po_map_get(&p->by_sock, po_sock_key(s), &unused);
 }
 
-int po_attach(po_poller *p, po_chn chn, po_socket s,
-              const po_channel_ops *ops, void *ctx, po_channel **out) {
+int po_attach(po_poller *p, po_chn chn, po_socket s, const po_channel_ops *ops,
+              void *ctx, po_channel **out) {
     if (p == NULL || ops == NULL || ops->triggers == NULL)
         return PO_EINVAL;
     if (p->in_callback)
@@ -342,12 +344,13 @@ static void po_remove(po_poller *p, po_channel *ch) {
     p->all[ch->idx] = last;
     if (ch->flags & PO_CH_MARKED)
         p->nmarked--;
+    /* Flagged before deinit, so that a deinit marking its own channel
+     * changes nothing. */
+    ch->flags |= PO_CH_DELETED;
     po_call_deinit(p, ch);
     /* A listed channel may be the next step of a walk in progress: it stays
      * in memory, flagged, until the next wait. */
-    if (ch->flags & PO_CH_LISTED)
-        ch->flags |= PO_CH_DELETED;
-    else
+    if (!(ch->flags & PO_CH_LISTED))
         po_free_channel(p, ch);
 }
 
@@ -402,11 +405,13 @@ int po_delete_marked(po_poller *p) {
 }
 
 int po_set_socket(po_channel *ch, po_socket s) {
-    if (ch == NULL || (ch->flags & PO_CH_DELETED))
+    if (ch == NULL)
         return PO_EINVAL;
     po_poller *p = ch->poller;
     if (p->in_callback)
         return PO_EBUSY;
+    if (ch->flags & PO_CH_DELETED)
+        return PO_EINVAL;
     if (s != ch->sock && po_socket_taken(p, s))
         return PO_EINUSE;
     if (s != PO_NO_SOCKET && ch->sock == PO_NO_SOCKET &&

@@ -1,4 +1,4 @@
-#define _GNU_SOURCE
+#define _POSIX_C_SOURCE 200809L
 #include "harness.h"
 
 #include <arpa/inet.h>
@@ -54,9 +54,30 @@ int64_t t_now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void t_nonblock_cloexec(int fd) {
+    int fl = fcntl(fd, F_GETFL);
+    CHECK(fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0);
+    CHECK(fcntl(fd, F_SETFD, FD_CLOEXEC) == 0);
+}
+
 void t_socketpair(int sv[2]) {
-    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
-                     sv) == 0);
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    t_nonblock_cloexec(sv[0]);
+    t_nonblock_cloexec(sv[1]);
+}
+
+int t_tcp_socket(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0);
+    t_nonblock_cloexec(fd);
+    return fd;
+}
+
+int t_accept(int listener) {
+    int fd = accept(listener, NULL, NULL);
+    CHECK(fd >= 0);
+    t_nonblock_cloexec(fd);
+    return fd;
 }
 
 static struct sockaddr_in t_loopback(uint16_t port) {
@@ -69,8 +90,7 @@ static struct sockaddr_in t_loopback(uint16_t port) {
 }
 
 int t_listener(uint16_t *port) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    CHECK(fd >= 0);
+    int fd = t_tcp_socket();
     struct sockaddr_in sa = t_loopback(0);
     CHECK(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
     CHECK(listen(fd, 128) == 0);
@@ -81,8 +101,7 @@ int t_listener(uint16_t *port) {
 }
 
 int t_connect(uint16_t port) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    CHECK(fd >= 0);
+    int fd = t_tcp_socket();
     struct sockaddr_in sa = t_loopback(port);
     int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
     CHECK(rc == 0 || errno == EINPROGRESS);

@@ -43,8 +43,14 @@ po_poller *t_poller_opts(const po_options *opt);
 /* Monotonic milliseconds. */
 int64_t t_now_ms(void);
 
-/* Sockets (all non-blocking and close-on-exec). */
+/* Sockets (all non-blocking and close-on-exec, made so portably: no
+ * SOCK_NONBLOCK, accept4 or dup3, which not every system has). */
+void t_nonblock_cloexec(int fd);
 void t_socketpair(int sv[2]);
+/* A new TCP/IPv4 socket. */
+int t_tcp_socket(void);
+/* Accepts a pending connection (CHECKs there is one). */
+int t_accept(int listener);
 /* A loopback TCP listener; stores its port. */
 int t_listener(uint16_t *port);
 /* A non-blocking connect to 127.0.0.1:port, in progress or done. */

@@ -1,0 +1,42 @@
+#!/bin/sh
+# Every test: the conformance suite on every backend, built twice (gcc with
+# -Werror; clang with AddressSanitizer + UndefinedBehaviorSanitizer), then an
+# install of the library consumed through find_package and pkg-config.
+set -eu
+cd "$(dirname "$0")/.."
+root=$(pwd)
+sh scripts/deps.sh
+
+jobs=$(nproc 2>/dev/null || echo 2)
+gen=""
+command -v ninja >/dev/null 2>&1 && gen="-G Ninja"
+
+suite() { # name, compiler, extra cmake args...
+    name=$1 cc=$2
+    shift 2
+    echo "== $name: configure and build"
+    CC=$cc cmake -S . -B "build/$name" $gen -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DPOLLEROS_WERROR=ON "$@" >/dev/null
+    cmake --build "build/$name" -j "$jobs"
+    echo "== $name: conformance suite"
+    (cd "build/$name" && ctest -j "$jobs" --output-on-failure)
+}
+
+suite gcc gcc
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    suite clang-asan clang -DPOLLEROS_SANITIZE=address,undefined
+
+echo "== install: find_package and pkg-config consumers"
+prefix="$root/build/install"
+rm -rf "$prefix" build/consumer
+cmake --install build/gcc --prefix "$prefix" >/dev/null
+CC=gcc cmake -S tests/install -B build/consumer $gen \
+    -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build build/consumer >/dev/null
+LD_LIBRARY_PATH="$prefix/lib" build/consumer/consumer_cmake
+PKG_CONFIG_PATH="$prefix/lib/pkgconfig" sh -c \
+    'gcc -std=c11 -Wall -Wextra -Wpedantic -Werror tests/install/consumer.c \
+        $(pkg-config --cflags --libs polleros) -o build/consumer/consumer_pc'
+LD_LIBRARY_PATH="$prefix/lib" build/consumer/consumer_pc
+echo "== all tests passed"
