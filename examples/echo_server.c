@@ -1,0 +1,530 @@
+/*
+ * polleros-echo-server: a non-blocking TCP echo server on 127.0.0.1.
+ *
+ * It shows the polleros model end to end.  Every socket is a channel whose
+ * probe says what it wants *now*, computed from the application's own state;
+ * nothing here ever tells the kernel anything.  Two kinds of backpressure
+ * fall out of that with no special case:
+ *
+ *   - a connection with echoed bytes still pending wants PO_SEND and not
+ *     PO_RECV, so a client that reads slowly stops the server from reading
+ *     it (its bytes wait in the kernel, not in our memory);
+ *   - the listener wants PO_ACCEPT only while the server can take another
+ *     connection (--max-conns not reached, descriptors not exhausted), so
+ *     EMFILE does not turn into a busy loop of failing accept() calls: the
+ *     listener leaves the poll set and comes back when a connection closes.
+ *
+ * Usage: polleros-echo-server [--port N] [--backend epoll|poll|...]
+ *                             [--port-file PATH] [--max-conns N]
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "echo_common.h"
+#include "polleros.h"
+
+/* Per-connection echo buffer.  Small on purpose: a message larger than this
+ * is echoed in pieces, which exercises partial reads and writes. */
+#define CONN_BUF_SIZE 4096
+
+/* How long accept() stays paused after EMFILE when no connection closes to
+ * free a descriptor (another part of the process may hold them). */
+#define STARVED_RETRY_SECONDS 1.0
+
+/* Channel numbers: the application's names for its channels. */
+enum { CHN_LISTENER = 0, CHN_SIGNAL = 1, CHN_FIRST_CONN = 2 };
+
+typedef struct server_args {
+    uint64_t port;
+    po_backend_kind backend;
+    const char *port_file;
+    uint64_t max_conns; /* 0: as many as descriptors allow */
+} server_args;
+
+typedef struct server {
+    po_poller *poller;
+    int listen_fd;
+    int sig_pipe[2]; /* written by the signal handler to wake the wait */
+    uint64_t max_conns;
+    uint64_t nconns;      /* open now */
+    uint64_t served;      /* accepted since start */
+    uint64_t conn_errors; /* connections that ended with an error */
+    uint64_t bytes;       /* echoed */
+    uint64_t starvations; /* times accept() ran out of descriptors */
+    bool starved;         /* accept paused for lack of descriptors... */
+    double retry_at;      /* ...until a connection closes or this time */
+    bool failed;          /* a fatal error: stop and exit non-zero */
+    po_chn next_chn;
+} server;
+
+typedef struct conn {
+    server *srv;
+    int fd;
+    bool eof;    /* the client sent everything: close once it is echoed */
+    bool failed; /* ended by an error rather than by the client's EOF */
+    size_t head; /* pending echo is buf[head, tail) */
+    size_t tail;
+    unsigned char buf[CONN_BUF_SIZE];
+} conn;
+
+static volatile sig_atomic_t g_stop;
+static int g_sig_wfd = -1;
+
+/* ------------------------------------------------------------------------ */
+/* Connections                                                              */
+
+static po_triggers conn_wants(po_channel *ch, void *ctx) {
+    const conn *c = ctx;
+    (void)ch;
+    /* Backpressure: while echoed bytes wait for the client to read them,
+     * read nothing more from it. */
+    return c->head < c->tail ? PO_SEND : PO_RECV;
+}
+
+static void conn_deinit(po_channel *ch, void *ctx) {
+    conn *c = ctx;
+    server *s = c->srv;
+    (void)ch;
+    close(c->fd);
+    s->nconns--;
+    if (c->failed)
+        s->conn_errors++;
+    /* A descriptor is free again: the listener may ask for PO_ACCEPT. */
+    s->starved = false;
+    free(c);
+}
+
+static const po_channel_ops conn_ops = {conn_wants, conn_deinit};
+
+static bool conn_fail(conn *c) {
+    c->failed = true;
+    return false;
+}
+
+static bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
+
+/* Writes as much of the pending echo as the socket takes.  Returns false once
+ * the connection is finished (error, or EOF with everything echoed). */
+static bool conn_flush(conn *c) {
+    while (c->head < c->tail) {
+        ssize_t n = send(c->fd, c->buf + c->head, c->tail - c->head, 0);
+        if (n > 0) {
+            c->head += (size_t)n;
+            c->srv->bytes += (uint64_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && would_block(errno)) {
+            return true; /* the rest goes when the probe's PO_SEND fires */
+        } else {
+            return conn_fail(c);
+        }
+    }
+    c->head = c->tail = 0;
+    return !c->eof;
+}
+
+/* Reads until EAGAIN, EOF or a full buffer, then echoes what it can. */
+static bool conn_read(conn *c) {
+    while (c->tail < sizeof c->buf) {
+        size_t room = sizeof c->buf - c->tail;
+        ssize_t n = recv(c->fd, c->buf + c->tail, room, 0);
+        if (n > 0) {
+            c->tail += (size_t)n;
+            /* A short read drained the socket: skip the recv() that would
+             * only say EAGAIN.  The wait is level-triggered, so bytes that
+             * arrive later are reported next round. */
+            if ((size_t)n < room)
+                break;
+        } else if (n == 0) {
+            c->eof = true;
+            break;
+        } else if (errno == EINTR) {
+            continue;
+        } else if (would_block(errno)) {
+            break;
+        } else {
+            return conn_fail(c);
+        }
+    }
+    return conn_flush(c);
+}
+
+static void conn_ready(server *s, po_channel *ch) {
+    conn *c = po_channel_ctx(ch);
+    po_triggers act = po_channel_act(ch);
+    bool open;
+    if (act & PO_ERR) /* reset, or the client left before taking its echo */
+        open = conn_fail(c);
+    else if (act & PO_SEND)
+        open = conn_flush(c);
+    else
+        open = conn_read(c);
+    if (!open) /* deinit closes the socket; safe in the middle of a walk */
+        po_delete(s->poller, po_channel_chn(ch));
+}
+
+/* Takes ownership of fd: attaches it, or closes it. */
+static void conn_open(server *s, int fd) {
+    conn *c = malloc(sizeof *c);
+    int rc = PO_ENOMEM;
+    if (c == NULL || !echo_set_nonblock(fd))
+        goto fail;
+    echo_set_nodelay(fd);
+    c->srv = s;
+    c->fd = fd;
+    c->eof = c->failed = false;
+    c->head = c->tail = 0;
+    rc = po_attach(s->poller, s->next_chn, fd, &conn_ops, c, NULL);
+    if (rc != PO_OK)
+        goto fail;
+    s->next_chn++;
+    s->nconns++;
+    s->served++;
+    return;
+fail:
+    fprintf(stderr, "polleros-echo-server: dropping a connection: %s\n",
+            c == NULL ? "out of memory" : po_strerror(rc));
+    free(c);
+    close(fd);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The listener                                                             */
+
+static bool server_can_accept(const server *s) {
+    return !s->starved && (s->max_conns == 0 || s->nconns < s->max_conns);
+}
+
+static po_triggers listener_wants(po_channel *ch, void *ctx) {
+    (void)ch;
+    /* Not asking is the whole backpressure mechanism: the poller takes the
+     * listener out of the kernel's set, and new clients wait in the
+     * backlog instead of waking us up for an accept() we would refuse. */
+    return server_can_accept(ctx) ? PO_ACCEPT : 0;
+}
+
+static void listener_deinit(po_channel *ch, void *ctx) {
+    (void)ch;
+    close(((server *)ctx)->listen_fd);
+}
+
+static const po_channel_ops listener_ops = {listener_wants, listener_deinit};
+
+static void server_starve(server *s, int err) {
+    if (s->starvations++ == 0)
+        fprintf(stderr,
+                "polleros-echo-server: accept: %s with %llu connections "
+                "open; accepting again when one closes\n",
+                strerror(err), (unsigned long long)s->nconns);
+    s->starved = true;
+    s->retry_at = echo_now() + STARVED_RETRY_SECONDS;
+}
+
+static void listener_ready(server *s, po_channel *ch) {
+    if (po_channel_act(ch) & PO_ERR) {
+        fprintf(stderr, "polleros-echo-server: listening socket failed: %s\n",
+                strerror(po_channel_errno(ch)));
+        s->failed = true;
+        return;
+    }
+    while (server_can_accept(s)) {
+        int fd = accept(s->listen_fd, NULL, NULL);
+        if (fd >= 0) {
+            conn_open(s, fd);
+        } else if (errno == EINTR || errno == ECONNABORTED) {
+            continue; /* that client gave up; the next may be waiting */
+        } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                   errno == ENOMEM) {
+            server_starve(s, errno);
+        } else {
+            if (!would_block(errno))
+                perror("polleros-echo-server: accept");
+            return;
+        }
+    }
+}
+
+/* The wait's timeout: none, unless accept() is paused by EMFILE, in which
+ * case it is retried at retry_at even if no connection closes. */
+static int server_timeout(server *s) {
+    if (!s->starved)
+        return -1;
+    double left = s->retry_at - echo_now();
+    if (left <= 0) {
+        s->starved = false;
+        return -1;
+    }
+    return (int)(left * 1000.0) + 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Signals: a self-pipe, so that a signal arriving just before the wait
+ * blocks still wakes it.                                                   */
+
+static void on_signal(int sig) {
+    int saved = errno;
+    (void)sig;
+    g_stop = 1;
+    ssize_t r = write(g_sig_wfd, "", 1); /* full pipe: already woken */
+    (void)r;
+    errno = saved;
+}
+
+static po_triggers signal_wants(po_channel *ch, void *ctx) {
+    (void)ch;
+    (void)ctx;
+    return PO_NOTIFY;
+}
+
+static void signal_deinit(po_channel *ch, void *ctx) {
+    server *s = ctx;
+    (void)ch;
+    close(s->sig_pipe[0]);
+    close(s->sig_pipe[1]);
+    g_sig_wfd = -1;
+}
+
+static const po_channel_ops signal_ops = {signal_wants, signal_deinit};
+
+/* Only empties the pipe: g_stop, set by the handler, ends the loop. */
+static void signal_ready(server *s) {
+    char drain[64];
+    while (read(s->sig_pipe[0], drain, sizeof drain) > 0)
+        continue;
+}
+
+static bool install_signals(server *s) {
+    if (pipe(s->sig_pipe) != 0 || !echo_set_nonblock(s->sig_pipe[0]) ||
+        !echo_set_nonblock(s->sig_pipe[1])) {
+        perror("polleros-echo-server: pipe");
+        return false;
+    }
+    g_sig_wfd = s->sig_pipe[1];
+    int rc =
+        po_attach(s->poller, CHN_SIGNAL, s->sig_pipe[0], &signal_ops, s, NULL);
+    if (rc != PO_OK) {
+        fprintf(stderr, "polleros-echo-server: attach: %s\n", po_strerror(rc));
+        signal_deinit(NULL, s);
+        return false;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal; /* no SA_RESTART: the wait returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Setup                                                                    */
+
+static int open_listener(uint16_t port, uint16_t *bound) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* A deep backlog: the client opens all its connections at once, and a
+     * full queue costs each dropped SYN a one-second retransmission. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        listen(fd, 4096) != 0 || !echo_set_nonblock(fd) ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    *bound = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* Written to a temporary name and renamed, so that a script polling for the
+ * file never reads half of it. */
+static bool write_port_file(const char *path, uint16_t port) {
+    size_t n = strlen(path) + sizeof ".tmp";
+    char *tmp = malloc(n);
+    if (tmp == NULL)
+        return false;
+    snprintf(tmp, n, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    bool ok = f != NULL && fprintf(f, "%u\n", (unsigned)port) > 0;
+    if (f != NULL && fclose(f) != 0)
+        ok = false;
+    if (ok && rename(tmp, path) != 0)
+        ok = false;
+    if (!ok) {
+        perror(path);
+        remove(tmp);
+    }
+    free(tmp);
+    return ok;
+}
+
+static bool server_open(server *s, const server_args *a, uint16_t *port) {
+    po_options opt = {a->backend, NULL, 0};
+    int err;
+    s->poller = po_create(&opt, &err);
+    if (s->poller == NULL) {
+        fprintf(stderr, "polleros-echo-server: po_create: %s\n",
+                po_strerror(err));
+        return false;
+    }
+    s->listen_fd = open_listener((uint16_t)a->port, port);
+    if (s->listen_fd < 0) {
+        perror("polleros-echo-server: listen");
+        return false;
+    }
+    err = po_attach(s->poller, CHN_LISTENER, s->listen_fd, &listener_ops, s,
+                    NULL);
+    if (err != PO_OK) {
+        fprintf(stderr, "polleros-echo-server: attach: %s\n", po_strerror(err));
+        close(s->listen_fd);
+        return false;
+    }
+    return install_signals(s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The loop                                                                 */
+
+static void server_dispatch(server *s, po_channel *ch) {
+    switch (po_channel_chn(ch)) {
+    case CHN_LISTENER:
+        listener_ready(s, ch);
+        break;
+    case CHN_SIGNAL:
+        signal_ready(s);
+        break;
+    default:
+        conn_ready(s, ch);
+        break;
+    }
+}
+
+static void server_run(server *s) {
+    while (!g_stop && !s->failed) {
+        int n = po_wait(s->poller, server_timeout(s), NULL);
+        if (n < 0) {
+            fprintf(stderr, "polleros-echo-server: po_wait: %s (%s)\n",
+                    po_strerror(n), strerror(po_last_errno(s->poller)));
+            s->failed = true;
+            return;
+        }
+        po_iter it = PO_ITER_INIT;
+        for (po_channel *ch; (ch = po_next_triggered(s->poller, &it));)
+            server_dispatch(s, ch);
+    }
+}
+
+static void usage(void) {
+    fprintf(stderr,
+            "usage: polleros-echo-server [--port N] [--backend NAME] "
+            "[--port-file PATH] [--max-conns N]\n"
+            "  --port N         port on 127.0.0.1 (0: any free one; default "
+            "0)\n"
+            "  --backend NAME   epoll, poll, kqueue, wepoll (default: the "
+            "library's)\n"
+            "  --port-file PATH write the bound port there once listening\n"
+            "  --max-conns N    connections open at once (0: unlimited)\n");
+}
+
+static bool parse_args(int argc, char **argv, server_args *a) {
+    a->port = 0;
+    a->backend = PO_BACKEND_DEFAULT;
+    a->port_file = NULL;
+    a->max_conns = 0;
+    /* Every option takes a value: step over pairs. */
+    for (int i = 1; i < argc; i += 2) {
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        bool ok;
+        if (strcmp(opt, "--port") == 0)
+            ok = echo_parse_u64(opt, val, 0, 65535, &a->port);
+        else if (strcmp(opt, "--max-conns") == 0)
+            ok = echo_parse_u64(opt, val, 0, UINT32_MAX, &a->max_conns);
+        else if (strcmp(opt, "--backend") == 0)
+            ok = echo_parse_backend(val, &a->backend);
+        else if (strcmp(opt, "--port-file") == 0 && val != NULL)
+            ok = (a->port_file = val) != NULL;
+        else
+            ok = false;
+        if (!ok) {
+            usage();
+            return false;
+        }
+    }
+    return true;
+}
+
+static void print_listening(const server *s, uint16_t port, uint64_t nofile) {
+    char limit[32] = "unlimited";
+    if (s->max_conns)
+        snprintf(limit, sizeof limit, "%llu", (unsigned long long)s->max_conns);
+    printf("polleros-echo-server: listening on 127.0.0.1:%u (backend %s, "
+           "%llu descriptors, max-conns %s)\n",
+           (unsigned)port, po_backend_name(s->poller),
+           (unsigned long long)nofile, limit);
+}
+
+static void print_summary(const server *s, const po_stats *st) {
+    printf("polleros-echo-server: served %llu connections, echoed %llu "
+           "bytes, %llu connection errors, accept paused %llu times\n"
+           "polleros-echo-server: kernel calls: %llu adds, %llu mods, "
+           "%llu dels, %llu waits, %llu events\n",
+           (unsigned long long)s->served, (unsigned long long)s->bytes,
+           (unsigned long long)s->conn_errors,
+           (unsigned long long)s->starvations, (unsigned long long)st->adds,
+           (unsigned long long)st->mods, (unsigned long long)st->dels,
+           (unsigned long long)st->waits, (unsigned long long)st->events);
+}
+
+int main(int argc, char **argv) {
+    server_args args;
+    if (!parse_args(argc, argv, &args))
+        return 2;
+    /* A script may read our output through a pipe: one line at a time. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    uint64_t nofile = echo_raise_nofile();
+    echo_ignore_sigpipe();
+
+    server s;
+    memset(&s, 0, sizeof s);
+    s.listen_fd = s.sig_pipe[0] = s.sig_pipe[1] = -1;
+    s.max_conns = args.max_conns;
+    s.next_chn = CHN_FIRST_CONN;
+    uint16_t port = 0;
+    bool ran = false, ok = server_open(&s, &args, &port);
+    if (ok) {
+        print_listening(&s, port, nofile);
+        ok = args.port_file == NULL || write_port_file(args.port_file, port);
+    }
+    if (ok) {
+        server_run(&s);
+        ran = true;
+        ok = !s.failed;
+    }
+
+    po_stats st = {0, 0, 0, 0, 0, 0};
+    po_get_stats(s.poller, &st);
+    po_destroy(s.poller); /* deinit closes every socket still open */
+    if (ran)
+        print_summary(&s, &st);
+    return ok ? 0 : 1;
+}
