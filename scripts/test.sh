@@ -50,4 +50,17 @@ PKG_CONFIG_PATH="$prefix/lib/pkgconfig" sh -c \
 LD_LIBRARY_PATH="$prefix/lib" build/consumer/consumer_pc
 echo "== install consumers passed"
 passed=$((passed + 2))
+
+# Other operating systems, built here with cross toolchains: each script
+# prints a last line "<os>: N passed, N failed, N skipped".
+for os in windows macos; do
+    [ -f "scripts/test-$os.sh" ] || continue
+    sh "scripts/test-$os.sh" | tee "build/test-$os.log"
+    last=$(tail -n 1 "build/test-$os.log")
+    n=$(echo "$last" | sed -n 's/.*: \([0-9]*\) passed, 0 failed.*/\1/p')
+    [ -n "$n" ] || { echo "$os: failed" >&2; exit 1; }
+    passed=$((passed + n))
+    s=$(echo "$last" | sed -n 's/.* \([0-9]*\) skipped.*/\1/p')
+    skips=$((skips + ${s:-0}))
+done
 echo "all: $passed passed, 0 failed, $skips skipped"
