@@ -434,7 +434,7 @@ static int client_main(client *cl, uint64_t nofile) {
                 (unsigned long long)nofile);
         return 1;
     }
-    po_options opt = {cl->a.backend, NULL, 0};
+    po_options opt = {.backend = cl->a.backend};
     int err;
     cl->poller = po_create(&opt, &err);
     cl->conns = calloc((size_t)cl->a.conns, sizeof *cl->conns);

@@ -379,7 +379,7 @@ static bool write_port_file(const char *path, uint16_t port) {
 }
 
 static bool server_open(server *s, const server_args *a, uint16_t *port) {
-    po_options opt = {a->backend, NULL, 0};
+    po_options opt = {.backend = a->backend};
     int err;
     s->poller = po_create(&opt, &err);
     if (s->poller == NULL) {

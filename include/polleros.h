@@ -133,6 +133,25 @@ typedef enum po_backend_kind {
     PO_BACKEND_WEPOLL
 } po_backend_kind;
 
+/*
+ * Which channels phase A of po_wait() probes.
+ *   PO_RECONCILE_CHANGED: only the channels whose wants can have changed:
+ *     attached or given a socket since the last wait, triggered by the last
+ *     wait (internal triggers and parked channels included), or touched with
+ *     po_touch().  A wait costs O(those + events), however many channels sit
+ *     idle.  The application calls po_touch() when it changes what a channel
+ *     wants outside that channel's own turn in the walk.
+ *   PO_RECONCILE_FULL: every channel, every wait: O(channels), and no
+ *     po_touch() needed.
+ * Both report the same triggers when po_touch() is used as documented.
+ */
+typedef enum po_reconcile {
+    PO_RECONCILE_DEFAULT = 0, /* POLLEROS_RECONCILE ("changed", "full") from
+                                 the environment, else PO_RECONCILE_FULL */
+    PO_RECONCILE_CHANGED,
+    PO_RECONCILE_FULL
+} po_reconcile;
+
 /* Options for po_create(); a zeroed struct (or NULL) means all defaults. */
 typedef struct po_options {
     po_backend_kind backend;
@@ -141,6 +160,7 @@ typedef struct po_options {
      * 256, at most 65536.  More ready channels than this are harvested by
      * the following waits, each in its turn. */
     unsigned max_events;
+    po_reconcile reconcile;
 } po_options;
 
 /* Kernel calls made so far, for tests and benchmarks.  Failed calls count. */
@@ -248,6 +268,13 @@ PO_API int po_delete(po_poller *p, po_chn chn);
  * PO_EBUSY.  O(n).  Safe during a walk.
  */
 PO_API int po_delete_group(po_poller *p, const po_chn *chns, size_t n);
+
+/* Tells the poller that what the channel wants may have changed, so that the
+ * next po_wait() probes it (PO_RECONCILE_CHANGED; harmless otherwise).  Needed
+ * only for a change made outside the channel's own turn in the walk: a
+ * triggered channel is probed again anyway.  Safe anywhere, even in a probe
+ * or during a walk.  NULL is ignored.  O(1). */
+PO_API void po_touch(po_channel *ch);
 
 /* Marks a channel for po_delete_marked().  Safe anywhere, even in a probe.
  * O(1). */
