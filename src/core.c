@@ -1,7 +1,15 @@
 /*
- * The core: the dual map, the channel lifecycle and the three-phase wait.
- * It knows no operating system; the kernel is reached only through the
- * backend table (backend.h).
+ * The core: the maps, the channel lifecycle and the three-phase wait.  It
+ * knows no operating system; the kernel is reached only through the backend
+ * table (backend.h).
+ *
+ * One list drives a round, the candidate list (po_poller.list, linked through
+ * po_channel.link).  After a wait it holds the channels the wait triggered
+ * (act != 0), which po_next_triggered() walks; the application then adds the
+ * channels it attaches, re-sockets or touches (act == 0, skipped by the
+ * walk).  The next wait takes the whole list: in PO_RECONCILE_CHANGED mode
+ * exactly these channels are probed, so a wait costs O(what can have
+ * changed); in PO_RECONCILE_FULL mode every live channel is.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -10,47 +18,22 @@
 
 #include "backend.h"
 #include "map.h"
-
-enum {
-    PO_CH_MARKED = 1u, /* waiting for po_delete_marked() */
-    PO_CH_LISTED = 2u, /* on the triggered list of the current round */
-    PO_CH_DELETED = 4u /* deleted; if listed, freed by the next wait */
-};
-
-/* Fields used by every wait come first, so one cache line serves phase A and
- * phase C. */
-struct po_channel {
-    const po_channel_ops *ops;
-    void *ctx;
-    po_channel *trig_next; /* the triggered list of this round */
-    po_seqn seqn;
-    po_socket sock;
-    int os_errno;     /* a failed kernel call: the channel is parked */
-    po_triggers want; /* what the probe asked for this round */
-    po_triggers act;  /* what this round produced */
-    uint8_t kint;     /* PO_IN/PO_OUT the kernel holds; 0: unregistered */
-    uint8_t flags;
-    uint32_t bslot; /* the backend's word */
-    uint32_t idx;   /* position in poller->all */
-    po_chn chn;
-    po_poller *poller;
-};
+#include "slab.h"
 
 struct po_poller {
     po_allocator alloc;
     const po_backend_ops *be;
     void *bstate;
-    po_map by_chn;  /* channel number -> SeqN (the identity map) */
-    po_map by_seqn; /* SeqN -> channel (the object map) */
-    po_map by_sock; /* socket -> SeqN: one channel per socket */
-    po_channel **all;
-    size_t nall, capall;
-    size_t nsock; /* channels with a socket */
-    size_t nmarked;
+    po_map by_chn;  /* channel number -> channel, which holds its SeqN */
+    po_map by_seqn; /* SeqN -> channel: kernel tokens resolve here */
+    po_map by_sock; /* socket -> channel: one channel per socket */
+    po_slabs slabs;
+    size_t nlive, nsock, nmarked;
     po_seqn next_seqn;
-    po_channel *trig_head;
-    size_t ntrig;
+    po_channel *list; /* the candidate list */
+    size_t ntrig;     /* channels on it with act != 0 */
     po_triggers total;
+    bool changed;     /* PO_RECONCILE_CHANGED */
     bool in_callback; /* inside a probe or a deinit */
     uint64_t round;
     int last_errno;
@@ -77,12 +60,9 @@ static const po_allocator po_std_allocator = {po_std_malloc, po_std_realloc,
 
 const po_allocator *po__allocator(const po_poller *p) { return &p->alloc; }
 
-static uint64_t po_ptr_key(const po_channel *ch) {
-    return (uint64_t)(uintptr_t)ch;
+static po_poller *po_poller_of(po_channel *ch) {
+    return po_slab_of(ch)->poller;
 }
-static po_channel *po_key_ptr(uint64_t v) { return (po_channel *)(uintptr_t)v; }
-/* Sockets are keys as unsigned values; PO_NO_SOCKET is never stored. */
-static uint64_t po_sock_key(po_socket s) { return (uint64_t)s; }
 
 /* ------------------------------------------------------------------------ */
 /* Backend choice                                                           */
@@ -132,20 +112,40 @@ static int po_pick_backend(po_backend_kind kind, const po_backend_ops **out) {
     return PO_ENOTSUP;
 }
 
+/* The environment chooses only what the caller left to it. */
+static int po_pick_reconcile(po_reconcile mode, bool *changed) {
+    if (mode == PO_RECONCILE_DEFAULT) {
+        const char *env = getenv("POLLEROS_RECONCILE");
+        mode = PO_RECONCILE_FULL;
+        if (env != NULL && strcmp(env, "changed") == 0)
+            mode = PO_RECONCILE_CHANGED;
+        else if (env != NULL && *env != '\0' && strcmp(env, "full") != 0)
+            return PO_EINVAL;
+    }
+    if (mode != PO_RECONCILE_CHANGED && mode != PO_RECONCILE_FULL)
+        return PO_EINVAL;
+    *changed = mode == PO_RECONCILE_CHANGED;
+    return PO_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Poller                                                                   */
 
 po_poller *po_create(const po_options *opt, int *err) {
-    static const po_options defaults = {PO_BACKEND_DEFAULT, NULL, 0};
+    static const po_options defaults = {PO_BACKEND_DEFAULT, NULL, 0,
+                                        PO_RECONCILE_DEFAULT};
     if (opt == NULL)
         opt = &defaults;
     const po_allocator *a = opt->allocator ? opt->allocator : &po_std_allocator;
     const po_backend_ops *be = NULL;
+    bool changed = false;
     int rc = PO_EINVAL;
     po_poller *p = NULL;
     if (a->malloc == NULL || a->realloc == NULL || a->free == NULL)
         goto fail;
     rc = po_pick_backend(opt->backend, &be);
+    if (rc == PO_OK)
+        rc = po_pick_reconcile(opt->reconcile, &changed);
     if (rc != PO_OK)
         goto fail;
     rc = PO_ENOMEM;
@@ -155,8 +155,12 @@ po_poller *po_create(const po_options *opt, int *err) {
     memset(p, 0, sizeof *p);
     p->alloc = *a;
     p->be = be;
+    p->changed = changed;
     p->next_seqn = 1;
     p->round = 1; /* 0 is a fresh iterator's round */
+    po_map_init(&p->by_chn, offsetof(po_channel, chn), sizeof(po_chn));
+    po_map_init(&p->by_seqn, offsetof(po_channel, seqn), sizeof(po_seqn));
+    po_map_init(&p->by_sock, offsetof(po_channel, sock), sizeof(po_socket));
     unsigned max_events = opt->max_events ? opt->max_events : 256;
     rc = be->init(p, &p->bstate, max_events < 65536 ? max_events : 65536);
     if (rc != PO_OK) {
@@ -174,10 +178,6 @@ fail:
     return NULL;
 }
 
-static void po_free_channel(po_poller *p, po_channel *ch) {
-    p->alloc.free(ch, p->alloc.ctx);
-}
-
 static void po_call_deinit(po_poller *p, po_channel *ch) {
     if (ch->ops->deinit == NULL)
         return;
@@ -192,20 +192,14 @@ void po_destroy(po_poller *p) {
     /* Closing the kernel object unregisters every socket at once; the
      * deinits that follow may then close their sockets freely. */
     p->be->deinit(p, p->bstate);
-    for (po_channel *ch = p->trig_head, *next; ch != NULL; ch = next) {
-        next = ch->trig_next;
-        if (ch->flags & PO_CH_DELETED)
-            po_free_channel(p, ch);
-    }
-    for (size_t i = 0; i < p->nall; i++) {
-        po_call_deinit(p, p->all[i]);
-        po_free_channel(p, p->all[i]);
-    }
+    for (po_slab *b = p->slabs.all; b != NULL; b = b->next)
+        for (unsigned i = 0; i < PO_SLAB_N; i++)
+            if (b->ch[i].state & PO_ST_LIVE)
+                po_call_deinit(p, &b->ch[i]);
+    po_slab_free_all(&p->slabs, &p->alloc);
     po_map_free(&p->by_chn, &p->alloc);
     po_map_free(&p->by_seqn, &p->alloc);
     po_map_free(&p->by_sock, &p->alloc);
-    if (p->all)
-        p->alloc.free(p->all, p->alloc.ctx);
     po_allocator a = p->alloc;
     a.free(p, a.ctx);
 }
@@ -221,7 +215,7 @@ void po_get_stats(const po_poller *p, po_stats *out) {
 
 int po_last_errno(const po_poller *p) { return p ? p->last_errno : 0; }
 
-size_t po_count(const po_poller *p) { return p ? p->nall : 0; }
+size_t po_count(const po_poller *p) { return p ? p->nlive : 0; }
 
 const char *po_strerror(int err) {
     switch (err) {
@@ -251,6 +245,23 @@ const char *po_strerror(int err) {
 /* ------------------------------------------------------------------------ */
 /* Channels                                                                 */
 
+/* Puts a channel on the candidate list (once). */
+static void po_list(po_poller *p, po_channel *ch) {
+    if (ch->state & PO_ST_LISTED)
+        return;
+    ch->state |= PO_ST_LISTED;
+    ch->link = p->list;
+    p->list = ch;
+}
+
+void po_touch(po_channel *ch) {
+    if (ch == NULL || !(ch->state & PO_ST_LIVE))
+        return;
+    po_poller *p = po_poller_of(ch);
+    if (p->changed)
+        po_list(p, ch);
+}
+
 /* Room for one more socket in the socket map and the backend. */
 static int po_reserve_socket(po_poller *p) {
     int rc = po_map_reserve(&p->by_sock, 1, &p->alloc);
@@ -259,10 +270,13 @@ static int po_reserve_socket(po_poller *p) {
     return rc;
 }
 
+/* The socket as the socket map reads it from a channel. */
+static uint64_t po_sock_key(po_socket s) {
+    return sizeof s == 4 ? (uint64_t)(uint32_t)s : (uint64_t)s;
+}
+
 static bool po_socket_taken(const po_poller *p, po_socket s) {
-    uint64_t unused;
-    return s != PO_NO_SOCKET &&
-           po_map_get(&p->by_sock, po_sock_key(s), &unused);
+    return s != PO_NO_SOCKET && po_map_get(&p->by_sock, po_sock_key(s)) != NULL;
 }
 
 int po_attach(po_poller *p, po_chn chn, po_socket s, const po_channel_ops *ops,
@@ -271,87 +285,69 @@ int po_attach(po_poller *p, po_chn chn, po_socket s, const po_channel_ops *ops,
         return PO_EINVAL;
     if (p->in_callback)
         return PO_EBUSY;
-    uint64_t unused;
-    if (po_map_get(&p->by_chn, chn, &unused))
+    if (po_map_get(&p->by_chn, chn) != NULL)
         return PO_EEXIST;
     if (po_socket_taken(p, s))
         return PO_EINUSE;
-    if (p->nall == p->capall) {
-        size_t cap = p->capall ? p->capall * 2 : 64;
-        po_channel **all =
-            p->alloc.realloc(p->all, cap * sizeof *all, p->alloc.ctx);
-        if (all == NULL)
-            return PO_ENOMEM;
-        p->all = all;
-        p->capall = cap;
-    }
-    if (po_map_reserve(&p->by_chn, 1, &p->alloc) != PO_OK ||
+    if (po_slab_reserve(&p->slabs, p, &p->alloc) != PO_OK ||
+        po_map_reserve(&p->by_chn, 1, &p->alloc) != PO_OK ||
         po_map_reserve(&p->by_seqn, 1, &p->alloc) != PO_OK ||
         (s != PO_NO_SOCKET && po_reserve_socket(p) != PO_OK))
         return PO_ENOMEM;
-    po_channel *ch = p->alloc.malloc(sizeof *ch, p->alloc.ctx);
-    if (ch == NULL)
-        return PO_ENOMEM;
-    memset(ch, 0, sizeof *ch);
+    po_channel *ch = po_slab_take(&p->slabs);
     ch->ops = ops;
     ch->ctx = ctx;
     ch->seqn = p->next_seqn++;
-    ch->sock = s;
     ch->chn = chn;
-    ch->poller = p;
-    ch->idx = (uint32_t)p->nall;
-    p->all[p->nall++] = ch;
-    po_map_put(&p->by_chn, chn, ch->seqn);
-    po_map_put(&p->by_seqn, ch->seqn, po_ptr_key(ch));
+    ch->sock = s;
+    ch->state = PO_ST_LIVE;
+    po_map_put(&p->by_chn, ch);
+    po_map_put(&p->by_seqn, ch);
     if (s != PO_NO_SOCKET) {
-        po_map_put(&p->by_sock, po_sock_key(s), ch->seqn);
+        po_map_put(&p->by_sock, ch);
         p->nsock++;
     }
+    p->nlive++;
+    po_touch(ch);
     if (out)
         *out = ch;
     return PO_OK;
 }
 
 po_channel *po_find(po_poller *p, po_chn chn) {
-    uint64_t seqn, ptr;
-    if (p == NULL || !po_map_get(&p->by_chn, chn, &seqn) ||
-        !po_map_get(&p->by_seqn, seqn, &ptr))
-        return NULL;
-    return po_key_ptr(ptr);
+    return p ? po_map_get(&p->by_chn, chn) : NULL;
 }
 
-/* Takes the channel's socket out of the kernel.  The result is ignored by
- * callers that are forgetting the registration anyway: a socket the
- * application already closed has left the kernel by itself. */
+/* Takes the channel's socket out of the kernel.  Callers that are forgetting
+ * the registration anyway ignore the result: a socket the application
+ * already closed has left the kernel by itself. */
 static int po_unregister(po_poller *p, po_channel *ch) {
-    if (ch->kint == 0)
+    if ((ch->state & PO_ST_KINT) == 0)
         return 0;
-    ch->kint = 0;
+    ch->state &= (uint8_t)~PO_ST_KINT;
     p->stats.dels++;
     return p->be->del(p->bstate, ch->sock, &ch->bslot);
 }
 
 static void po_remove(po_poller *p, po_channel *ch) {
     po_unregister(p, ch);
-    po_map_del(&p->by_chn, ch->chn);
-    po_map_del(&p->by_seqn, ch->seqn);
+    po_map_del(&p->by_chn, ch);
+    po_map_del(&p->by_seqn, ch);
     if (ch->sock != PO_NO_SOCKET) {
-        po_map_del(&p->by_sock, po_sock_key(ch->sock));
+        po_map_del(&p->by_sock, ch);
         p->nsock--;
     }
-    po_channel *last = p->all[--p->nall];
-    last->idx = ch->idx;
-    p->all[ch->idx] = last;
-    if (ch->flags & PO_CH_MARKED)
+    p->nlive--;
+    if (ch->state & PO_ST_MARKED)
         p->nmarked--;
-    /* Flagged before deinit, so that a deinit marking its own channel
-     * changes nothing. */
-    ch->flags |= PO_CH_DELETED;
+    /* Flagged before deinit, so that a deinit marking or touching its own
+     * channel changes nothing. */
+    ch->state = (uint8_t)((ch->state & PO_ST_LISTED) | PO_ST_DELETED);
     po_call_deinit(p, ch);
-    /* A listed channel may be the next step of a walk in progress: it stays
-     * in memory, flagged, until the next wait. */
-    if (!(ch->flags & PO_CH_LISTED))
-        po_free_channel(p, ch);
+    /* A listed channel may be the next step of a walk in progress: its
+     * record is returned when the next wait takes the list. */
+    if (!(ch->state & PO_ST_LISTED))
+        po_slab_give(&p->slabs, ch, &p->alloc);
 }
 
 int po_delete(po_poller *p, po_chn chn) {
@@ -359,7 +355,7 @@ int po_delete(po_poller *p, po_chn chn) {
         return PO_EINVAL;
     if (p->in_callback)
         return PO_EBUSY;
-    po_channel *ch = po_find(p, chn);
+    po_channel *ch = po_map_get(&p->by_chn, chn);
     if (ch == NULL)
         return PO_ENOENT;
     po_remove(p, ch);
@@ -379,10 +375,10 @@ int po_delete_group(po_poller *p, const po_chn *chns, size_t n) {
 }
 
 void po_mark_delete(po_channel *ch) {
-    if (ch == NULL || (ch->flags & (PO_CH_MARKED | PO_CH_DELETED)))
+    if (ch == NULL || (ch->state & (PO_ST_MARKED | PO_ST_LIVE)) != PO_ST_LIVE)
         return;
-    ch->flags |= PO_CH_MARKED;
-    ch->poller->nmarked++;
+    ch->state |= PO_ST_MARKED;
+    po_poller_of(ch)->nmarked++;
 }
 
 int po_delete_marked(po_poller *p) {
@@ -391,15 +387,19 @@ int po_delete_marked(po_poller *p) {
     if (p->in_callback)
         return PO_EBUSY;
     int deleted = 0;
-    /* po_remove moves the last channel into the freed place: look at the same
-     * index again. */
-    for (size_t i = 0; p->nmarked > 0 && i < p->nall;) {
-        if (p->all[i]->flags & PO_CH_MARKED) {
-            po_remove(p, p->all[i]);
-            deleted++;
-        } else {
-            i++;
-        }
+    for (po_slab *b = p->slabs.all, *next; b != NULL && p->nmarked > 0;
+         b = next) {
+        /* Removing the last channel of a slab may release it: take its
+         * marked channels first, and the next slab before. */
+        po_channel *victims[PO_SLAB_N];
+        unsigned n = 0;
+        next = b->next;
+        for (unsigned i = 0; i < PO_SLAB_N; i++)
+            if (b->ch[i].state & PO_ST_MARKED)
+                victims[n++] = &b->ch[i];
+        for (unsigned i = 0; i < n; i++)
+            po_remove(p, victims[i]);
+        deleted += (int)n;
     }
     return deleted;
 }
@@ -407,10 +407,10 @@ int po_delete_marked(po_poller *p) {
 int po_set_socket(po_channel *ch, po_socket s) {
     if (ch == NULL)
         return PO_EINVAL;
-    po_poller *p = ch->poller;
+    po_poller *p = po_poller_of(ch);
     if (p->in_callback)
         return PO_EBUSY;
-    if (ch->flags & PO_CH_DELETED)
+    if (!(ch->state & PO_ST_LIVE))
         return PO_EINVAL;
     if (s != ch->sock && po_socket_taken(p, s))
         return PO_EINUSE;
@@ -422,21 +422,21 @@ int po_set_socket(po_channel *ch, po_socket s) {
     po_unregister(p, ch);
     ch->os_errno = 0;
     if (ch->sock != PO_NO_SOCKET) {
-        po_map_del(&p->by_sock, po_sock_key(ch->sock));
+        po_map_del(&p->by_sock, ch);
         p->nsock--;
     }
     /* A new SeqN: an event of the old socket still in flight (a duplicated
      * descriptor keeps a registration alive) is now stale.  Deleting before
      * putting keeps the object map within its reserved room. */
-    po_map_del(&p->by_seqn, ch->seqn);
+    po_map_del(&p->by_seqn, ch);
     ch->seqn = p->next_seqn++;
-    po_map_put(&p->by_seqn, ch->seqn, po_ptr_key(ch));
-    po_map_set(&p->by_chn, ch->chn, ch->seqn);
+    po_map_put(&p->by_seqn, ch);
     ch->sock = s;
     if (s != PO_NO_SOCKET) {
-        po_map_put(&p->by_sock, po_sock_key(s), ch->seqn);
+        po_map_put(&p->by_sock, ch);
         p->nsock++;
     }
+    po_touch(ch);
     return PO_OK;
 }
 
@@ -445,31 +445,11 @@ int po_set_socket(po_channel *ch, po_socket s) {
 
 static void po_trigger(po_poller *p, po_channel *ch, po_triggers t) {
     if (ch->act == 0) {
-        ch->flags |= PO_CH_LISTED;
-        ch->trig_next = p->trig_head;
-        p->trig_head = ch;
+        po_list(p, ch);
         p->ntrig++;
     }
     ch->act |= t;
     p->total |= t;
-}
-
-/* Forgets the last round: clears acts and frees channels deleted while
- * listed.  O(channels triggered last round). */
-static void po_clear_round(po_poller *p) {
-    for (po_channel *ch = p->trig_head, *next; ch != NULL; ch = next) {
-        next = ch->trig_next;
-        if (ch->flags & PO_CH_DELETED) {
-            po_free_channel(p, ch);
-        } else {
-            ch->act = 0;
-            ch->flags &= (uint8_t)~PO_CH_LISTED;
-        }
-    }
-    p->trig_head = NULL;
-    p->ntrig = 0;
-    p->total = 0;
-    p->round++;
 }
 
 static unsigned po_interest(po_triggers want) {
@@ -482,10 +462,10 @@ static unsigned po_interest(po_triggers want) {
  * unregistered, reports PO_ERR and makes no kernel call until its socket is
  * set again. */
 static void po_sync(po_poller *p, po_channel *ch) {
-    unsigned k = 0;
+    unsigned k = 0, held = ch->state & PO_ST_KINT;
     if (ch->sock != PO_NO_SOCKET && ch->os_errno == 0)
         k = po_interest(ch->want);
-    if (k == ch->kint)
+    if (k == held)
         return;
     int e;
     if (k == 0) {
@@ -494,7 +474,7 @@ static void po_sync(po_poller *p, po_channel *ch) {
             ch->os_errno = e;
         return;
     }
-    if (ch->kint == 0) {
+    if (held == 0) {
         p->stats.adds++;
         e = p->be->add(p->bstate, ch->sock, k, ch->seqn, &ch->bslot);
     } else {
@@ -502,11 +482,22 @@ static void po_sync(po_poller *p, po_channel *ch) {
         e = p->be->mod(p->bstate, ch->sock, k, ch->seqn, &ch->bslot);
     }
     if (e == 0) {
-        ch->kint = (uint8_t)k;
+        ch->state = (uint8_t)((ch->state & ~PO_ST_KINT) | k);
         return;
     }
     ch->os_errno = e;
     po_unregister(p, ch);
+}
+
+/* Phase A for one channel. */
+static void po_probe(po_poller *p, po_channel *ch) {
+    ch->want = ch->ops->triggers(ch, ch->ctx);
+    po_sync(p, ch);
+    po_triggers internal = ch->want & PO_INTERNAL_TRIGGERS;
+    if (ch->os_errno != 0)
+        internal |= PO_ERR;
+    if (internal)
+        po_trigger(p, ch, internal);
 }
 
 static po_triggers po_translate(po_triggers want, unsigned ev) {
@@ -533,12 +524,11 @@ static po_triggers po_translate(po_triggers want, unsigned ev) {
 }
 
 void po__deliver(po_poller *p, po_seqn token, unsigned events) {
-    uint64_t v;
-    if (!po_map_get(&p->by_seqn, token, &v)) {
+    po_channel *ch = po_map_get(&p->by_seqn, token);
+    if (ch == NULL) {
         p->stats.stale++;
         return;
     }
-    po_channel *ch = po_key_ptr(v);
     p->stats.events++;
     if (events & PO_EV_NVAL)
         ch->os_errno = EBADF; /* parked; unregistered by the next wait */
@@ -552,20 +542,29 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
         return PO_EINVAL;
     if (p->in_callback)
         return PO_EBUSY;
-    po_clear_round(p);
 
-    /* Phase A: probe, sync the kernel where interest changed. */
+    /* Phase A: take the candidate list; probe it (changed mode) or every
+     * channel (full mode); sync the kernel where interest changed. */
+    po_channel *cand = p->list;
+    p->list = NULL;
+    p->ntrig = 0;
+    p->total = 0;
+    p->round++;
     p->in_callback = true;
-    for (size_t i = 0; i < p->nall; i++) {
-        po_channel *ch = p->all[i];
-        ch->want = ch->ops->triggers(ch, ch->ctx);
-        po_sync(p, ch);
-        po_triggers internal = ch->want & PO_INTERNAL_TRIGGERS;
-        if (ch->os_errno != 0)
-            internal |= PO_ERR;
-        if (internal)
-            po_trigger(p, ch, internal);
+    for (po_channel *ch = cand, *next; ch != NULL; ch = next) {
+        next = ch->link;
+        ch->state &= (uint8_t)~PO_ST_LISTED;
+        ch->act = 0;
+        if (ch->state & PO_ST_DELETED)
+            po_slab_give(&p->slabs, ch, &p->alloc);
+        else if (p->changed)
+            po_probe(p, ch);
     }
+    if (!p->changed)
+        for (po_slab *b = p->slabs.all; b != NULL; b = b->next)
+            for (unsigned i = 0; i < PO_SLAB_N; i++)
+                if (b->ch[i].state & PO_ST_LIVE)
+                    po_probe(p, &b->ch[i]);
     p->in_callback = false;
 
     /* Phase B: wait, without blocking if anything is already triggered.
@@ -589,12 +588,14 @@ po_channel *po_next_triggered(po_poller *p, po_iter *it) {
         if (it->round != 0)
             return NULL; /* a walk of an earlier round */
         it->round = p->round;
-        it->next = p->trig_head;
+        it->next = p->list;
     }
     po_channel *ch = it->next;
-    while (ch != NULL && (ch->flags & PO_CH_DELETED))
-        ch = ch->trig_next;
-    it->next = ch ? ch->trig_next : NULL;
+    /* Skipped: channels deleted since, and candidates that only wait to be
+     * probed (touched, attached). */
+    while (ch != NULL && (ch->act == 0 || (ch->state & PO_ST_DELETED)))
+        ch = ch->link;
+    it->next = ch ? ch->link : NULL;
     return ch;
 }
 

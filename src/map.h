@@ -1,8 +1,13 @@
 /*
- * A map from 64-bit keys to 64-bit values: open addressing, linear probing,
- * deletion by backward shift (no tombstones, so lookups never slow down with
- * churn).  The poller keeps three of them: channel number -> SeqN, SeqN ->
- * channel, socket -> SeqN.
+ * The poller's maps: open addressing with linear probing and deletion by
+ * backward shift (no tombstones, so lookups never slow down with churn).
+ *
+ * A slot holds only a channel pointer; the key is read from the channel
+ * itself (at key_off, key_size bytes).  Eight bytes a slot instead of
+ * sixteen: a lookup that hits dereferences the channel it is about to use
+ * anyway.  The poller keeps three: number -> channel (the identity map: the
+ * channel carries its current SeqN), SeqN -> channel (the object map, used to
+ * resolve kernel tokens), socket -> channel (one channel per socket).
  *
  * Insertion never allocates: po_map_reserve() first, so that a failed
  * allocation is reported before anything changes.
@@ -13,34 +18,39 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
-#include "polleros.h"
-
-typedef struct po_map_slot {
-    uint64_t key;
-    uint64_t val;
-} po_map_slot;
+#include "channel.h"
 
 typedef struct po_map {
-    po_map_slot *slots; /* key 0 marks an empty slot; key 0 itself lives in
-                           zero_val */
-    size_t mask;        /* slots - 1, or 0 when unallocated */
-    size_t count;       /* entries, key 0 included */
-    unsigned shift;     /* 64 - log2(slots) */
-    bool has_zero;
-    uint64_t zero_val;
+    po_channel **slots; /* NULL: empty */
+    size_t mask;        /* slots - 1; 0 while unallocated */
+    size_t count;
+    unsigned shift;    /* 64 - log2(slots) */
+    unsigned key_off;  /* where the key lies in a channel */
+    unsigned key_size; /* 4 or 8 bytes */
 } po_map;
 
-/* Makes room for `extra` more entries without allocating again.  0 or
- * PO_ENOMEM (the map is unchanged then). */
+void po_map_init(po_map *m, size_t key_off, size_t key_size);
+/* Makes room for `extra` more entries.  PO_OK or PO_ENOMEM (unchanged). */
 int po_map_reserve(po_map *m, size_t extra, const po_allocator *a);
 void po_map_free(po_map *m, const po_allocator *a);
-/* Inserts a key that is not present; room must have been reserved. */
-void po_map_put(po_map *m, uint64_t key, uint64_t val);
-/* Removes key; returns whether it was present. */
-bool po_map_del(po_map *m, uint64_t key);
-/* Changes the value of a present key. */
-void po_map_set(po_map *m, uint64_t key, uint64_t val);
+/* Inserts a channel whose key is not present; room must be reserved. */
+void po_map_put(po_map *m, po_channel *ch);
+/* Removes this channel (found by its key as it is now). */
+void po_map_del(po_map *m, po_channel *ch);
+
+static inline uint64_t po_map_key(const po_map *m, const po_channel *ch) {
+    const char *field = (const char *)ch + m->key_off;
+    if (m->key_size == 8) {
+        uint64_t k;
+        memcpy(&k, field, 8);
+        return k;
+    }
+    uint32_t k;
+    memcpy(&k, field, 4);
+    return k;
+}
 
 static inline size_t po_map_home(const po_map *m, uint64_t key) {
     /* Fibonacci hashing: SeqNs and fds are dense runs of integers, and the
@@ -48,21 +58,14 @@ static inline size_t po_map_home(const po_map *m, uint64_t key) {
     return (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> m->shift);
 }
 
-/* Finds key; stores its value in *val.  O(1) expected. */
-static inline bool po_map_get(const po_map *m, uint64_t key, uint64_t *val) {
-    if (key == 0) {
-        *val = m->zero_val;
-        return m->has_zero;
-    }
-    if (m->slots == NULL)
-        return false;
+/* The channel with this key, or NULL.  O(1) expected. */
+static inline po_channel *po_map_get(const po_map *m, uint64_t key) {
+    if (m->count == 0)
+        return NULL;
     for (size_t i = po_map_home(m, key);; i = (i + 1) & m->mask) {
-        if (m->slots[i].key == key) {
-            *val = m->slots[i].val;
-            return true;
-        }
-        if (m->slots[i].key == 0)
-            return false;
+        po_channel *ch = m->slots[i];
+        if (ch == NULL || po_map_key(m, ch) == key)
+            return ch;
     }
 }
 

@@ -1,0 +1,51 @@
+/*
+ * Channel storage: slabs of PO_SLAB_N records.  A record's address never
+ * moves while the channel lives; a freed record is reused by a later attach.
+ * Compared with one allocation per channel, a slab saves the allocator's
+ * per-block overhead and keeps channels dense for the full reconciliation
+ * scan, and a channel finds its poller through its slab header instead of
+ * carrying a pointer.  A slab that empties is released (one empty slab is
+ * kept, so that a channel count swinging around a slab boundary does not
+ * allocate and free on every attach).
+ */
+#ifndef POLLEROS_SLAB_H
+#define POLLEROS_SLAB_H
+
+#include <stddef.h>
+
+#include "channel.h"
+
+enum { PO_SLAB_N = 64 };
+
+typedef struct po_slab po_slab;
+struct po_slab {
+    po_poller *poller;
+    po_slab *prev, *next;   /* every slab */
+    po_slab *fprev, *fnext; /* slabs with a free record */
+    po_channel *free;       /* this slab's free records */
+    unsigned used;
+    po_channel ch[PO_SLAB_N];
+};
+
+typedef struct po_slabs {
+    po_slab *all;   /* every slab: the full scan walks these */
+    po_slab *avail; /* slabs with a free record */
+    size_t empty;   /* slabs with no record in use */
+} po_slabs;
+
+/* Makes sure po_slab_take() will not need memory.  PO_OK or PO_ENOMEM. */
+int po_slab_reserve(po_slabs *s, po_poller *p, const po_allocator *a);
+/* A zeroed record (its slot index set); room must be reserved. */
+po_channel *po_slab_take(po_slabs *s);
+/* Returns a record.  Its slab is released when it empties while another
+ * empty slab is kept: a caller walking slabs must not touch this one again. */
+void po_slab_give(po_slabs *s, po_channel *ch, const po_allocator *a);
+/* Releases every slab. */
+void po_slab_free_all(po_slabs *s, const po_allocator *a);
+
+static inline po_slab *po_slab_of(po_channel *ch) {
+    po_channel *first = ch - ch->slot;
+    return (po_slab *)(void *)((char *)first - offsetof(po_slab, ch));
+}
+
+#endif

@@ -1,0 +1,115 @@
+/*
+ * The wepoll API: Linux's epoll calls for Windows sockets.
+ *
+ * This is polleros's own implementation of the interface published by the
+ * wepoll library (https://github.com/piscisaureus/wepoll): the same five
+ * functions, the same types and the same constant values, so that a program
+ * written against wepoll builds against this file unchanged, and polleros
+ * can link either (CMake: -DPOLLEROS_WEPOLL=bridge|system).  It is built
+ * over the Ancillary Function Driver: each registered socket has one
+ * IOCTL_AFD_POLL request outstanding on a \Device\Afd handle that is tied to
+ * an I/O completion port; epoll_wait() dequeues the completions, turns them
+ * into epoll events and submits the next request.
+ *
+ * Behaviour, as wepoll documents it:
+ *   - the port is a HANDLE (close it with epoll_close(), nothing else);
+ *     sockets are SOCKETs, the keys of the set;
+ *   - level-triggered: a condition that still holds is reported again by
+ *     the next epoll_wait(); EPOLLONESHOT disarms a socket after one report
+ *     until EPOLL_CTL_MOD arms it again; there is no edge-triggered mode;
+ *   - EPOLLERR and EPOLLHUP are always watched, as on Linux;
+ *   - a socket closed while registered drops out of the set by itself (at
+ *     the latest when epoll_wait() next runs); EPOLL_CTL_MOD or _DEL on a
+ *     closed socket fails with EBADF, as on Linux;
+ *   - only sockets can be registered: anything else fails with ENOTSOCK;
+ *   - every failure returns -1 (NULL for the create calls) and sets both
+ *     errno and GetLastError(): EBADF/ERROR_INVALID_HANDLE (not an open
+ *     handle), EINVAL/ERROR_INVALID_PARAMETER (not a port, bad op, size,
+ *     flags or maxevents), EEXIST/ERROR_ALREADY_EXISTS (ADD of a registered
+ *     socket), ENOENT/ERROR_NOT_FOUND (MOD or DEL of an unregistered one),
+ *     ENOTSOCK/WSAENOTSOCK, ENOMEM/ERROR_NOT_ENOUGH_MEMORY,
+ *     EFAULT/ERROR_NOACCESS (a NULL event or event array).
+ *
+ * Threading: every function may be called from any thread, and different
+ * ports may be used by different threads at the same time.  One port may be
+ * shared too: epoll_ctl() and epoll_wait() serialise on a per-port lock that
+ * is never held while epoll_wait() sleeps, and an epoll_ctl() made while
+ * another thread sleeps in epoll_wait() on the same port takes effect at
+ * once.  The one thing not allowed is epoll_close() of a port while another
+ * thread is still inside a call on it (as with close() of an fd in use).
+ * polleros itself uses each port from one thread at a time.
+ *
+ * Winsock: epoll_create*() calls WSAStartup() and epoll_close() the matching
+ * WSACleanup(), so the port works whatever the caller did; the caller still
+ * needs its own WSAStartup() to make sockets.
+ */
+#ifndef POLLEROS_WEPOLL_H
+#define POLLEROS_WEPOLL_H
+
+#include <stdint.h>
+
+#ifndef WEPOLL_EXPORT
+#define WEPOLL_EXPORT
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Event bits, with wepoll's values (EPOLLONESHOT is bit 31 here, not bit 30
+ * as on Linux; EPOLLET does not exist). */
+#define EPOLLIN (1U << 0)
+#define EPOLLPRI (1U << 1)
+#define EPOLLOUT (1U << 2)
+#define EPOLLERR (1U << 3)
+#define EPOLLHUP (1U << 4)
+#define EPOLLRDNORM (1U << 6)
+#define EPOLLRDBAND (1U << 7)
+#define EPOLLWRNORM (1U << 8)
+#define EPOLLWRBAND (1U << 9)
+#define EPOLLMSG (1U << 10) /* accepted, never reported */
+#define EPOLLRDHUP (1U << 13)
+#define EPOLLONESHOT (1U << 31)
+
+#define EPOLL_CTL_ADD 1
+#define EPOLL_CTL_MOD 2
+#define EPOLL_CTL_DEL 3
+
+/* The Windows types, spelled so that this header needs no windows.h. */
+typedef void *HANDLE;
+typedef uintptr_t SOCKET;
+
+typedef union epoll_data {
+    void *ptr;
+    int fd;
+    uint32_t u32;
+    uint64_t u64;
+    SOCKET sock;
+    HANDLE hnd;
+} epoll_data_t;
+
+struct epoll_event {
+    uint32_t events;
+    epoll_data_t data;
+};
+
+/* A new port; size must be > 0 and is otherwise ignored.  NULL on error. */
+WEPOLL_EXPORT HANDLE epoll_create(int size);
+/* A new port; flags must be 0.  NULL on error. */
+WEPOLL_EXPORT HANDLE epoll_create1(int flags);
+/* Closes a port: every socket leaves it, pending requests are cancelled. */
+WEPOLL_EXPORT int epoll_close(HANDLE ephnd);
+/* EPOLL_CTL_ADD, _MOD (event: the new events and data) or _DEL (event may
+ * be NULL) for one socket. */
+WEPOLL_EXPORT int epoll_ctl(HANDLE ephnd, int op, SOCKET sock,
+                            struct epoll_event *event);
+/* Waits up to timeout ms (-1: forever, 0: not at all) for events; stores at
+ * most maxevents (> 0) of them and returns how many, 0 on timeout. */
+WEPOLL_EXPORT int epoll_wait(HANDLE ephnd, struct epoll_event *events,
+                             int maxevents, int timeout);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* POLLEROS_WEPOLL_H */
