@@ -41,3 +41,5 @@ PO_CASE(dumb_channel_internal_only)
 PO_CASE(socket_set_later)
 PO_CASE(socket_changed)
 PO_CASE(many_ready_sockets)
+/* t_reconcile.c */
+PO_CASE(reconcile_modes_agree)
