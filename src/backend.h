@@ -20,13 +20,16 @@
 /* Interest, as the kernel is told it. */
 enum { PO_IN = 1u, PO_OUT = 2u };
 
-/* Events, as a backend reports them. */
+/* Events, as a backend reports them.  The values are Linux's POLLIN,
+ * POLLOUT, POLLERR, POLLHUP and POLLNVAL (epoll's EPOLL* too), so that the
+ * epoll backend hands the kernel's mask over without translating it. */
 enum {
-    PO_EV_IN = 1u,   /* readable (data, a pending connection, EOF) */
-    PO_EV_OUT = 2u,  /* writable, or a connect finished */
-    PO_EV_ERR = 4u,  /* the socket has an error pending */
-    PO_EV_HUP = 8u,  /* the peer hung up: no more data will come */
-    PO_EV_NVAL = 16u /* the descriptor is not open (poll's POLLNVAL) */
+    PO_EV_IN = 0x01u,   /* readable (data, a pending connection, EOF) */
+    PO_EV_OUT = 0x04u,  /* writable, or a connect finished */
+    PO_EV_ERR = 0x08u,  /* the socket has an error pending */
+    PO_EV_HUP = 0x10u,  /* the peer hung up: no more data will come */
+    PO_EV_NVAL = 0x20u, /* the descriptor is not open (poll's POLLNVAL) */
+    PO_EV_ALL = 0x3du
 };
 
 typedef struct po_backend_ops {
@@ -48,28 +51,40 @@ typedef struct po_backend_ops {
     int (*mod)(void *state, po_socket s, unsigned interest, po_seqn token,
                uint32_t *slot);
     int (*del)(void *state, po_socket s, uint32_t *slot);
-    /* Waits up to timeout_ms (-1: no limit) and calls po__deliver() for each
-     * event.  Returns 0 or an errno (EINTR included). */
+    /* Waits up to timeout_ms (-1: no limit) and calls po__deliver()
+     * (poller.h) for each event.  Returns 0 or an errno (EINTR included). */
     int (*wait)(po_poller *p, void *state, int timeout_ms);
 } po_backend_ops;
-
-/* Hands one event to the core: called by a backend's wait(). */
-void po__deliver(po_poller *p, po_seqn token, unsigned events);
 
 /* The poller's allocator, for the backend's own memory. */
 const po_allocator *po__allocator(const po_poller *p);
 
 #ifdef POLLEROS_HAVE_EPOLL
 extern const po_backend_ops po_backend_epoll;
+/* The harvest path (po__deliver) is inline, with the poller record. */
+#include "poller.h"
+
 #endif
 #ifdef POLLEROS_HAVE_POLL
 extern const po_backend_ops po_backend_poll;
+/* The harvest path (po__deliver) is inline, with the poller record. */
+#include "poller.h"
+
 #endif
 #ifdef POLLEROS_HAVE_KQUEUE
 extern const po_backend_ops po_backend_kqueue;
+/* The harvest path (po__deliver) is inline, with the poller record. */
+#include "poller.h"
+
 #endif
 #ifdef POLLEROS_HAVE_WEPOLL
 extern const po_backend_ops po_backend_wepoll;
+/* The harvest path (po__deliver) is inline, with the poller record. */
+#include "poller.h"
+
 #endif
+
+/* The harvest path (po__deliver) is inline, with the poller record. */
+#include "poller.h"
 
 #endif

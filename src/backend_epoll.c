@@ -9,6 +9,13 @@
 
 #include "backend.h"
 
+/* The kernel's event mask is handed to the core as it is. */
+_Static_assert((unsigned)EPOLLIN == PO_EV_IN &&
+                   (unsigned)EPOLLOUT == PO_EV_OUT &&
+                   (unsigned)EPOLLERR == PO_EV_ERR &&
+                   (unsigned)EPOLLHUP == PO_EV_HUP,
+               "epoll's event bits are the core's");
+
 typedef struct po_epoll {
     int epfd;
     int cap;
@@ -71,14 +78,9 @@ static int po_epoll_wait(po_poller *p, void *state, int timeout_ms) {
     int n = epoll_wait(ep->epfd, ep->events, ep->cap, timeout_ms);
     if (n < 0)
         return errno;
-    for (int i = 0; i < n; i++) {
-        uint32_t e = ep->events[i].events;
-        unsigned ev = ((e & EPOLLIN) ? PO_EV_IN : 0u) |
-                      ((e & EPOLLOUT) ? PO_EV_OUT : 0u) |
-                      ((e & EPOLLERR) ? PO_EV_ERR : 0u) |
-                      ((e & EPOLLHUP) ? PO_EV_HUP : 0u);
-        po__deliver(p, ep->events[i].data.u64, ev);
-    }
+    for (int i = 0; i < n; i++)
+        po__deliver(p, ep->events[i].data.u64,
+                    ep->events[i].events & PO_EV_ALL);
     return 0;
 }
 

@@ -16,29 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "map.h"
-#include "slab.h"
-
-struct po_poller {
-    po_allocator alloc;
-    const po_backend_ops *be;
-    void *bstate;
-    po_map by_chn;  /* channel number -> channel, which holds its SeqN */
-    po_map by_seqn; /* SeqN -> channel: kernel tokens resolve here */
-    po_map by_sock; /* socket -> channel: one channel per socket */
-    po_slabs slabs;
-    size_t nlive, nsock, nmarked;
-    po_seqn next_seqn;
-    po_channel *list; /* the candidate list */
-    size_t ntrig;     /* channels on it with act != 0 */
-    po_triggers total;
-    bool changed;     /* PO_RECONCILE_CHANGED */
-    bool in_callback; /* inside a probe or a deinit */
-    uint64_t round;
-    int last_errno;
-    po_stats stats;
-};
+#include "poller.h"
 
 /* ------------------------------------------------------------------------ */
 /* Allocation                                                               */
@@ -245,15 +223,6 @@ const char *po_strerror(int err) {
 /* ------------------------------------------------------------------------ */
 /* Channels                                                                 */
 
-/* Puts a channel on the candidate list (once). */
-static void po_list(po_poller *p, po_channel *ch) {
-    if (ch->state & PO_ST_LISTED)
-        return;
-    ch->state |= PO_ST_LISTED;
-    ch->link = p->list;
-    p->list = ch;
-}
-
 void po_touch(po_channel *ch) {
     if (ch == NULL || !(ch->state & PO_ST_LIVE))
         return;
@@ -343,6 +312,7 @@ static void po_remove(po_poller *p, po_channel *ch) {
     /* Flagged before deinit, so that a deinit marking or touching its own
      * channel changes nothing. */
     ch->state = (uint8_t)((ch->state & PO_ST_LISTED) | PO_ST_DELETED);
+    ch->act = 0;
     po_call_deinit(p, ch);
     /* A listed channel may be the next step of a walk in progress: its
      * record is returned when the next wait takes the list. */
@@ -443,28 +413,29 @@ int po_set_socket(po_channel *ch, po_socket s) {
 /* ------------------------------------------------------------------------ */
 /* The wait                                                                 */
 
-static void po_trigger(po_poller *p, po_channel *ch, po_triggers t) {
-    if (ch->act == 0) {
-        po_list(p, ch);
-        p->ntrig++;
-    }
-    ch->act |= t;
-    p->total |= t;
-}
-
-static unsigned po_interest(po_triggers want) {
-    return ((want & (PO_RECV | PO_NOTIFY | PO_ACCEPT)) ? PO_IN : 0u) |
-           ((want & (PO_SEND | PO_CONNECT)) ? PO_OUT : 0u);
-}
+/* The kernel interest each combination of the five kernel triggers needs. */
+#define PO_INTEREST(w)                                                         \
+    ((((w) & (PO_RECV | PO_NOTIFY | PO_ACCEPT)) ? PO_IN : 0u) |                \
+     (((w) & (PO_SEND | PO_CONNECT)) ? PO_OUT : 0u))
+#define PO_INTEREST4(w)                                                        \
+    PO_INTEREST(w), PO_INTEREST((w) + 1), PO_INTEREST((w) + 2),                \
+        PO_INTEREST((w) + 3)
+#define PO_INTEREST16(w)                                                       \
+    PO_INTEREST4(w), PO_INTEREST4((w) + 4), PO_INTEREST4((w) + 8),             \
+        PO_INTEREST4((w) + 12)
+static const uint8_t po_interest[32] = {PO_INTEREST16(0), PO_INTEREST16(16)};
 
 /* Brings the kernel in line with the channel's wants: at most one add, mod or
  * del, and none when nothing changed.  A failure parks the channel: it is
  * unregistered, reports PO_ERR and makes no kernel call until its socket is
  * set again. */
 static void po_sync(po_poller *p, po_channel *ch) {
-    unsigned k = 0, held = ch->state & PO_ST_KINT;
-    if (ch->sock != PO_NO_SOCKET && ch->os_errno == 0)
-        k = po_interest(ch->want);
+    unsigned held = ch->state & PO_ST_KINT;
+    unsigned k = po_interest[ch->want & PO_KERNEL_TRIGGERS];
+    if (k == held)
+        return; /* the steady state: one lookup and one compare */
+    if (ch->sock == PO_NO_SOCKET || ch->os_errno != 0)
+        k = 0;
     if (k == held)
         return;
     int e;
@@ -493,48 +464,10 @@ static void po_sync(po_poller *p, po_channel *ch) {
 static void po_probe(po_poller *p, po_channel *ch) {
     ch->want = ch->ops->triggers(ch, ch->ctx);
     po_sync(p, ch);
-    po_triggers internal = ch->want & PO_INTERNAL_TRIGGERS;
-    if (ch->os_errno != 0)
-        internal |= PO_ERR;
-    if (internal)
-        po_trigger(p, ch, internal);
-}
-
-static po_triggers po_translate(po_triggers want, unsigned ev) {
-    po_triggers t = 0;
-    if (ev & PO_EV_IN) {
-        if (want & PO_RECV)
-            t |= PO_RECV;
-        else if (want & PO_NOTIFY)
-            t |= PO_NOTIFY;
-        else if (want & PO_ACCEPT)
-            t |= PO_ACCEPT;
-    }
-    if (ev & PO_EV_OUT) {
-        if (want & PO_SEND)
-            t |= PO_SEND;
-        else if (want & PO_CONNECT)
-            t |= PO_CONNECT;
-    }
-    if (ev & PO_EV_HUP)
-        t |= (want & PO_RECV) ? PO_RECV : PO_ERR;
-    if (ev & (PO_EV_ERR | PO_EV_NVAL))
-        t |= PO_ERR;
-    return t;
-}
-
-void po__deliver(po_poller *p, po_seqn token, unsigned events) {
-    po_channel *ch = po_map_get(&p->by_seqn, token);
-    if (ch == NULL) {
-        p->stats.stale++;
-        return;
-    }
-    p->stats.events++;
-    if (events & PO_EV_NVAL)
-        ch->os_errno = EBADF; /* parked; unregistered by the next wait */
-    po_triggers t = po_translate(ch->want, events);
-    if (t)
-        po_trigger(p, ch, t);
+    if ((ch->want & PO_INTERNAL_TRIGGERS) || ch->os_errno != 0)
+        po_trigger(p, ch,
+                   (po_triggers)((ch->want & PO_INTERNAL_TRIGGERS) |
+                                 (ch->os_errno ? PO_ERR : 0)));
 }
 
 int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
@@ -551,16 +484,18 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
     p->total = 0;
     p->round++;
     p->in_callback = true;
+    bool probe_candidates = p->changed;
     for (po_channel *ch = cand, *next; ch != NULL; ch = next) {
+        uint8_t state = ch->state;
         next = ch->link;
-        ch->state &= (uint8_t)~PO_ST_LISTED;
+        ch->state = (uint8_t)(state & ~PO_ST_LISTED);
         ch->act = 0;
-        if (ch->state & PO_ST_DELETED)
+        if (state & PO_ST_DELETED)
             po_slab_give(&p->slabs, ch, &p->alloc);
-        else if (p->changed)
+        else if (probe_candidates)
             po_probe(p, ch);
     }
-    if (!p->changed)
+    if (!probe_candidates)
         for (po_slab *b = p->slabs.all; b != NULL; b = b->next)
             for (unsigned i = 0; i < PO_SLAB_N; i++)
                 if (b->ch[i].state & PO_ST_LIVE)
@@ -591,9 +526,9 @@ po_channel *po_next_triggered(po_poller *p, po_iter *it) {
         it->next = p->list;
     }
     po_channel *ch = it->next;
-    /* Skipped: channels deleted since, and candidates that only wait to be
-     * probed (touched, attached). */
-    while (ch != NULL && (ch->act == 0 || (ch->state & PO_ST_DELETED)))
+    /* Skipped: candidates that only wait to be probed (touched, attached)
+     * and channels deleted since (po_remove clears their act). */
+    while (ch != NULL && ch->act == 0)
         ch = ch->link;
     it->next = ch ? ch->link : NULL;
     return ch;

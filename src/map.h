@@ -40,9 +40,12 @@ void po_map_put(po_map *m, po_channel *ch);
 /* Removes this channel (found by its key as it is now). */
 void po_map_del(po_map *m, po_channel *ch);
 
-static inline uint64_t po_map_key(const po_map *m, const po_channel *ch) {
+/* The key of a channel; `size` is m->key_size, or the same as a constant
+ * where the caller knows it, so that the compiler drops the branch. */
+static inline uint64_t po_map_key_sized(const po_map *m, const po_channel *ch,
+                                        unsigned size) {
     const char *field = (const char *)ch + m->key_off;
-    if (m->key_size == 8) {
+    if (size == 8) {
         uint64_t k;
         memcpy(&k, field, 8);
         return k;
@@ -52,21 +55,31 @@ static inline uint64_t po_map_key(const po_map *m, const po_channel *ch) {
     return k;
 }
 
+static inline uint64_t po_map_key(const po_map *m, const po_channel *ch) {
+    return po_map_key_sized(m, ch, m->key_size);
+}
+
 static inline size_t po_map_home(const po_map *m, uint64_t key) {
     /* Fibonacci hashing: SeqNs and fds are dense runs of integers, and the
      * multiply spreads a run over the whole table. */
     return (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> m->shift);
 }
 
-/* The channel with this key, or NULL.  O(1) expected. */
-static inline po_channel *po_map_get(const po_map *m, uint64_t key) {
+/* The channel with this key, or NULL; `size` as for po_map_key_sized().
+ * O(1) expected. */
+static inline po_channel *po_map_find(const po_map *m, uint64_t key,
+                                      unsigned size) {
     if (m->count == 0)
         return NULL;
     for (size_t i = po_map_home(m, key);; i = (i + 1) & m->mask) {
         po_channel *ch = m->slots[i];
-        if (ch == NULL || po_map_key(m, ch) == key)
+        if (ch == NULL || po_map_key_sized(m, ch, size) == key)
             return ch;
     }
+}
+
+static inline po_channel *po_map_get(const po_map *m, uint64_t key) {
+    return po_map_find(m, key, m->key_size);
 }
 
 #endif
