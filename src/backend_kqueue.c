@@ -1,0 +1,348 @@
+/*
+ * kqueue (macOS, FreeBSD, OpenBSD, NetBSD, DragonFly).
+ *
+ * A socket gets an EVFILT_READ filter for PO_IN and an EVFILT_WRITE filter
+ * for PO_OUT, each carrying the channel's SeqN as udata.  A filter is added
+ * only once its direction is wanted (EVFILT_WRITE is not supported on every
+ * descriptor type, regular files among them, and a channel that only reads
+ * must not fail for that); afterwards an interest change enables or disables
+ * it, which keeps the filter and its udata.  Every add, mod and del is one
+ * kevent() call carrying all of that channel's changes with EV_RECEIPT, so
+ * the result of each change comes back on its own.
+ *
+ * What the backend relies on, with the man-page facts behind it and the
+ * conformance case that checks it, is in docs/kqueue.md.
+ */
+#include <sys/types.h> /* before sys/event.h: older BSDs need it first */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/event.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "backend.h"
+
+/* The SeqN travels in udata, a pointer: it must hold 64 bits.  CMake builds
+ * this backend only where pointers are 64-bit; elsewhere poll serves. */
+#if UINTPTR_MAX < UINT64_MAX
+#error "the kqueue backend needs 64-bit pointers to carry a SeqN in udata"
+#endif
+
+/* Systems without EV_RECEIPT (NetBSD before 10, say) apply one change per
+ * kevent() call with no room for events, so that the call's own result is
+ * the change's.  POLLEROS_KQUEUE_NO_RECEIPT forces that path, so that it is
+ * at least compiled where EV_RECEIPT exists. */
+#if defined(EV_RECEIPT) && !defined(POLLEROS_KQUEUE_NO_RECEIPT)
+#define PO_KQ_RECEIPT 1
+#else
+#define PO_KQ_RECEIPT 0
+#endif
+
+typedef struct po_kqueue {
+    int kq;
+    int cap;
+    struct kevent events[]; /* the harvest buffer */
+} po_kqueue;
+
+/*
+ * The channel's backend word holds which filters exist in the kqueue, as
+ * PO_IN/PO_OUT bits.  The core knows the interest it asked for, which says
+ * which filters are enabled; a disabled filter still exists, and a change
+ * must enable what exists and add what does not.
+ */
+
+/* ------------------------------------------------------------------------ */
+/* Changes                                                                  */
+
+/* At most one change per filter, so two per channel. */
+typedef struct po_kq_changes {
+    struct kevent ev[2];
+    unsigned dir[2]; /* PO_IN or PO_OUT: which filter ev[i] changes */
+    int err[2];      /* after po_kq_apply: 0 or the change's errno */
+    int n;
+} po_kq_changes;
+
+static short po_kq_filter(unsigned dir) {
+    return dir == PO_IN ? EVFILT_READ : EVFILT_WRITE;
+}
+
+static void po_kq_push(po_kq_changes *c, po_socket s, unsigned dir,
+                       unsigned flags, po_seqn token) {
+    struct kevent *ev = &c->ev[c->n];
+    /* The same udata on every change of a filter, enable and disable too:
+     * whether a kernel updates udata on a change or keeps the one given at
+     * EV_ADD, the filter reports this channel's SeqN. */
+    EV_SET(ev, (uintptr_t)s, po_kq_filter(dir), flags, 0, 0,
+           (void *)(uintptr_t)token);
+    c->dir[c->n] = dir;
+    c->err[c->n] = 0;
+    c->n++;
+}
+
+#if PO_KQ_RECEIPT
+/*
+ * Applies the changes in one kevent() call.  EV_RECEIPT makes the kernel
+ * answer every change with an EV_ERROR entry whose data is 0 or the
+ * change's errno, and an event list exactly as long as the change list
+ * leaves no room for a pending event to be drained by this call.
+ * Returns 0 (the per-change results are in c->err) or the call's errno.
+ */
+static int po_kq_apply(int kq, po_kq_changes *c) {
+    static const struct timespec zero = {0, 0};
+    struct kevent out[2];
+    for (int i = 0; i < c->n; i++) {
+        c->ev[i].flags |= EV_RECEIPT;
+        /* A receipt that does not come back leaves the change's fate
+         * unknown: count it as failed, so the core parks the channel
+         * rather than trust a registration nobody confirmed. */
+        c->err[i] = EIO;
+    }
+    /* No retry on EINTR: the changes may have been applied already, and an
+     * EV_DELETE applied twice fails.  With a zero timeout the call does not
+     * sleep, so a signal cannot interrupt it in practice. */
+    int n = kevent(kq, c->ev, c->n, out, c->n, &zero);
+    if (n < 0)
+        return errno;
+    for (int i = 0; i < n; i++) {
+        if (!(out[i].flags & EV_ERROR))
+            continue; /* not a receipt */
+        for (int j = 0; j < c->n; j++)
+            if (out[i].filter == c->ev[j].filter)
+                c->err[j] = (int)out[i].data;
+    }
+    return 0;
+}
+#else
+/* One change per call and no event list: a failed change makes kevent()
+ * return -1 with its errno, and no pending event can be drained. */
+static int po_kq_apply(int kq, po_kq_changes *c) {
+    static const struct timespec zero = {0, 0};
+    for (int i = 0; i < c->n; i++)
+        c->err[i] = kevent(kq, &c->ev[i], 1, NULL, 0, &zero) == 0 ? 0 : errno;
+    return 0;
+}
+#endif
+
+/* The first error among the changes (0 if none); the changes of the
+ * directions in `ok` are those that succeeded. */
+static int po_kq_result(const po_kq_changes *c, unsigned *ok) {
+    int first = 0;
+    *ok = 0;
+    for (int i = 0; i < c->n; i++) {
+        if (c->err[i] == 0)
+            *ok |= c->dir[i];
+        else if (first == 0)
+            first = c->err[i];
+    }
+    return first;
+}
+
+/* Deletes the filters of `dirs`; returns the first error. */
+static int po_kq_delete(int kq, po_socket s, unsigned dirs) {
+    po_kq_changes c = {.n = 0};
+    for (unsigned dir = PO_IN; dir <= PO_OUT; dir <<= 1)
+        if (dirs & dir)
+            po_kq_push(&c, s, dir, EV_DELETE, 0);
+    if (c.n == 0)
+        return 0;
+    unsigned ok;
+    int e = po_kq_apply(kq, &c);
+    return e != 0 ? e : po_kq_result(&c, &ok);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Registration                                                             */
+
+static int po_kq_add(void *state, po_socket s, unsigned interest, po_seqn token,
+                     uint32_t *slot) {
+    po_kqueue *kq = state;
+    po_kq_changes c = {.n = 0};
+    for (unsigned dir = PO_IN; dir <= PO_OUT; dir <<= 1)
+        if (interest & dir)
+            po_kq_push(&c, s, dir, EV_ADD, token);
+    unsigned ok = 0;
+    int e = po_kq_apply(kq->kq, &c);
+    if (e == 0)
+        e = po_kq_result(&c, &ok);
+    if (e != 0) {
+        /* All or nothing, like epoll_ctl: the core counts a failed add as
+         * no registration, so a filter that did get in must go again, or
+         * it would report events for a parked channel. */
+        po_kq_delete(kq->kq, s, ok);
+        *slot = 0;
+        return e;
+    }
+    *slot = interest;
+    return 0;
+}
+
+static int po_kq_mod(void *state, po_socket s, unsigned interest, po_seqn token,
+                     uint32_t *slot) {
+    po_kqueue *kq = state;
+    unsigned added = *slot;
+    po_kq_changes c = {.n = 0};
+    /* Every existing filter is told its state, changed or not: a change of
+     * a filter that is gone fails (EBADF for a closed descriptor, ENOENT for
+     * one closed and reopened, whose filters went with the close), so a
+     * socket replaced behind the poller's back is noticed here, as epoll's
+     * EPOLL_CTL_MOD notices it. */
+    for (unsigned dir = PO_IN; dir <= PO_OUT; dir <<= 1)
+        if (added & dir)
+            po_kq_push(&c, s, dir, (interest & dir) ? EV_ENABLE : EV_DISABLE,
+                       token);
+    for (unsigned dir = PO_IN; dir <= PO_OUT; dir <<= 1)
+        if ((interest & dir) && !(added & dir))
+            po_kq_push(&c, s, dir, EV_ADD, token);
+    unsigned ok = 0;
+    int e = po_kq_apply(kq->kq, &c);
+    if (e == 0)
+        e = po_kq_result(&c, &ok);
+    if (e != 0) {
+        /* A filter added to what may be another file under the same number
+         * goes again; the core then unregisters the rest (del). */
+        po_kq_delete(kq->kq, s, ok & interest & ~added);
+        return e;
+    }
+    *slot = added | interest;
+    return 0;
+}
+
+static int po_kq_del(void *state, po_socket s, uint32_t *slot) {
+    po_kqueue *kq = state;
+    unsigned added = *slot;
+    *slot = 0;
+    /* A descriptor closed behind the poller's back took its filters with
+     * it: the error (EBADF, ENOENT) is the core's to judge. */
+    return po_kq_delete(kq->kq, s, added);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Harvest                                                                  */
+
+enum { PO_KQ_CONNECTED, PO_KQ_GONE, PO_KQ_NOT_SOCKET };
+
+/*
+ * Whether the connection behind an EOF can still carry data either way.
+ * kqueue sets EV_EOF per direction: on the read filter when the peer shut
+ * down its sending side (a TCP half-close, after which this side can still
+ * send), on the write filter when this side can no longer send.  epoll's
+ * EPOLLHUP, which polleros reports as hang-up, means both directions are
+ * shut; getpeername() tells that apart without touching the socket's state
+ * (unlike SO_ERROR, which it would clear): it fails with ENOTCONN once the
+ * socket is disconnected, and macOS fails it with EINVAL as soon as both
+ * directions are shut down.
+ */
+static int po_kq_peer(int fd) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+        return PO_KQ_CONNECTED;
+    switch (errno) {
+    case ENOTSOCK:
+        return PO_KQ_NOT_SOCKET;
+    case ENOTCONN:
+    case EINVAL:
+    case ECONNRESET:
+        return PO_KQ_GONE;
+    default:
+        return PO_KQ_CONNECTED; /* cannot tell: report plain readiness */
+    }
+}
+
+/* One kevent, as backend events (backend.h), the same as epoll reports for
+ * the same socket state. */
+static unsigned po_kq_translate(const struct kevent *ev) {
+    if (ev->flags & EV_ERROR) /* only change lists produce these */
+        return ev->data == EBADF ? PO_EV_NVAL : PO_EV_ERR;
+    bool read = ev->filter == EVFILT_READ;
+    /* Readable covers data, a pending connection and EOF; writable covers
+     * room to write and a write side that is shut (a send fails at once). */
+    unsigned out = read ? PO_EV_IN : PO_EV_OUT;
+    if (!(ev->flags & EV_EOF))
+        return out;
+    if (ev->fflags != 0) /* the socket's error: a reset, a refused connect */
+        return out | PO_EV_ERR;
+    switch (po_kq_peer((int)ev->ident)) {
+    case PO_KQ_GONE:
+        return out | PO_EV_HUP;
+    case PO_KQ_NOT_SOCKET:
+        /* A pipe or fifo: no writer left is epoll's EPOLLHUP, no reader
+         * left its EPOLLERR. */
+        return out | (read ? PO_EV_HUP : PO_EV_ERR);
+    default:
+        return out; /* a half-close: plain readability or writability */
+    }
+}
+
+static int po_kq_wait(po_poller *p, void *state, int timeout_ms) {
+    po_kqueue *kq = state;
+    struct timespec ts, *tp = NULL; /* NULL: no limit */
+    if (timeout_ms >= 0) {
+        ts.tv_sec = timeout_ms / 1000;
+        ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+        tp = &ts;
+    }
+    int n = kevent(kq->kq, NULL, 0, kq->events, kq->cap, tp);
+    if (n < 0)
+        return errno;
+    for (int i = 0; i < n; i++)
+        po__deliver(p, (po_seqn)(uintptr_t)kq->events[i].udata,
+                    po_kq_translate(&kq->events[i]));
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lifecycle                                                                */
+
+/* A kqueue is not inherited across fork(); close-on-exec keeps it from an
+ * exec without fork too.  Atomically where the system offers it. */
+static int po_kq_open(void) {
+#if defined(__NetBSD__)
+    return kqueue1(O_CLOEXEC);
+#elif defined(KQUEUE_CLOEXEC) /* FreeBSD 14 */
+    return kqueuex(KQUEUE_CLOEXEC);
+#else
+    int fd = kqueue();
+    if (fd >= 0 && fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+#endif
+}
+
+static int po_kq_init(po_poller *p, void **state, unsigned max_events) {
+    const po_allocator *a = po__allocator(p);
+    po_kqueue *kq = a->malloc(
+        sizeof *kq + (size_t)max_events * sizeof(struct kevent), a->ctx);
+    if (kq == NULL)
+        return PO_ENOMEM;
+    kq->kq = po_kq_open();
+    if (kq->kq < 0) {
+        int saved = errno;
+        a->free(kq, a->ctx);
+        errno = saved;
+        return PO_ESYS;
+    }
+    kq->cap = (int)max_events;
+    *state = kq;
+    return PO_OK;
+}
+
+static void po_kq_deinit(po_poller *p, void *state) {
+    po_kqueue *kq = state;
+    const po_allocator *a = po__allocator(p);
+    close(kq->kq); /* removes every filter at once */
+    a->free(kq, a->ctx);
+}
+
+const po_backend_ops po_backend_kqueue = {
+    "kqueue",  PO_BACKEND_KQUEUE, po_kq_init, po_kq_deinit, NULL,
+    po_kq_add, po_kq_mod,         po_kq_del,  po_kq_wait,
+};
