@@ -21,19 +21,12 @@
  * Usage: polleros-echo-client --port N [--conns N] [--messages N]
  *                             [--size N] [--backend NAME] [--timeout S]
  */
-#define _POSIX_C_SOURCE 200809L
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-#include <unistd.h>
 
 #include "echo_common.h"
 #include "polleros.h"
@@ -64,7 +57,7 @@ struct client;
 
 typedef struct conn {
     struct client *cl;
-    int fd;
+    echo_sock fd;
     uint32_t index;
     conn_state state;
     uint32_t msg;  /* the message in flight */
@@ -76,7 +69,6 @@ typedef struct conn {
 typedef struct client {
     po_poller *poller;
     conn *conns;
-    struct sockaddr_in server;
     client_args a;
     uint64_t opened;   /* connections attached so far */
     uint64_t finished; /* connections that reached CONN_DONE */
@@ -87,7 +79,9 @@ typedef struct client {
 } client;
 
 /* Reports the first error only: later ones are usually its consequences. */
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+__attribute__((format(gnu_printf, 2, 3))) /* mingw's C99 stdio */
+#elif defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
 static void
@@ -102,8 +96,6 @@ client_fail(client *cl, const char *fmt, ...) {
     fputc('\n', stderr);
     va_end(ap);
 }
-
-static bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
 
 /* ------------------------------------------------------------------------ */
 /* The message pattern                                                      */
@@ -153,8 +145,8 @@ static po_triggers conn_wants(po_channel *ch, void *ctx) {
 static void conn_deinit(po_channel *ch, void *ctx) {
     conn *c = ctx;
     (void)ch;
-    close(c->fd);
-    c->fd = -1;
+    echo_close(c->fd);
+    c->fd = ECHO_NO_SOCK;
 }
 
 static const po_channel_ops conn_ops = {conn_wants, conn_deinit};
@@ -173,19 +165,20 @@ static void conn_send(conn *c) {
         if (len > sizeof buf)
             len = sizeof buf;
         pattern_fill(c->seed, c->sent, buf, len);
-        ssize_t n = send(c->fd, buf, len, 0);
+        long n = echo_send(c->fd, buf, len);
+        int err = n < 0 ? echo_sock_errno() : 0;
         if (n > 0) {
             c->sent += (size_t)n;
             cl->bytes_out += (uint64_t)n;
             if ((size_t)n < len)
                 return; /* socket buffer full: PO_SEND resumes */
-        } else if (n < 0 && errno == EINTR) {
+        } else if (n < 0 && echo_interrupted(err)) {
             continue;
-        } else if (n < 0 && would_block(errno)) {
+        } else if (n < 0 && echo_would_block(err)) {
             return;
         } else {
             client_fail(cl, "connection %u: send: %s", c->index,
-                        strerror(errno));
+                        echo_strerror(err));
             return;
         }
     }
@@ -229,9 +222,9 @@ static void conn_message_done(conn *c) {
     }
     /* Our EOF tells the server we are done; its EOF back, with no byte
      * before it, proves it echoed nothing extra. */
-    if (shutdown(c->fd, SHUT_WR) != 0) {
+    if (!echo_shutdown_send(c->fd)) {
         client_fail(cl, "connection %u: shutdown: %s", c->index,
-                    strerror(errno));
+                    echo_strerror(echo_sock_errno()));
         return;
     }
     c->state = CONN_CLOSING;
@@ -258,9 +251,10 @@ static void conn_recv(conn *c) {
         size_t want = sizeof buf;
         if (c->state == CONN_RUNNING && cl->a.size - c->recvd < want)
             want = cl->a.size - c->recvd;
-        ssize_t n = recv(c->fd, buf, want, 0);
+        long n = echo_recv(c->fd, buf, want);
+        int err = n < 0 ? echo_sock_errno() : 0;
         if (n > 0 && c->state == CONN_CLOSING) {
-            client_fail(cl, "connection %u: %zd bytes after the last echo",
+            client_fail(cl, "connection %u: %ld bytes after the last echo",
                         c->index, n);
         } else if (n > 0) {
             if (!conn_verify(c, buf, (size_t)n))
@@ -273,32 +267,33 @@ static void conn_recv(conn *c) {
                 return; /* drained: level-triggered, so more is reported */
         } else if (n == 0) {
             conn_eof(c);
-        } else if (errno == EINTR) {
+        } else if (echo_interrupted(err)) {
             continue;
-        } else if (would_block(errno)) {
+        } else if (echo_would_block(err)) {
             return;
         } else {
             client_fail(cl, "connection %u lost during message %u: recv: %s",
-                        c->index, c->msg, strerror(errno));
+                        c->index, c->msg, echo_strerror(err));
         }
     }
 }
 
-/* The socket's own error, or the poller's record of a failed kernel call. */
-static int conn_error(const conn *c, po_channel *ch) {
+/* The poller's record of a failed kernel call (an errno), or the socket's
+ * own error (echo_strerror's kind). */
+static const char *conn_error(const conn *c, po_channel *ch) {
     int err = po_channel_errno(ch);
-    socklen_t len = sizeof err;
-    if (err == 0 && getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-        err = errno;
-    return err;
+    if (err != 0)
+        return strerror(err);
+    err = echo_so_error(c->fd);
+    return err != 0 ? echo_strerror(err) : NULL;
 }
 
 static void conn_connected(conn *c, po_channel *ch) {
     client *cl = c->cl;
-    int err = conn_error(c, ch);
-    if (err != 0) {
+    const char *err = conn_error(c, ch);
+    if (err != NULL) {
         client_fail(cl, "connection %u: connect to 127.0.0.1:%u: %s", c->index,
-                    (unsigned)cl->a.port, strerror(err));
+                    (unsigned)cl->a.port, err);
         return;
     }
     c->state = CONN_RUNNING;
@@ -314,9 +309,9 @@ static void conn_ready(client *cl, po_channel *ch) {
         if (act & (PO_CONNECT | PO_ERR))
             conn_connected(c, ch);
     } else if (act & PO_ERR) {
-        int err = conn_error(c, ch);
+        const char *err = conn_error(c, ch);
         client_fail(cl, "connection %u lost during message %u: %s", c->index,
-                    c->msg, err ? strerror(err) : "hang-up");
+                    c->msg, err ? err : "hang-up");
     } else {
         if (act & PO_SEND)
             conn_send(c);
@@ -338,28 +333,27 @@ static bool conn_open(client *cl, uint32_t i) {
     c->msg = 0;
     c->state = CONN_CONNECTING;
     conn_start_message(c);
-    c->fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (c->fd < 0 || !echo_set_nonblock(c->fd)) {
-        client_fail(cl, "connection %u: socket: %s", i, strerror(errno));
-        if (c->fd >= 0)
-            close(c->fd);
+    c->fd = echo_tcp_socket();
+    if (c->fd == ECHO_NO_SOCK) {
+        client_fail(cl, "connection %u: socket: %s", i,
+                    echo_strerror(echo_sock_errno()));
         return false;
     }
     echo_set_nodelay(c->fd);
     int rc = po_attach(cl->poller, i, c->fd, &conn_ops, c, NULL);
     if (rc != PO_OK) {
         client_fail(cl, "connection %u: po_attach: %s", i, po_strerror(rc));
-        close(c->fd);
+        echo_close(c->fd);
         return false;
     }
     cl->opened++;
-    if (connect(c->fd, (struct sockaddr *)&cl->server, sizeof cl->server) ==
-        0) {
+    int err = echo_connect_loopback(c->fd, (uint16_t)cl->a.port);
+    if (err == 0) {
         c->state = CONN_RUNNING; /* loopback may connect at once */
         conn_send(c);
-    } else if (errno != EINPROGRESS) {
+    } else if (!echo_in_progress(err)) {
         client_fail(cl, "connection %u: connect to 127.0.0.1:%u: %s", i,
-                    (unsigned)cl->a.port, strerror(errno));
+                    (unsigned)cl->a.port, echo_strerror(err));
     }
     return !cl->failed;
 }
@@ -519,10 +513,8 @@ int main(int argc, char **argv) {
     memset(&cl, 0, sizeof cl);
     if (!parse_args(argc, argv, &cl.a))
         return 2;
+    if (!echo_net_start())
+        return 1;
     uint64_t nofile = echo_raise_nofile();
-    echo_ignore_sigpipe();
-    cl.server.sin_family = AF_INET;
-    cl.server.sin_port = htons((uint16_t)cl.a.port);
-    cl.server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     return client_main(&cl, nofile);
 }

@@ -1,12 +1,14 @@
 /*
  * Helpers shared by the echo server and the echo client: argument parsing,
- * descriptor limits and socket flags.  Nothing here touches the poller
+ * and a thin socket layer over what differs between POSIX and Winsock
+ * (echo_net_posix.c, echo_net_win.c).  Nothing here touches the poller
  * beyond naming a backend.
  */
 #ifndef POLLEROS_ECHO_COMMON_H
 #define POLLEROS_ECHO_COMMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "polleros.h"
@@ -19,20 +21,74 @@ bool echo_parse_u64(const char *opt, const char *arg, uint64_t min,
 /* "epoll", "poll", "kqueue", "wepoll" or "default" to a backend kind. */
 bool echo_parse_backend(const char *arg, po_backend_kind *out);
 
-/* Raises the soft RLIMIT_NOFILE to the hard limit (the echo programs hold
- * one descriptor per connection) and returns the soft limit now in force. */
+/* ------------------------------------------------------------------------ */
+/* Sockets                                                                  */
+
+/* A socket as the poller takes it: a descriptor, or a Winsock SOCKET. */
+typedef po_socket echo_sock;
+#define ECHO_NO_SOCK PO_NO_SOCKET
+
+/* Readies the socket layer (Winsock must be started; a write to a peer that
+ * went away must come back as an error, not SIGPIPE).  False on failure,
+ * with a message printed. */
+bool echo_net_start(void);
+
+/* Raises the limit on open descriptors to the most allowed (the echo
+ * programs hold one per connection) and returns the limit now in force;
+ * UINT64_MAX where there is none. */
 uint64_t echo_raise_nofile(void);
 
-/* Makes fd non-blocking and close-on-exec.  Returns false with errno set. */
-bool echo_set_nonblock(int fd);
+/* The error of the socket call that just failed: errno, or
+ * WSAGetLastError() on Windows.  The predicates below classify it; a
+ * refused call's error is printed with echo_strerror(). */
+int echo_sock_errno(void);
+bool echo_would_block(int err);  /* try again when the poller says so */
+bool echo_interrupted(int err);  /* a signal: just retry */
+bool echo_in_progress(int err);  /* connect() goes on in the background */
+bool echo_peer_aborted(int err); /* accept(): that client gave up */
+bool echo_out_of_files(int err); /* accept(): no descriptor or memory */
+const char *echo_strerror(int err);
 
+/* A non-blocking TCP/IPv4 socket, or ECHO_NO_SOCK. */
+echo_sock echo_tcp_socket(void);
+/* A non-blocking listener on 127.0.0.1:port (0: any free port) with the
+ * given backlog; stores the port it got.  ECHO_NO_SOCK on failure. */
+echo_sock echo_tcp_listen(uint16_t port, int backlog, uint16_t *bound);
+/* A new connection from listener l, made non-blocking; ECHO_NO_SOCK when
+ * there is none or accept() failed (echo_sock_errno() says which). */
+echo_sock echo_accept(echo_sock l);
+/* Starts connecting s to 127.0.0.1:port: 0 once connected (loopback may
+ * connect at once), else the error (echo_in_progress(): still going). */
+int echo_connect_loopback(echo_sock s, uint16_t port);
+void echo_close(echo_sock s);
+/* Makes s non-blocking (and close-on-exec where that exists). */
+bool echo_set_nonblock(echo_sock s);
 /* Disables Nagle's algorithm: a request/response protocol that writes a
  * message in pieces must not wait for the peer's delayed ACK. */
-void echo_set_nodelay(int fd);
+void echo_set_nodelay(echo_sock s);
+/* send()/recv() without signals: bytes moved, or -1 with the error in
+ * echo_sock_errno(). */
+long echo_send(echo_sock s, const void *buf, size_t n);
+long echo_recv(echo_sock s, void *buf, size_t n);
+/* Shuts down the sending side. */
+bool echo_shutdown_send(echo_sock s);
+/* The socket's pending error (SO_ERROR), or the error of asking for it. */
+int echo_so_error(echo_sock s);
 
-/* Ignores SIGPIPE: a write to a peer that went away must come back as
- * EPIPE, handled like any other connection error, not kill the process. */
-void echo_ignore_sigpipe(void);
+/* ------------------------------------------------------------------------ */
+/* Stopping                                                                 */
+
+/*
+ * A request to stop: SIGINT or SIGTERM on POSIX; Ctrl-C, Ctrl-Break or
+ * closing the console on Windows.  echo_stop_open() arms it and gives a
+ * socket (a self-pipe's read end; a loopback connection on Windows) that
+ * turns readable when the request comes, so that a wait already asleep
+ * wakes up: watch it as a PO_NOTIFY channel and echo_stop_drain() it.
+ */
+bool echo_stop_open(echo_sock *watch);
+bool echo_stop_requested(void);
+void echo_stop_drain(echo_sock watch);
+void echo_stop_close(echo_sock watch);
 
 /* Seconds on a monotonic clock. */
 double echo_now(void);

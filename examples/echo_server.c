@@ -14,22 +14,18 @@
  *     EMFILE does not turn into a busy loop of failing accept() calls: the
  *     listener leaves the poll set and comes back when a connection closes.
  *
+ * It stops on SIGINT or SIGTERM (Ctrl-C or Ctrl-Break on Windows), or, with
+ * --max-served N, once N connections were served and closed.
+ *
  * Usage: polleros-echo-server [--port N] [--backend epoll|poll|...]
  *                             [--port-file PATH] [--max-conns N]
+ *                             [--max-served N]
  */
-#define _POSIX_C_SOURCE 200809L
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-#include <unistd.h>
 
 #include "echo_common.h"
 #include "polleros.h"
@@ -49,14 +45,16 @@ typedef struct server_args {
     uint64_t port;
     po_backend_kind backend;
     const char *port_file;
-    uint64_t max_conns; /* 0: as many as descriptors allow */
+    uint64_t max_conns;  /* 0: as many as descriptors allow */
+    uint64_t max_served; /* 0: serve until stopped */
 } server_args;
 
 typedef struct server {
     po_poller *poller;
-    int listen_fd;
-    int sig_pipe[2]; /* written by the signal handler to wake the wait */
+    echo_sock listen_fd;
+    echo_sock stop_watch; /* readable once a stop is requested */
     uint64_t max_conns;
+    uint64_t max_served;
     uint64_t nconns;      /* open now */
     uint64_t served;      /* accepted since start */
     uint64_t conn_errors; /* connections that ended with an error */
@@ -70,16 +68,13 @@ typedef struct server {
 
 typedef struct conn {
     server *srv;
-    int fd;
+    echo_sock fd;
     bool eof;    /* the client sent everything: close once it is echoed */
     bool failed; /* ended by an error rather than by the client's EOF */
     size_t head; /* pending echo is buf[head, tail) */
     size_t tail;
     unsigned char buf[CONN_BUF_SIZE];
 } conn;
-
-static volatile sig_atomic_t g_stop;
-static int g_sig_wfd = -1;
 
 /* ------------------------------------------------------------------------ */
 /* Connections                                                              */
@@ -96,7 +91,7 @@ static void conn_deinit(po_channel *ch, void *ctx) {
     conn *c = ctx;
     server *s = c->srv;
     (void)ch;
-    close(c->fd);
+    echo_close(c->fd);
     s->nconns--;
     if (c->failed)
         s->conn_errors++;
@@ -112,19 +107,18 @@ static bool conn_fail(conn *c) {
     return false;
 }
 
-static bool would_block(int err) { return err == EAGAIN || err == EWOULDBLOCK; }
-
 /* Writes as much of the pending echo as the socket takes.  Returns false once
  * the connection is finished (error, or EOF with everything echoed). */
 static bool conn_flush(conn *c) {
     while (c->head < c->tail) {
-        ssize_t n = send(c->fd, c->buf + c->head, c->tail - c->head, 0);
+        long n = echo_send(c->fd, c->buf + c->head, c->tail - c->head);
+        int err = n < 0 ? echo_sock_errno() : 0;
         if (n > 0) {
             c->head += (size_t)n;
             c->srv->bytes += (uint64_t)n;
-        } else if (n < 0 && errno == EINTR) {
+        } else if (n < 0 && echo_interrupted(err)) {
             continue;
-        } else if (n < 0 && would_block(errno)) {
+        } else if (n < 0 && echo_would_block(err)) {
             return true; /* the rest goes when the probe's PO_SEND fires */
         } else {
             return conn_fail(c);
@@ -138,7 +132,8 @@ static bool conn_flush(conn *c) {
 static bool conn_read(conn *c) {
     while (c->tail < sizeof c->buf) {
         size_t room = sizeof c->buf - c->tail;
-        ssize_t n = recv(c->fd, c->buf + c->tail, room, 0);
+        long n = echo_recv(c->fd, c->buf + c->tail, room);
+        int err = n < 0 ? echo_sock_errno() : 0;
         if (n > 0) {
             c->tail += (size_t)n;
             /* A short read drained the socket: skip the recv() that would
@@ -149,9 +144,9 @@ static bool conn_read(conn *c) {
         } else if (n == 0) {
             c->eof = true;
             break;
-        } else if (errno == EINTR) {
+        } else if (echo_interrupted(err)) {
             continue;
-        } else if (would_block(errno)) {
+        } else if (echo_would_block(err)) {
             break;
         } else {
             return conn_fail(c);
@@ -175,7 +170,7 @@ static void conn_ready(server *s, po_channel *ch) {
 }
 
 /* Takes ownership of fd: attaches it, or closes it. */
-static void conn_open(server *s, int fd) {
+static void conn_open(server *s, echo_sock fd) {
     conn *c = malloc(sizeof *c);
     int rc = PO_ENOMEM;
     if (c == NULL || !echo_set_nonblock(fd))
@@ -196,14 +191,20 @@ fail:
     fprintf(stderr, "polleros-echo-server: dropping a connection: %s\n",
             c == NULL ? "out of memory" : po_strerror(rc));
     free(c);
-    close(fd);
+    echo_close(fd);
 }
 
 /* ------------------------------------------------------------------------ */
 /* The listener                                                             */
 
 static bool server_can_accept(const server *s) {
-    return !s->starved && (s->max_conns == 0 || s->nconns < s->max_conns);
+    return !s->starved && (s->max_conns == 0 || s->nconns < s->max_conns) &&
+           (s->max_served == 0 || s->served < s->max_served);
+}
+
+/* --max-served: everyone served and gone. */
+static bool server_done(const server *s) {
+    return s->max_served != 0 && s->served >= s->max_served && s->nconns == 0;
 }
 
 static po_triggers listener_wants(po_channel *ch, void *ctx) {
@@ -216,7 +217,7 @@ static po_triggers listener_wants(po_channel *ch, void *ctx) {
 
 static void listener_deinit(po_channel *ch, void *ctx) {
     (void)ch;
-    close(((server *)ctx)->listen_fd);
+    echo_close(((server *)ctx)->listen_fd);
 }
 
 static const po_channel_ops listener_ops = {listener_wants, listener_deinit};
@@ -226,7 +227,7 @@ static void server_starve(server *s, int err) {
         fprintf(stderr,
                 "polleros-echo-server: accept: %s with %llu connections "
                 "open; accepting again when one closes\n",
-                strerror(err), (unsigned long long)s->nconns);
+                echo_strerror(err), (unsigned long long)s->nconns);
     s->starved = true;
     s->retry_at = echo_now() + STARVED_RETRY_SECONDS;
 }
@@ -239,17 +240,18 @@ static void listener_ready(server *s, po_channel *ch) {
         return;
     }
     while (server_can_accept(s)) {
-        int fd = accept(s->listen_fd, NULL, NULL);
-        if (fd >= 0) {
+        echo_sock fd = echo_accept(s->listen_fd);
+        int err = fd == ECHO_NO_SOCK ? echo_sock_errno() : 0;
+        if (fd != ECHO_NO_SOCK) {
             conn_open(s, fd);
-        } else if (errno == EINTR || errno == ECONNABORTED) {
+        } else if (echo_interrupted(err) || echo_peer_aborted(err)) {
             continue; /* that client gave up; the next may be waiting */
-        } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-                   errno == ENOMEM) {
-            server_starve(s, errno);
+        } else if (echo_out_of_files(err)) {
+            server_starve(s, err);
         } else {
-            if (!would_block(errno))
-                perror("polleros-echo-server: accept");
+            if (!echo_would_block(err))
+                fprintf(stderr, "polleros-echo-server: accept: %s\n",
+                        echo_strerror(err));
             return;
         }
     }
@@ -269,92 +271,40 @@ static int server_timeout(server *s) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* Signals: a self-pipe, so that a signal arriving just before the wait
- * blocks still wakes it.                                                   */
+/* Stopping: a channel on the stop socket (echo_common.h), so that a stop
+ * requested just before the wait blocks still wakes it.                    */
 
-static void on_signal(int sig) {
-    int saved = errno;
-    (void)sig;
-    g_stop = 1;
-    ssize_t r = write(g_sig_wfd, "", 1); /* full pipe: already woken */
-    (void)r;
-    errno = saved;
-}
-
-static po_triggers signal_wants(po_channel *ch, void *ctx) {
+static po_triggers stop_wants(po_channel *ch, void *ctx) {
     (void)ch;
     (void)ctx;
     return PO_NOTIFY;
 }
 
-static void signal_deinit(po_channel *ch, void *ctx) {
+static void stop_deinit(po_channel *ch, void *ctx) {
     server *s = ctx;
     (void)ch;
-    close(s->sig_pipe[0]);
-    close(s->sig_pipe[1]);
-    g_sig_wfd = -1;
+    echo_stop_close(s->stop_watch);
 }
 
-static const po_channel_ops signal_ops = {signal_wants, signal_deinit};
+static const po_channel_ops stop_ops = {stop_wants, stop_deinit};
 
-/* Only empties the pipe: g_stop, set by the handler, ends the loop. */
-static void signal_ready(server *s) {
-    char drain[64];
-    while (read(s->sig_pipe[0], drain, sizeof drain) > 0)
-        continue;
-}
-
-static bool install_signals(server *s) {
-    if (pipe(s->sig_pipe) != 0 || !echo_set_nonblock(s->sig_pipe[0]) ||
-        !echo_set_nonblock(s->sig_pipe[1])) {
-        perror("polleros-echo-server: pipe");
+static bool install_stop(server *s) {
+    if (!echo_stop_open(&s->stop_watch)) {
+        fprintf(stderr, "polleros-echo-server: cannot arm the stop signal\n");
         return false;
     }
-    g_sig_wfd = s->sig_pipe[1];
     int rc =
-        po_attach(s->poller, CHN_SIGNAL, s->sig_pipe[0], &signal_ops, s, NULL);
+        po_attach(s->poller, CHN_SIGNAL, s->stop_watch, &stop_ops, s, NULL);
     if (rc != PO_OK) {
         fprintf(stderr, "polleros-echo-server: attach: %s\n", po_strerror(rc));
-        signal_deinit(NULL, s);
+        stop_deinit(NULL, s);
         return false;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal; /* no SA_RESTART: the wait returns EINTR */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     return true;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Setup                                                                    */
-
-static int open_listener(uint16_t port, uint16_t *bound) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    int one = 1;
-    struct sockaddr_in sa;
-    socklen_t len = sizeof sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    /* A deep backlog: the client opens all its connections at once, and a
-     * full queue costs each dropped SYN a one-second retransmission. */
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        listen(fd, 4096) != 0 || !echo_set_nonblock(fd) ||
-        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
-    *bound = ntohs(sa.sin_port);
-    return fd;
-}
 
 /* Written to a temporary name and renamed, so that a script polling for the
  * file never reads half of it. */
@@ -364,7 +314,7 @@ static bool write_port_file(const char *path, uint16_t port) {
     if (tmp == NULL)
         return false;
     snprintf(tmp, n, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
+    FILE *f = fopen(tmp, "wb"); /* "\n" alone, on Windows too */
     bool ok = f != NULL && fprintf(f, "%u\n", (unsigned)port) > 0;
     if (f != NULL && fclose(f) != 0)
         ok = false;
@@ -387,19 +337,22 @@ static bool server_open(server *s, const server_args *a, uint16_t *port) {
                 po_strerror(err));
         return false;
     }
-    s->listen_fd = open_listener((uint16_t)a->port, port);
-    if (s->listen_fd < 0) {
-        perror("polleros-echo-server: listen");
+    /* A deep backlog: the client opens all its connections at once, and a
+     * full queue costs each dropped SYN a one-second retransmission. */
+    s->listen_fd = echo_tcp_listen((uint16_t)a->port, 4096, port);
+    if (s->listen_fd == ECHO_NO_SOCK) {
+        fprintf(stderr, "polleros-echo-server: listen: %s\n",
+                echo_strerror(echo_sock_errno()));
         return false;
     }
     err = po_attach(s->poller, CHN_LISTENER, s->listen_fd, &listener_ops, s,
                     NULL);
     if (err != PO_OK) {
         fprintf(stderr, "polleros-echo-server: attach: %s\n", po_strerror(err));
-        close(s->listen_fd);
+        echo_close(s->listen_fd);
         return false;
     }
-    return install_signals(s);
+    return install_stop(s);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -411,7 +364,7 @@ static void server_dispatch(server *s, po_channel *ch) {
         listener_ready(s, ch);
         break;
     case CHN_SIGNAL:
-        signal_ready(s);
+        echo_stop_drain(s->stop_watch); /* the loop sees the request */
         break;
     default:
         conn_ready(s, ch);
@@ -420,7 +373,7 @@ static void server_dispatch(server *s, po_channel *ch) {
 }
 
 static void server_run(server *s) {
-    while (!g_stop && !s->failed) {
+    while (!echo_stop_requested() && !s->failed && !server_done(s)) {
         int n = po_wait(s->poller, server_timeout(s), NULL);
         if (n < 0) {
             fprintf(stderr, "polleros-echo-server: po_wait: %s (%s)\n",
@@ -437,13 +390,15 @@ static void server_run(server *s) {
 static void usage(void) {
     fprintf(stderr,
             "usage: polleros-echo-server [--port N] [--backend NAME] "
-            "[--port-file PATH] [--max-conns N]\n"
+            "[--port-file PATH] [--max-conns N] [--max-served N]\n"
             "  --port N         port on 127.0.0.1 (0: any free one; default "
             "0)\n"
             "  --backend NAME   epoll, poll, kqueue, wepoll (default: the "
             "library's)\n"
             "  --port-file PATH write the bound port there once listening\n"
-            "  --max-conns N    connections open at once (0: unlimited)\n");
+            "  --max-conns N    connections open at once (0: unlimited)\n"
+            "  --max-served N   exit once N connections were served and "
+            "closed\n");
 }
 
 static bool parse_args(int argc, char **argv, server_args *a) {
@@ -451,6 +406,7 @@ static bool parse_args(int argc, char **argv, server_args *a) {
     a->backend = PO_BACKEND_DEFAULT;
     a->port_file = NULL;
     a->max_conns = 0;
+    a->max_served = 0;
     /* Every option takes a value: step over pairs. */
     for (int i = 1; i < argc; i += 2) {
         const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -459,6 +415,8 @@ static bool parse_args(int argc, char **argv, server_args *a) {
             ok = echo_parse_u64(opt, val, 0, 65535, &a->port);
         else if (strcmp(opt, "--max-conns") == 0)
             ok = echo_parse_u64(opt, val, 0, UINT32_MAX, &a->max_conns);
+        else if (strcmp(opt, "--max-served") == 0)
+            ok = echo_parse_u64(opt, val, 0, UINT32_MAX, &a->max_served);
         else if (strcmp(opt, "--backend") == 0)
             ok = echo_parse_backend(val, &a->backend);
         else if (strcmp(opt, "--port-file") == 0 && val != NULL)
@@ -481,6 +439,9 @@ static void print_listening(const server *s, uint16_t port, uint64_t nofile) {
            "%llu descriptors, max-conns %s)\n",
            (unsigned)port, po_backend_name(s->poller),
            (unsigned long long)nofile, limit);
+    /* Line buffering is not honoured everywhere (Windows's C library
+     * buffers fully): a script waits for this line. */
+    fflush(stdout);
 }
 
 static void print_summary(const server *s, const po_stats *st) {
@@ -501,13 +462,15 @@ int main(int argc, char **argv) {
         return 2;
     /* A script may read our output through a pipe: one line at a time. */
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (!echo_net_start())
+        return 1;
     uint64_t nofile = echo_raise_nofile();
-    echo_ignore_sigpipe();
 
     server s;
     memset(&s, 0, sizeof s);
-    s.listen_fd = s.sig_pipe[0] = s.sig_pipe[1] = -1;
+    s.listen_fd = s.stop_watch = ECHO_NO_SOCK;
     s.max_conns = args.max_conns;
+    s.max_served = args.max_served;
     s.next_chn = CHN_FIRST_CONN;
     uint16_t port = 0;
     bool ran = false, ok = server_open(&s, &args, &port);

@@ -4,6 +4,11 @@
 # verified every byte and the server then exited cleanly on SIGTERM.
 #
 # usage: run_echo.sh SERVER CLIENT BACKEND CONNS MESSAGES SIZE
+#
+# With ECHO_EMULATOR set (e.g. to Wine, for Windows binaries built here) both
+# programs run under it, and the server is told to exit once it has served
+# CONNS connections (--max-served) rather than sent a signal the emulated
+# program would not get as one.
 set -u
 
 if [ $# -ne 6 ]; then
@@ -11,6 +16,7 @@ if [ $# -ne 6 ]; then
     exit 2
 fi
 server=$1 client=$2 backend=$3 conns=$4 messages=$5 size=$6
+emu=${ECHO_EMULATOR:-}
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/polleros-echo.XXXXXX") || exit 2
 server_pid=
@@ -28,7 +34,13 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-"$server" --port 0 --port-file "$dir/port" --backend "$backend" &
+if [ -n "$emu" ]; then
+    # Wine sees the host's root as drive Z:.
+    $emu "$server" --port 0 --port-file "Z:$dir/port" --backend "$backend" \
+        --max-served "$conns" &
+else
+    "$server" --port 0 --port-file "$dir/port" --backend "$backend" &
+fi
 server_pid=$!
 
 # The server writes the port file (atomically) once it listens: wait for it,
@@ -48,7 +60,7 @@ while [ ! -s "$dir/port" ]; do
 done
 port=$(cat "$dir/port")
 
-"$client" --port "$port" --backend "$backend" --conns "$conns" \
+$emu "$client" --port "$port" --backend "$backend" --conns "$conns" \
     --messages "$messages" --size "$size" --timeout 100
 client_rc=$?
 
@@ -56,7 +68,7 @@ client_rc=$?
 # has not stopped within 10 s (a hang on shutdown is a failure too); it polls
 # a flag file rather than sleeping 10 s at once, so that it can be waited for
 # and leaves no stray process holding CTest's output pipe open.
-kill -TERM "$server_pid"
+[ -n "$emu" ] || kill -TERM "$server_pid"
 (
     i=0
     while [ ! -e "$dir/stopped" ] && [ "$i" -lt 100 ]; do

@@ -6,13 +6,77 @@
  * event is its vector index, mapped back to the SeqN of the channel.
  */
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 
 #include "backend.h"
 
+#ifdef _WIN32
+/* Windows: WSAPoll, the same call over SOCKETs.  The differences smoothed
+ * over here: Winsock must be started (the poller holds a reference for its
+ * life); WSAPoll refuses an empty vector (an empty round sleeps instead);
+ * it fails as a whole for a handle that is not a socket (add() refuses such
+ * a handle, for that channel alone, with ENOTSOCK); a socket closed behind
+ * the poller's back may get POLLNVAL without being counted, or fail the
+ * whole call (Wine), so the ready entries are counted here and a failure
+ * is turned into POLLNVAL for the closed ones; and a peer's FIN is POLLHUP
+ * without POLLERR, which polleros reports as readable (EOF to read), as
+ * poll(2) does on POSIX, keeping PO_EV_HUP for a reset. */
+#include <winsock2.h>
+typedef WSAPOLLFD po_pollfd;
+static int po_poll_os_start(void) {
+    WSADATA wsa;
+    return WSAStartup(MAKEWORD(2, 2), &wsa);
+}
+static void po_poll_os_stop(void) { WSACleanup(); }
+static int po_poll_os_check(po_socket s) {
+    DWORD flags;
+    int type = 0, len = sizeof type;
+    if (!GetHandleInformation((HANDLE)s, &flags))
+        return EBADF; /* not an open handle at all */
+    return getsockopt((SOCKET)s, SOL_SOCKET, SO_TYPE, (char *)&type, &len) == 0
+               ? 0
+               : ENOTSOCK;
+}
+static int po_poll_os_wait(po_pollfd *fds, size_t n, int timeout_ms) {
+    if (n == 0) {
+        Sleep(timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
+        return 0;
+    }
+    int rc = WSAPoll(fds, (ULONG)n, timeout_ms);
+    if (rc < 0 && WSAGetLastError() != WSAENOTSOCK)
+        return -WSAGetLastError();
+    int ready = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rc < 0)
+            fds[i].revents = po_poll_os_check(fds[i].fd) ? POLLNVAL : 0;
+        ready += fds[i].revents != 0;
+    }
+    return ready;
+}
+static unsigned po_poll_os_hup(short revents) {
+    return (revents & POLLERR) ? PO_EV_HUP : PO_EV_IN;
+}
+#else
+#include <poll.h>
+typedef struct pollfd po_pollfd;
+static int po_poll_os_start(void) { return 0; }
+static void po_poll_os_stop(void) {}
+static int po_poll_os_check(po_socket s) {
+    (void)s;
+    return 0;
+}
+static int po_poll_os_wait(po_pollfd *fds, size_t n, int timeout_ms) {
+    int rc = poll(fds, (nfds_t)n, timeout_ms);
+    return rc < 0 ? -errno : rc;
+}
+static unsigned po_poll_os_hup(short revents) {
+    (void)revents;
+    return PO_EV_HUP;
+}
+#endif
+
 typedef struct po_pollset {
-    struct pollfd *fds;
+    po_pollfd *fds;
     po_seqn *seqn;   /* fds[i] belongs to the channel with SeqN seqn[i] */
     uint32_t **slot; /* ... whose index word is *slot[i] */
     size_t n, cap;
@@ -26,6 +90,12 @@ static int po_poll_init(po_poller *p, void **state, unsigned max_events) {
     if (ps == NULL)
         return PO_ENOMEM;
     memset(ps, 0, sizeof *ps);
+    int e = po_poll_os_start();
+    if (e != 0) {
+        a->free(ps, a->ctx);
+        errno = e;
+        return PO_ESYS;
+    }
     ps->max_events = max_events;
     *state = ps;
     return PO_OK;
@@ -38,6 +108,7 @@ static void po_poll_deinit(po_poller *p, void *state) {
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         if (arrays[i] != NULL)
             a->free(arrays[i], a->ctx);
+    po_poll_os_stop();
 }
 
 /* Grows one array to cap elements; the old block stays valid on failure. */
@@ -76,6 +147,9 @@ static int po_poll_add(void *state, po_socket s, unsigned interest,
     po_pollset *ps = state;
     if (ps->n == ps->cap)
         return ENOMEM; /* the core reserves room: not reached */
+    int e = po_poll_os_check(s);
+    if (e != 0)
+        return e;
     size_t i = ps->n++;
     ps->fds[i].fd = s;
     ps->fds[i].events = po_poll_events(interest);
@@ -108,9 +182,9 @@ static int po_poll_del(void *state, po_socket s, uint32_t *slot) {
 
 static int po_poll_wait(po_poller *p, void *state, int timeout_ms) {
     po_pollset *ps = state;
-    int n = poll(ps->fds, (nfds_t)ps->n, timeout_ms);
+    int n = po_poll_os_wait(ps->fds, ps->n, timeout_ms);
     if (n < 0)
-        return errno;
+        return -n;
     /* Harvest at most max_events, starting where the last harvest stopped,
      * so that with more ready sockets than that every one gets its turn. */
     size_t left = (size_t)n < ps->max_events ? (size_t)n : ps->max_events;
@@ -126,7 +200,7 @@ static int po_poll_wait(po_poller *p, void *state, int timeout_ms) {
         unsigned ev = ((r & POLLIN) ? PO_EV_IN : 0u) |
                       ((r & POLLOUT) ? PO_EV_OUT : 0u) |
                       ((r & POLLERR) ? PO_EV_ERR : 0u) |
-                      ((r & POLLHUP) ? PO_EV_HUP : 0u) |
+                      ((r & POLLHUP) ? po_poll_os_hup(r) : 0u) |
                       ((r & POLLNVAL) ? PO_EV_NVAL : 0u);
         po__deliver(p, ps->seqn[i], ev);
     }

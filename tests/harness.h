@@ -4,6 +4,11 @@
  * sockets.  A failed check prints where and why and exits non-zero; a case
  * that does not apply to a backend calls po_skip(), which CTest shows as
  * skipped.
+ *
+ * The cases are written once for every system: everything that differs
+ * between POSIX descriptors and Winsock SOCKETs lives behind the socket
+ * helpers below (harness.c), so a case includes only this header and the
+ * standard C library.
  */
 #ifndef POLLEROS_TEST_HARNESS_H
 #define POLLEROS_TEST_HARNESS_H
@@ -40,27 +45,96 @@ const char *t_backend(void);
 po_poller *t_poller(void);
 po_poller *t_poller_opts(const po_options *opt);
 
+/* The backends this system builds, the default first. */
+typedef struct t_backend_info {
+    po_backend_kind kind;
+    const char *name;
+} t_backend_info;
+extern const t_backend_info t_native_backends[];
+extern const size_t t_native_count;
+
 /* Monotonic milliseconds. */
 int64_t t_now_ms(void);
 
-/* Sockets (all non-blocking and close-on-exec, made so portably: no
- * SOCK_NONBLOCK, accept4 or dup3, which not every system has). */
-void t_nonblock_cloexec(int fd);
-void t_socketpair(int sv[2]);
+/* Sets (value not NULL) or removes an environment variable, so that
+ * getenv() and the library see the change. */
+void t_setenv(const char *name, const char *value);
+
+/* ------------------------------------------------------------------------ */
+/* Sockets                                                                  */
+
+/* A socket as the poller takes it: a descriptor on POSIX, a SOCKET on
+ * Windows.  T_NO_SOCK is "none". */
+typedef po_socket t_sock;
+#define T_NO_SOCK PO_NO_SOCKET
+
+/*
+ * A connected stream pair, both ends non-blocking (and close-on-exec where
+ * that exists).  An AF_UNIX socketpair on POSIX; a loopback TCP connection
+ * (Nagle off) on Windows, which has no socketpair.  The two differ in one
+ * way the cases care about: closing one end of an AF_UNIX pair hangs the
+ * other up, closing a TCP end is a FIN (EOF for the reader).  t_hangup()
+ * gives the hang-up on both.
+ */
+void t_socketpair(t_sock sv[2]);
+/* Done with a pair whose ends are both still open: closes them.  (On
+ * Windows, where making a pair costs a TCP handshake, the pair is drained
+ * and kept for the next t_socketpair() of this process.) */
+void t_pair_done(t_sock sv[2]);
+/* Closes s, checking that it was open. */
+void t_close(t_sock s);
+/* Closes s so that its peer sees a hang-up (neither side can send or
+ * receive any more): a plain close on POSIX's AF_UNIX pairs, an abortive
+ * close (a reset) for Windows's TCP ones. */
+void t_hangup(t_sock s);
+/* A second socket for the same connection (dup, WSADuplicateSocket). */
+t_sock t_dup(t_sock s);
+/* A new pair whose first end is the socket number x, which was just closed
+ * (the case wants the number reused).  False where the system will not hand
+ * that number out again. */
+bool t_socketpair_at(t_sock x, t_sock sv[2]);
+
 /* A new TCP/IPv4 socket. */
-int t_tcp_socket(void);
+t_sock t_tcp_socket(void);
 /* Accepts a pending connection (CHECKs there is one). */
-int t_accept(int listener);
+t_sock t_accept(t_sock listener);
+/* Accepts a pending connection, or returns T_NO_SOCK if none is pending. */
+t_sock t_accept_some(t_sock listener);
 /* A loopback TCP listener; stores its port. */
-int t_listener(uint16_t *port);
+t_sock t_listener(uint16_t *port);
+t_sock t_listener_backlog(int backlog, uint16_t *port);
 /* A non-blocking connect to 127.0.0.1:port, in progress or done. */
-int t_connect(uint16_t port);
+t_sock t_connect(uint16_t port);
 /* A port on 127.0.0.1 where nothing listens. */
 uint16_t t_closed_port(void);
-void t_write_all(int fd, const void *buf, size_t n);
-/* Reads what is available now (non-blocking); returns bytes read, 0 at EOF,
+/* The socket's pending error (SO_ERROR): 0, or an errno on POSIX, a WSA
+ * error code on Windows. */
+int t_so_error(t_sock s);
+/* That code for a refused connection. */
+extern const int t_econnrefused;
+
+void t_write_all(t_sock s, const void *buf, size_t n);
+/* Writes what fits now; returns bytes written, or -1 when the socket's
+ * buffers are full. */
+long t_write_some(t_sock s, const void *buf, size_t n);
+/* Reads what is available now (non-blocking); returns bytes read, 0 at EOF
+ * (also after a t_hangup() of the peer, which a TCP pair reads as a reset),
  * -1 when nothing is there (EAGAIN). */
-long t_read_some(int fd, void *buf, size_t n);
+long t_read_some(t_sock s, void *buf, size_t n);
+/* Waits up to timeout_ms for s to be readable (or writable), asking the
+ * system directly (poll, WSAPoll), not a poller. */
+bool t_ready(t_sock s, bool writable, int timeout_ms);
+
+/* A regular file holding data, at offset 0, as the poller would be given
+ * it (a descriptor; a file HANDLE on Windows). */
+t_sock t_regular_file(const void *data, size_t n);
+void t_close_file(t_sock f);
+/* The errno a backend records for a channel given a regular file, or 0 if
+ * it watches the file (as always readable). */
+int t_file_errno(const char *backend);
+
+/* Makes room for n open sockets in this process, where there is a limit. */
+void t_fd_limit(size_t n);
 
 /*
  * A channel whose probe answers `want` and counts its deinits.  Tests attach
@@ -70,7 +144,7 @@ typedef struct t_chan {
     po_triggers want;
     int deinits;
     int probes;
-    int fd;
+    t_sock fd;
     po_channel *ch;
 } t_chan;
 extern const po_channel_ops t_ops;

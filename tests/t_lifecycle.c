@@ -4,56 +4,62 @@
  * limit, re-entry from callbacks, the walk's lifetime, backend choice and
  * allocation failure at every allocation of a scenario.
  */
-#define _POSIX_C_SOURCE 200809L
 #include "harness.h"
 
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ------------------------------------------------------------------------ */
 /* Helpers of this file                                                      */
 
-/* Every descriptor a case opens, closed by l_close_all(). */
-enum { L_MAXFD = 2048 };
-static int l_fds[L_MAXFD];
-static int l_nfds;
+/* Every socket pair a case opens, closed by l_close_all(). */
+enum { L_MAXPAIRS = 1024 };
+static t_sock l_pairs[L_MAXPAIRS][2];
+static int l_npairs;
 
-static void l_pair(int sv[2]) {
+static void l_pair(t_sock sv[2]) {
     t_socketpair(sv);
-    CHECK(l_nfds + 2 <= L_MAXFD);
-    l_fds[l_nfds++] = sv[0];
-    l_fds[l_nfds++] = sv[1];
+    CHECK(l_npairs < L_MAXPAIRS);
+    l_pairs[l_npairs][0] = sv[0];
+    l_pairs[l_npairs][1] = sv[1];
+    l_npairs++;
 }
 
-/* A descriptor closed by the test (or a deinit) already. */
-static void l_forget_fd(int fd) {
-    for (int i = 0; i < l_nfds; i++)
-        if (l_fds[i] == fd)
-            l_fds[i] = -1;
+/* A socket closed by the test (or a deinit) already. */
+static void l_forget_fd(t_sock fd) {
+    for (int i = 0; i < l_npairs; i++)
+        for (int k = 0; k < 2; k++)
+            if (l_pairs[i][k] == fd)
+                l_pairs[i][k] = T_NO_SOCK;
 }
 
 static void l_close_all(void) {
-    for (int i = 0; i < l_nfds; i++)
-        if (l_fds[i] >= 0)
-            close(l_fds[i]);
-    l_nfds = 0;
+    for (int i = 0; i < l_npairs; i++) {
+        t_sock *sv = l_pairs[i];
+        if (sv[0] != T_NO_SOCK && sv[1] != T_NO_SOCK)
+            t_pair_done(sv);
+        else if (sv[0] != T_NO_SOCK)
+            t_close(sv[0]);
+        else if (sv[1] != T_NO_SOCK)
+            t_close(sv[1]);
+    }
+    l_npairs = 0;
 }
 
 /*
  * A channel that records what the poller does to it.  `fd` is the socket the
- * channel watches (-1: none), `peer` the other end of its pair, `ready` says
- * bytes were written to the peer and not yet read.
+ * channel watches (T_NO_SOCK: none), `peer` the other end of its pair, `ready`
+ * says bytes were written to the peer and not yet read.
  */
 typedef struct l_chan {
     po_triggers want;
     po_chn chn;
     po_channel *ch;
     po_seqn seqn;
-    int fd;
-    int peer;
+    t_sock fd;
+    t_sock peer;
     bool ready;
     bool close_in_deinit;
     int probes;
@@ -61,10 +67,6 @@ typedef struct l_chan {
     int visits;
     int bad; /* a callback saw the wrong channel, ctx, number or socket */
 } l_chan;
-
-static po_socket l_sock(int fd) {
-    return fd >= 0 ? (po_socket)fd : PO_NO_SOCKET;
-}
 
 static po_triggers l_probe(po_channel *ch, void *ctx) {
     l_chan *c = ctx;
@@ -78,18 +80,19 @@ static void l_deinit(po_channel *ch, void *ctx) {
     l_chan *c = ctx;
     c->deinits++;
     if (ch != c->ch || po_channel_ctx(ch) != ctx ||
-        po_channel_chn(ch) != c->chn || po_channel_socket(ch) != l_sock(c->fd))
+        po_channel_chn(ch) != c->chn || po_channel_socket(ch) != c->fd)
         c->bad++;
     /* The poller no longer watches the socket: deinit may close it. */
-    if (c->close_in_deinit && c->fd >= 0) {
-        close(c->fd);
+    if (c->close_in_deinit && c->fd != T_NO_SOCK) {
+        t_close(c->fd);
         l_forget_fd(c->fd);
     }
 }
 
 static const po_channel_ops l_ops = {l_probe, l_deinit};
 
-static void l_init(l_chan *c, po_chn chn, int fd, int peer, po_triggers want) {
+static void l_init(l_chan *c, po_chn chn, t_sock fd, t_sock peer,
+                   po_triggers want) {
     memset(c, 0, sizeof *c);
     c->chn = chn;
     c->fd = fd;
@@ -99,13 +102,13 @@ static void l_init(l_chan *c, po_chn chn, int fd, int peer, po_triggers want) {
 
 static po_channel *l_attach(po_poller *p, l_chan *c) {
     po_channel *ch = NULL;
-    CHECK_EQ(po_attach(p, c->chn, l_sock(c->fd), &l_ops, c, &ch), PO_OK);
+    CHECK_EQ(po_attach(p, c->chn, c->fd, &l_ops, c, &ch), PO_OK);
     CHECK(ch != NULL);
     c->ch = ch;
     c->seqn = po_channel_seqn(ch);
     CHECK_EQ(po_channel_chn(ch), c->chn);
     CHECK(po_channel_ctx(ch) == c);
-    CHECK(po_channel_socket(ch) == l_sock(c->fd));
+    CHECK(po_channel_socket(ch) == c->fd);
     CHECK(po_find(p, c->chn) == ch);
     return ch;
 }
@@ -113,14 +116,14 @@ static po_channel *l_attach(po_poller *p, l_chan *c) {
 /* A channel attached with a fresh socket pair. */
 static po_channel *l_attach_pair(po_poller *p, l_chan *c, po_chn chn,
                                  po_triggers want) {
-    int sv[2];
+    t_sock sv[2];
     l_pair(sv);
     l_init(c, chn, sv[0], sv[1], want);
     return l_attach(p, c);
 }
 
 static void l_poke(l_chan *c) {
-    CHECK(c->peer >= 0);
+    CHECK(c->peer != T_NO_SOCK);
     t_write_all(c->peer, "x", 1);
     c->ready = true;
 }
@@ -141,9 +144,9 @@ static po_triggers l_expect(const l_chan *c) {
     if (!l_live(c))
         return 0;
     po_triggers t = c->want & PO_INTERNAL_TRIGGERS;
-    if ((c->want & PO_RECV) && c->fd >= 0 && c->ready)
+    if ((c->want & PO_RECV) && c->fd != T_NO_SOCK && c->ready)
         t |= PO_RECV;
-    if ((c->want & PO_SEND) && c->fd >= 0)
+    if ((c->want & PO_SEND) && c->fd != T_NO_SOCK)
         t |= PO_SEND;
     return t;
 }
@@ -227,7 +230,7 @@ void case_attach_monotonic_seqn(void) {
     l_chan c[N], again[RE], late;
     CHECK_EQ(po_count(p), 0);
     for (int i = 0; i < N; i++) {
-        l_init(&c[i], nums[i], -1, -1, 0);
+        l_init(&c[i], nums[i], T_NO_SOCK, T_NO_SOCK, 0);
         l_attach(p, &c[i]);
         CHECK_EQ(c[i].seqn, i + 1);
         CHECK_EQ(po_count(p), i + 1);
@@ -251,7 +254,7 @@ void case_attach_monotonic_seqn(void) {
         CHECK_EQ(old->deinits, 1);
         CHECK_EQ(po_count(p), N - 1);
         CHECK(po_find(p, nums[3]) == NULL);
-        l_init(&again[r], nums[3], -1, -1, 0);
+        l_init(&again[r], nums[3], T_NO_SOCK, T_NO_SOCK, 0);
         l_attach(p, &again[r]);
         CHECK_EQ(again[r].seqn, next);
         CHECK(again[r].seqn > last);
@@ -264,13 +267,13 @@ void case_attach_monotonic_seqn(void) {
         l_chan *z = &c[k];
         CHECK_EQ(po_delete(p, nums[k]), PO_OK);
         CHECK_EQ(z->deinits, 1);
-        l_init(z, nums[k], -1, -1, 0);
+        l_init(z, nums[k], T_NO_SOCK, T_NO_SOCK, 0);
         l_attach(p, z);
         CHECK_EQ(z->seqn, next++);
     }
 
     /* po_set_socket gives a new SeqN each time; the pointer stays. */
-    int sv[2];
+    t_sock sv[2];
     l_pair(sv);
     po_channel *ch0 = c[0].ch;
     CHECK_EQ(po_set_socket(ch0, sv[0]), PO_OK);
@@ -284,7 +287,7 @@ void case_attach_monotonic_seqn(void) {
     CHECK_EQ(po_set_socket(ch0, sv[0]), PO_OK); /* the same socket again */
     CHECK_EQ(po_channel_seqn(ch0), next++);
     CHECK_EQ(po_set_socket(ch0, PO_NO_SOCKET), PO_OK);
-    c[0].fd = -1;
+    c[0].fd = T_NO_SOCK;
     CHECK_EQ(po_channel_seqn(ch0), next++);
     CHECK(po_channel_socket(ch0) == PO_NO_SOCKET);
     CHECK(po_find(p, nums[0]) == ch0);
@@ -296,7 +299,7 @@ void case_attach_monotonic_seqn(void) {
         CHECK(po_find(p, nums[i]) == c[i].ch);
     }
     /* And the next attach continues the sequence. */
-    l_init(&late, 5555, -1, -1, 0);
+    l_init(&late, 5555, T_NO_SOCK, T_NO_SOCK, 0);
     l_attach(p, &late);
     CHECK_EQ(late.seqn, next);
     CHECK_EQ(po_count(p), N + 1);
@@ -312,7 +315,7 @@ void case_attach_monotonic_seqn(void) {
     /* SeqNs belong to a poller: another one starts at 1. */
     po_poller *q = t_poller();
     l_chan first;
-    l_init(&first, nums[0], -1, -1, 0);
+    l_init(&first, nums[0], T_NO_SOCK, T_NO_SOCK, 0);
     l_attach(q, &first);
     CHECK_EQ(first.seqn, 1);
     po_destroy(q);
@@ -327,12 +330,12 @@ void case_attach_duplicate_refused(void) {
     static const po_chn nums[3] = {5, 0, UINT64_MAX};
     po_poller *p = t_poller();
     l_chan orig[3], dup, fresh;
-    int sv[2], other[2];
+    t_sock sv[2], other[2];
     l_pair(sv);
     l_pair(other);
     l_init(&orig[0], nums[0], sv[0], sv[1], PO_RECV);
-    l_init(&orig[1], nums[1], -1, -1, 0);
-    l_init(&orig[2], nums[2], -1, -1, PO_POOL);
+    l_init(&orig[1], nums[1], T_NO_SOCK, T_NO_SOCK, 0);
+    l_init(&orig[2], nums[2], T_NO_SOCK, T_NO_SOCK, PO_POOL);
     for (int i = 0; i < 3; i++)
         l_attach(p, &orig[i]);
     l_init(&dup, 0, other[0], other[1], PO_RECV | PO_POOL);
@@ -392,8 +395,8 @@ void case_delete_unknown_refused(void) {
     CHECK_EQ(po_count(p), 0);
 
     l_chan c[3];
-    l_init(&c[0], 1, -1, -1, PO_POOL);
-    l_init(&c[1], 2, -1, -1, 0);
+    l_init(&c[0], 1, T_NO_SOCK, T_NO_SOCK, PO_POOL);
+    l_init(&c[1], 2, T_NO_SOCK, T_NO_SOCK, 0);
     l_attach_pair(p, &c[2], 3, PO_RECV);
     l_attach(p, &c[0]);
     l_attach(p, &c[1]);
@@ -436,7 +439,7 @@ void case_delete_unknown_refused(void) {
 
     /* The refusals took no SeqN. */
     l_chan after;
-    l_init(&after, 2, -1, -1, 0);
+    l_init(&after, 2, T_NO_SOCK, T_NO_SOCK, 0);
     l_attach(p, &after);
     CHECK_EQ(after.seqn, 4);
     po_destroy(p);
@@ -510,11 +513,11 @@ void case_null_and_invalid_args(void) {
     po_poller *p = t_poller();
     po_get_stats(p, NULL);
     CHECK(po_next_triggered(p, NULL) == NULL);
-    int sv[2];
+    t_sock sv[2];
     l_pair(sv);
     l_chan c, keep;
     l_init(&c, 1, sv[0], sv[1], PO_RECV);
-    l_init(&keep, 2, -1, -1, PO_POOL);
+    l_init(&keep, 2, T_NO_SOCK, T_NO_SOCK, PO_POOL);
     const po_channel_ops no_probe = {NULL, l_deinit};
     po_channel *out = NULL;
     CHECK_EQ(po_attach(NULL, 1, sv[0], &l_ops, &c, &out), PO_EINVAL);
@@ -552,7 +555,7 @@ void case_null_and_invalid_args(void) {
     l_round(p, set, 2);
     l_chan nodeinit;
     const po_channel_ops probe_only = {l_probe, NULL};
-    l_init(&nodeinit, 3, -1, -1, PO_POOL);
+    l_init(&nodeinit, 3, T_NO_SOCK, T_NO_SOCK, PO_POOL);
     CHECK_EQ(
         po_attach(p, 3, PO_NO_SOCKET, &probe_only, &nodeinit, &nodeinit.ch),
         PO_OK);
@@ -560,7 +563,7 @@ void case_null_and_invalid_args(void) {
     CHECK_EQ(nodeinit.probes, 1);
     CHECK_EQ(po_delete(p, 3), PO_OK);
     CHECK_EQ(nodeinit.deinits, 0);
-    l_init(&nodeinit, 4, -1, -1, 0);
+    l_init(&nodeinit, 4, T_NO_SOCK, T_NO_SOCK, 0);
     CHECK_EQ(po_attach(p, 4, PO_NO_SOCKET, &probe_only, &nodeinit, NULL),
              PO_OK);
     po_destroy(p); /* with a NULL-deinit channel still attached */
@@ -592,7 +595,7 @@ void case_null_and_invalid_args(void) {
 
 void case_socket_in_use_refused(void) {
     po_poller *p = t_poller();
-    int sv[2], sv2[2];
+    t_sock sv[2], sv2[2];
     l_pair(sv);
     l_pair(sv2);
     l_chan a, b, c, d, e, f;
@@ -611,10 +614,10 @@ void case_socket_in_use_refused(void) {
     CHECK_EQ(b.deinits + b.probes, 0);
 
     /* PO_NO_SOCKET is nobody's: many socketless channels coexist. */
-    l_init(&b, 2, -1, -1, PO_RECV);
+    l_init(&b, 2, T_NO_SOCK, T_NO_SOCK, PO_RECV);
     l_attach(p, &b);
     CHECK_EQ(b.seqn, 2); /* the refusal took no SeqN */
-    l_init(&c, 3, -1, -1, 0);
+    l_init(&c, 3, T_NO_SOCK, T_NO_SOCK, 0);
     l_attach(p, &c);
     CHECK_EQ(c.seqn, 3);
 
@@ -664,7 +667,7 @@ void case_socket_in_use_refused(void) {
 
     /* A holder that lets go frees the socket at once. */
     CHECK_EQ(po_set_socket(a.ch, PO_NO_SOCKET), PO_OK);
-    a.fd = -1;
+    a.fd = T_NO_SOCK;
     CHECK_EQ(po_channel_seqn(a.ch), 6);
     CHECK_EQ(po_set_socket(c.ch, sv[0]), PO_OK);
     c.fd = sv[0];
@@ -723,10 +726,11 @@ void case_deinit_once_delete(void) {
     c[0].close_in_deinit = true;
     l_attach_pair(p, &c[1], 11, 0); /* a socket never registered */
     c[1].close_in_deinit = true;
-    l_init(&c[2], 12, -1, -1, PO_POOL); /* socketless, triggered */
+    l_init(&c[2], 12, T_NO_SOCK, T_NO_SOCK,
+           PO_POOL); /* socketless, triggered */
     l_attach(p, &c[2]);
-    l_attach_pair(p, &c[3], 13, PO_SEND); /* registered, writable */
-    l_init(&c[4], 14, -1, -1, 0);         /* socketless, idle */
+    l_attach_pair(p, &c[3], 13, PO_SEND);       /* registered, writable */
+    l_init(&c[4], 14, T_NO_SOCK, T_NO_SOCK, 0); /* socketless, idle */
     l_attach(p, &c[4]);
     l_attach_pair(p, &c[5], 15, PO_RECV); /* registered, idle */
     c[5].close_in_deinit = true;
@@ -796,7 +800,7 @@ void case_deinit_once_group(void) {
             l_attach_pair(p, &c[i], 100 + (po_chn)i, PO_RECV);
             c[i].close_in_deinit = true;
         } else {
-            l_init(&c[i], 100 + (po_chn)i, -1, -1, 0);
+            l_init(&c[i], 100 + (po_chn)i, T_NO_SOCK, T_NO_SOCK, 0);
             l_attach(p, &c[i]);
         }
     }
@@ -856,7 +860,8 @@ void case_deinit_once_marked(void) {
         if (i % 3 == 0)
             l_attach_pair(p, &c[i], (po_chn)i + 1, PO_RECV);
         else {
-            l_init(&c[i], (po_chn)i + 1, -1, -1, i % 3 == 1 ? PO_POOL : 0);
+            l_init(&c[i], (po_chn)i + 1, T_NO_SOCK, T_NO_SOCK,
+                   i % 3 == 1 ? PO_POOL : 0);
             l_attach(p, &c[i]);
         }
     }
@@ -892,7 +897,7 @@ void case_deinit_once_marked(void) {
     CHECK_EQ(po_delete_group(p, g, 1), 1);
     CHECK_EQ(c[3].deinits, 1);
     /* The number 3 comes back, unmarked. */
-    l_init(&re3, 3, -1, -1, PO_POOL);
+    l_init(&re3, 3, T_NO_SOCK, T_NO_SOCK, PO_POOL);
     l_attach(p, &re3);
 
     CHECK_EQ(po_delete_marked(p), 3); /* 1, 2, 5 */
@@ -950,22 +955,23 @@ void case_deinit_once_destroy(void) {
     l_attach_pair(p, &c[1], 2, PO_RECV); /* registered, idle */
     l_attach_pair(p, &c[2], 3, PO_SEND); /* registered, triggered */
     l_attach_pair(p, &c[3], 4, 0);       /* socket, never registered */
-    l_init(&c[4], 5, -1, -1, PO_POOL);   /* socketless, triggered */
+    l_init(&c[4], 5, T_NO_SOCK, T_NO_SOCK, PO_POOL); /* socketless, triggered */
     l_attach(p, &c[4]);
-    l_init(&c[5], 6, -1, -1, 0); /* socketless, idle */
+    l_init(&c[5], 6, T_NO_SOCK, T_NO_SOCK, 0); /* socketless, idle */
     l_attach(p, &c[5]);
-    l_init(&c[6], 7, -1, -1, 0); /* marked, never deleted */
+    l_init(&c[6], 7, T_NO_SOCK, T_NO_SOCK, 0); /* marked, never deleted */
     l_attach(p, &c[6]);
     l_attach_pair(p, &c[7], 8, PO_RECV); /* deleted while listed */
     l_attach_pair(p, &c[8], 9, PO_RECV); /* deleted before the wait */
-    l_init(&c[9], 10, -1, -1, PO_POOL);  /* got a socket, registered */
+    l_init(&c[9], 10, T_NO_SOCK, T_NO_SOCK,
+           PO_POOL); /* got a socket, registered */
     l_attach(p, &c[9]);
     for (int i = 0; i < 9; i++)
-        c[i].close_in_deinit = c[i].fd >= 0;
+        c[i].close_in_deinit = c[i].fd != T_NO_SOCK;
 
     CHECK_EQ(po_delete(p, 9), PO_OK);
     CHECK_EQ(c[8].deinits, 1);
-    int sv[2];
+    t_sock sv[2];
     l_pair(sv);
     CHECK_EQ(po_set_socket(c[9].ch, sv[0]), PO_OK);
     c[9].fd = sv[0];
@@ -981,7 +987,7 @@ void case_deinit_once_destroy(void) {
     /* Attached after the last wait: a socket never registered. */
     l_attach_pair(p, &c[10], 11, PO_RECV);
     c[10].close_in_deinit = true;
-    l_init(&c[11], 12, -1, -1, PO_POOL);
+    l_init(&c[11], 12, T_NO_SOCK, T_NO_SOCK, PO_POOL);
     l_attach(p, &c[11]);
 
     /* Destroy in the middle of a walk, after deleting a listed channel. */
@@ -1024,7 +1030,7 @@ void case_mutate_during_walk(void) {
         all[NO + i] = &nw[i];
     }
     for (int i = 0; i < NP; i++) {
-        l_init(&o[i], 100 + (po_chn)i, -1, -1, PO_POOL);
+        l_init(&o[i], 100 + (po_chn)i, T_NO_SOCK, T_NO_SOCK, PO_POOL);
         l_attach(p, &o[i]);
     }
     for (int i = NP; i < NP + NS; i++) {
@@ -1032,7 +1038,7 @@ void case_mutate_during_walk(void) {
         l_poke(&o[i]);
     }
     l_chan *idle_dumb = &o[NP + NS], *idle_sock = &o[NP + NS + 1];
-    l_init(idle_dumb, 110, -1, -1, 0);
+    l_init(idle_dumb, 110, T_NO_SOCK, T_NO_SOCK, 0);
     l_attach(p, idle_dumb);
     l_attach_pair(p, idle_sock, 111, PO_RECV);
 
@@ -1043,7 +1049,8 @@ void case_mutate_during_walk(void) {
     l_chan *delA = NULL, *delB = NULL, *cur2 = NULL, *v1 = NULL, *cur3 = NULL,
            *setC = NULL;
     po_seqn old3 = 0, oldC = 0;
-    int visits = 0, sv[2];
+    int visits = 0;
+    t_sock sv[2];
     po_iter it = PO_ITER_INIT;
     for (po_channel *ch; (ch = po_next_triggered(p, &it)) != NULL;) {
         l_chan *c = l_find_ctx(all, NP + NS, po_channel_ctx(ch));
@@ -1062,9 +1069,9 @@ void case_mutate_during_walk(void) {
             CHECK_EQ(delA->deinits, 1);
             CHECK_EQ(po_delete(p, idle_dumb->chn), PO_OK);
             CHECK_EQ(idle_dumb->deinits, 1);
-            l_init(&nw[0], 200, -1, -1, PO_POOL);
+            l_init(&nw[0], 200, T_NO_SOCK, T_NO_SOCK, PO_POOL);
             l_attach(p, &nw[0]);
-            l_init(&nw[1], delA->chn, -1, -1, PO_POOL);
+            l_init(&nw[1], delA->chn, T_NO_SOCK, T_NO_SOCK, PO_POOL);
             l_attach(p, &nw[1]);
             CHECK(po_find(p, delA->chn) == nw[1].ch);
         } else if (visits == 2) {
@@ -1163,7 +1170,7 @@ void case_attach_100k_socketless(void) {
     int pooled = 0, pooled_odd = 0;
     for (int i = 0; i < N; i++) {
         bool pool = i % 1000 == 7 || i % 1000 == 500;
-        l_init(&c[i], BIG_CHN(i), -1, -1, pool ? PO_POOL : 0);
+        l_init(&c[i], BIG_CHN(i), T_NO_SOCK, T_NO_SOCK, pool ? PO_POOL : 0);
         pooled += pool;
         pooled_odd += pool && i % 2;
         CHECK_EQ(po_attach(p, c[i].chn, PO_NO_SOCKET, &l_ops, &c[i], &c[i].ch),
@@ -1218,7 +1225,7 @@ void case_attach_100k_socketless(void) {
 
     /* Numbers come back with new SeqNs. */
     l_chan back;
-    l_init(&back, BIG_CHN(0), -1, -1, 0);
+    l_init(&back, BIG_CHN(0), T_NO_SOCK, T_NO_SOCK, 0);
     l_attach(p, &back);
     CHECK_EQ(back.seqn, (po_seqn)N + 1);
 
@@ -1245,7 +1252,7 @@ typedef struct re_chan {
     po_poller *p;
     po_chn other;     /* a live channel's number */
     po_channel *mark; /* marked from the probe, or NULL */
-    int spare;        /* a socket no channel holds */
+    t_sock spare;     /* a socket no channel holds */
     bool in_probe;    /* try the calls in the probe */
     bool in_deinit;   /* try the calls in deinit */
     int rc[RE_N];
@@ -1295,8 +1302,8 @@ static void re_deinit(po_channel *ch, void *ctx) {
 
 static const po_channel_ops re_ops = {re_probe, re_deinit};
 
-static void re_init(re_chan *r, po_poller *p, po_chn chn, int fd, int peer,
-                    po_triggers want, po_chn other, int spare) {
+static void re_init(re_chan *r, po_poller *p, po_chn chn, t_sock fd,
+                    t_sock peer, po_triggers want, po_chn other, t_sock spare) {
     memset(r, 0, sizeof *r);
     l_init(&r->base, chn, fd, peer, want);
     r->p = p;
@@ -1306,9 +1313,8 @@ static void re_init(re_chan *r, po_poller *p, po_chn chn, int fd, int peer,
 }
 
 static void re_attach(po_poller *p, re_chan *r) {
-    CHECK_EQ(
-        po_attach(p, r->base.chn, l_sock(r->base.fd), &re_ops, r, &r->base.ch),
-        PO_OK);
+    CHECK_EQ(po_attach(p, r->base.chn, r->base.fd, &re_ops, r, &r->base.ch),
+             PO_OK);
     r->base.seqn = po_channel_seqn(r->base.ch);
 }
 
@@ -1322,18 +1328,18 @@ static void re_check_busy(const re_chan *r, int tries) {
 
 void case_probe_reentry_busy(void) {
     po_poller *p = t_poller();
-    int sv[2], spare[2];
+    t_sock sv[2], spare[2];
     l_pair(sv);
     l_pair(spare);
     l_chan other, victim, after;
-    l_init(&other, 1, -1, -1, 0);
+    l_init(&other, 1, T_NO_SOCK, T_NO_SOCK, 0);
     l_attach(p, &other);
-    l_init(&victim, 2, -1, -1, 0);
+    l_init(&victim, 2, T_NO_SOCK, T_NO_SOCK, 0);
     l_attach(p, &victim);
     re_chan r, s;
     re_init(&r, p, 3, sv[0], sv[1], PO_RECV, 1, spare[0]);
     re_attach(p, &r);
-    re_init(&s, p, 4, -1, -1, PO_POOL, 2, spare[0]);
+    re_init(&s, p, 4, T_NO_SOCK, T_NO_SOCK, PO_POOL, 2, spare[0]);
     re_attach(p, &s);
     r.in_probe = s.in_probe = true;
     r.mark = victim.ch; /* allowed in a probe */
@@ -1391,11 +1397,11 @@ void case_probe_reentry_busy(void) {
     CHECK_EQ(po_count(p), 1);
 
     re_chan t, u, w;
-    re_init(&t, p, 6, -1, -1, 0, 1, spare[0]);
+    re_init(&t, p, 6, T_NO_SOCK, T_NO_SOCK, 0, 1, spare[0]);
     re_attach(p, &t);
-    re_init(&u, p, 7, -1, -1, 0, 1, spare[0]);
+    re_init(&u, p, 7, T_NO_SOCK, T_NO_SOCK, 0, 1, spare[0]);
     re_attach(p, &u);
-    re_init(&w, p, 8, -1, -1, PO_POOL, 1, spare[0]);
+    re_init(&w, p, 8, T_NO_SOCK, T_NO_SOCK, PO_POOL, 1, spare[0]);
     re_attach(p, &w);
     t.in_deinit = u.in_deinit = w.in_deinit = true;
     CHECK_EQ(t.base.seqn, 6); /* no refused attach took a SeqN */
@@ -1432,7 +1438,7 @@ void case_walk_ends_at_next_wait(void) {
     l_chan *s1[N1], *s2[N2];
     for (int i = 0; i < N1; i++) {
         s1[i] = &r1[i];
-        l_init(&r1[i], 10 + (po_chn)i, -1, -1, PO_POOL);
+        l_init(&r1[i], 10 + (po_chn)i, T_NO_SOCK, T_NO_SOCK, PO_POOL);
         l_attach(p, &r1[i]);
     }
     for (int i = 0; i < N2; i++) {
@@ -1462,7 +1468,7 @@ void case_walk_ends_at_next_wait(void) {
             CHECK_EQ(po_delete(p, r1[i].chn), PO_OK);
     kc->want = 0;
     for (int i = 0; i < N2; i++) {
-        l_init(&r2[i], 20 + (po_chn)i, -1, -1, PO_POOL);
+        l_init(&r2[i], 20 + (po_chn)i, T_NO_SOCK, T_NO_SOCK, PO_POOL);
         l_attach(p, &r2[i]);
     }
 
@@ -1524,7 +1530,7 @@ static void bc_expect(po_backend_kind kind, const char *name) {
                 po_backend_name(p), name);
     l_chan c, d;
     l_attach_pair(p, &c, 1, PO_RECV);
-    l_init(&d, 2, -1, -1, PO_POOL);
+    l_init(&d, 2, T_NO_SOCK, T_NO_SOCK, PO_POOL);
     l_attach(p, &d);
     l_chan *set[2] = {&c, &d};
     l_poke(&c);
@@ -1548,10 +1554,35 @@ static void bc_refused(po_backend_kind kind, int code) {
     }
 }
 
+static bool bc_native(po_backend_kind kind) {
+    for (size_t i = 0; i < t_native_count; i++)
+        if (t_native_backends[i].kind == kind)
+            return true;
+    return false;
+}
+
+/* Every backend of this system, chosen explicitly, works whatever the
+ * environment says. */
+static void bc_expect_natives(void) {
+    for (size_t i = 0; i < t_native_count; i++)
+        bc_expect(t_native_backends[i].kind, t_native_backends[i].name);
+}
+
 void case_backend_choice(void) {
+    static const t_backend_info all[] = {{PO_BACKEND_EPOLL, "epoll"},
+                                         {PO_BACKEND_POLL, "poll"},
+                                         {PO_BACKEND_KQUEUE, "kqueue"},
+                                         {PO_BACKEND_WEPOLL, "wepoll"}};
+    enum { NALL = sizeof all / sizeof all[0] };
     const char *env = getenv("POLLEROS_BACKEND");
-    char *saved = env ? strdup(env) : NULL;
-    CHECK(env == NULL || saved != NULL);
+    char saved[64] = "";
+    bool had_env = env != NULL;
+    if (env) {
+        CHECK(strlen(env) < sizeof saved);
+        strcpy(saved, env);
+    }
+    CHECK(t_native_count >= 1);
+    CHECK(bc_native(PO_BACKEND_POLL));
 
     /* The default follows the environment (as CTest sets it). */
     po_poller *p = t_poller();
@@ -1559,51 +1590,40 @@ void case_backend_choice(void) {
         CHECK(strcmp(po_backend_name(p), env) == 0);
     po_destroy(p);
 
-    /* Explicit choices. */
-    bc_expect(PO_BACKEND_POLL, "poll");
-#ifdef __linux__
-    bc_expect(PO_BACKEND_EPOLL, "epoll");
-    bc_refused(PO_BACKEND_KQUEUE, PO_ENOTSUP);
-    bc_refused(PO_BACKEND_WEPOLL, PO_ENOTSUP);
-#endif
+    /* Explicit choices: this system's backends work, the others are
+     * refused. */
+    for (int i = 0; i < NALL; i++) {
+        if (bc_native(all[i].kind))
+            bc_expect(all[i].kind, all[i].name);
+        else
+            bc_refused(all[i].kind, PO_ENOTSUP);
+    }
     bc_refused((po_backend_kind)(PO_BACKEND_WEPOLL + 1), PO_EINVAL);
 
     /* Unknown names in the environment. */
     static const char *const bogus[] = {"bogus", "pol", "epolll", "poll "};
     for (size_t i = 0; i < sizeof bogus / sizeof bogus[0]; i++) {
-        CHECK(setenv("POLLEROS_BACKEND", bogus[i], 1) == 0);
+        t_setenv("POLLEROS_BACKEND", bogus[i]);
         bc_refused(PO_BACKEND_DEFAULT, PO_EINVAL);
         /* An explicit option beats the environment. */
-        bc_expect(PO_BACKEND_POLL, "poll");
-#ifdef __linux__
-        bc_expect(PO_BACKEND_EPOLL, "epoll");
-#endif
+        bc_expect_natives();
     }
 
-    CHECK(setenv("POLLEROS_BACKEND", "poll", 1) == 0);
-    bc_expect(PO_BACKEND_DEFAULT, "poll");
-#ifdef __linux__
-    bc_expect(PO_BACKEND_EPOLL, "epoll");
-    CHECK(setenv("POLLEROS_BACKEND", "epoll", 1) == 0);
-    bc_expect(PO_BACKEND_DEFAULT, "epoll");
-    bc_expect(PO_BACKEND_POLL, "poll");
-    CHECK(setenv("POLLEROS_BACKEND", "kqueue", 1) == 0);
-    bc_refused(PO_BACKEND_DEFAULT, PO_ENOTSUP);
-    bc_expect(PO_BACKEND_POLL, "poll");
-    CHECK(setenv("POLLEROS_BACKEND", "wepoll", 1) == 0);
-    bc_refused(PO_BACKEND_DEFAULT, PO_ENOTSUP);
-    bc_expect(PO_BACKEND_EPOLL, "epoll");
+    /* Every name in the environment: a backend of this system is used (an
+     * explicit option still beats it), another one is refused. */
+    for (int i = 0; i < NALL; i++) {
+        t_setenv("POLLEROS_BACKEND", all[i].name);
+        if (bc_native(all[i].kind))
+            bc_expect(PO_BACKEND_DEFAULT, all[i].name);
+        else
+            bc_refused(PO_BACKEND_DEFAULT, PO_ENOTSUP);
+        bc_expect_natives();
+    }
     /* No environment: the platform's best. */
-    CHECK(unsetenv("POLLEROS_BACKEND") == 0);
-    bc_expect(PO_BACKEND_DEFAULT, "epoll");
-#endif
+    t_setenv("POLLEROS_BACKEND", NULL);
+    bc_expect(PO_BACKEND_DEFAULT, t_native_backends[0].name);
 
-    if (saved) {
-        CHECK(setenv("POLLEROS_BACKEND", saved, 1) == 0);
-        free(saved);
-    } else {
-        CHECK(unsetenv("POLLEROS_BACKEND") == 0);
-    }
+    t_setenv("POLLEROS_BACKEND", had_env ? saved : NULL);
     p = t_poller();
     po_destroy(p);
 }
@@ -1721,7 +1741,7 @@ static void fa_verify(fa_model *m) {
         if (c->deinits == 0) {
             CHECK(po_find(m->p, c->chn) == c->ch);
             CHECK_EQ(po_channel_seqn(c->ch), c->seqn);
-            CHECK(po_channel_socket(c->ch) == l_sock(c->fd));
+            CHECK(po_channel_socket(c->ch) == c->fd);
             CHECK(po_channel_ctx(c->ch) == c);
             CHECK_EQ(po_channel_chn(c->ch), c->chn);
         } else {
@@ -1752,18 +1772,18 @@ static bool fa_failed(fa_model *m, int rc) {
 static void fa_attach(fa_model *m, int i, bool sock, po_triggers want) {
     CHECK_EQ(i, m->nch);
     l_chan *c = &m->c[i];
-    int sv[2] = {-1, -1};
+    t_sock sv[2] = {T_NO_SOCK, T_NO_SOCK};
     if (sock)
         l_pair(sv);
     l_init(c, fa_chn(i), sv[0], sv[1], want);
     po_channel *ch = NULL;
     int rc;
     g_fa.injected = false;
-    rc = po_attach(m->p, c->chn, l_sock(c->fd), &l_ops, c, &ch);
+    rc = po_attach(m->p, c->chn, c->fd, &l_ops, c, &ch);
     while (fa_failed(m, rc)) {
         CHECK_EQ(c->deinits + c->probes, 0);
         g_fa.injected = false;
-        rc = po_attach(m->p, c->chn, l_sock(c->fd), &l_ops, c, &ch);
+        rc = po_attach(m->p, c->chn, c->fd, &l_ops, c, &ch);
     }
     CHECK_EQ(rc, PO_OK);
     c->ch = ch;
@@ -1775,11 +1795,11 @@ static void fa_attach(fa_model *m, int i, bool sock, po_triggers want) {
 
 static void fa_set_socket(fa_model *m, int i, bool sock) {
     l_chan *c = &m->c[i];
-    int sv[2] = {-1, -1};
+    t_sock sv[2] = {T_NO_SOCK, T_NO_SOCK};
     if (sock)
         l_pair(sv);
     int rc;
-    FA_CALL(m, rc, po_set_socket(c->ch, l_sock(sv[0])));
+    FA_CALL(m, rc, po_set_socket(c->ch, sv[0]));
     CHECK_EQ(rc, PO_OK);
     CHECK_EQ(po_channel_seqn(c->ch), m->next);
     c->seqn = m->next++;
@@ -1795,7 +1815,7 @@ static void fa_round(fa_model *m, int every) {
     l_chan *set[FA_MAX];
     for (int i = 0; i < m->nch; i++) {
         set[i] = &m->c[i];
-        if (l_live(&m->c[i]) && m->c[i].fd >= 0 && i % every == 0)
+        if (l_live(&m->c[i]) && m->c[i].fd != T_NO_SOCK && i % every == 0)
             l_poke(&m->c[i]);
     }
     long calls = g_fa.calls;

@@ -7,10 +7,8 @@
  * and for another channel (touched), attaches, deletes, re-sockets, writes,
  * and hangs up peers.
  */
-#define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "harness.h"
 
@@ -23,7 +21,7 @@ enum {
 
 typedef struct rc_chan {
     po_triggers want;
-    int fd, peer; /* -1 for socketless channels */
+    t_sock fd, peer; /* T_NO_SOCK for socketless channels */
     po_channel *ch;
 } rc_chan;
 
@@ -58,18 +56,18 @@ static void rc_deinit(po_channel *ch, void *ctx) {
 static const po_channel_ops rc_ops = {rc_probe, rc_deinit};
 
 static void rc_new_pair(rc_chan *c) {
-    int sv[2];
+    t_sock sv[2];
     t_socketpair(sv);
     c->fd = sv[0];
     c->peer = sv[1];
 }
 
 static void rc_close_pair(rc_chan *c) {
-    if (c->fd >= 0)
-        close(c->fd);
-    if (c->peer >= 0)
-        close(c->peer);
-    c->fd = c->peer = -1;
+    if (c->fd != T_NO_SOCK)
+        t_close(c->fd);
+    if (c->peer != T_NO_SOCK)
+        t_close(c->peer);
+    c->fd = c->peer = T_NO_SOCK;
 }
 
 static void rc_attach(rc_run *r, int i) {
@@ -93,7 +91,7 @@ static void rc_step(rc_run *r) {
     rc_chan *c = &r->c[i];
     switch (rc_rand(r, 6)) {
     case 0: /* the peer writes */
-        if (c->peer >= 0) {
+        if (c->peer != T_NO_SOCK) {
             char buf[64];
             memset(buf, 'x', sizeof buf);
             t_write_all(c->peer, buf, 1 + rc_rand(r, sizeof buf));
@@ -120,9 +118,9 @@ static void rc_step(rc_run *r) {
         }
         break;
     case 4: /* the peer hangs up */
-        if (c->peer >= 0) {
-            close(c->peer);
-            c->peer = -1;
+        if (c->peer != T_NO_SOCK) {
+            t_hangup(c->peer);
+            c->peer = T_NO_SOCK;
         }
         break;
     default: /* nothing this time */
@@ -130,7 +128,7 @@ static void rc_step(rc_run *r) {
     }
 }
 
-static void rc_drain(int fd) {
+static void rc_drain(t_sock fd) {
     char buf[256];
     while (t_read_some(fd, buf, sizeof buf) > 0)
         continue;
@@ -147,11 +145,11 @@ static void rc_walk(rc_run *r, int w) {
         int i = (int)(c - r->c);
         po_triggers act = po_channel_act(ch);
         r->act[w][i] = act;
-        if ((act & PO_RECV) && c->fd >= 0)
+        if ((act & PO_RECV) && c->fd != T_NO_SOCK)
             rc_drain(c->fd);
         if (act & PO_ERR) {
             c->want |= PO_RECV; /* its own turn: no touch needed */
-            if (i < RC_SOCKS && c->peer < 0) {
+            if (i < RC_SOCKS && c->peer == T_NO_SOCK) {
                 rc_chan old = *c;
                 rc_new_pair(c);
                 CHECK_EQ(po_set_socket(ch, c->fd), PO_OK);
@@ -179,7 +177,7 @@ static void rc_play(rc_run *r, po_reconcile mode, uint64_t seed) {
     opt.max_events = RC_MAXEV;
     r->p = t_poller_opts(&opt);
     for (int i = 0; i < RC_CHANS; i++) {
-        r->c[i].fd = r->c[i].peer = -1;
+        r->c[i].fd = r->c[i].peer = T_NO_SOCK;
         if (i < RC_SOCKS)
             rc_new_pair(&r->c[i]);
         r->c[i].want = rc_random_wants(r);

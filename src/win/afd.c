@@ -75,21 +75,23 @@ DWORD wep_afd_open(HANDLE iocp, HANDLE *out) {
     InitializeObjectAttributes(&attr, &uname, 0, NULL, NULL);
     IO_STATUS_BLOCK iosb;
     HANDLE h = NULL;
-    NTSTATUS st =
-        wep_nt_create_file(&h, SYNCHRONIZE, &attr, &iosb, NULL, 0,
-                           FILE_SHARE_READ | FILE_SHARE_WRITE, 1 /* FILE_OPEN */,
-                           0, NULL, 0);
+    NTSTATUS st = wep_nt_create_file(&h, SYNCHRONIZE, &attr, &iosb, NULL, 0,
+                                     FILE_SHARE_READ | FILE_SHARE_WRITE,
+                                     1 /* FILE_OPEN */, 0, NULL, 0);
     if (!WEP_NT_SUCCESS(st))
         return wep_nt_to_win32(st);
-    if (CreateIoCompletionPort(h, iocp, 0, 0) == NULL) {
-        DWORD e = GetLastError();
-        CloseHandle(h);
-        return e;
+    if (iocp != NULL) {
+        if (CreateIoCompletionPort(h, iocp, 0, 0) == NULL) {
+            DWORD e = GetLastError();
+            CloseHandle(h);
+            return e;
+        }
+        /* Completions are taken from the port only, never by waiting on
+         * the handle: spare the kernel signalling it.  Only an
+         * optimisation, so a system that refuses it is not an error. */
+        (void)SetFileCompletionNotificationModes(h,
+                                                 FILE_SKIP_SET_EVENT_ON_HANDLE);
     }
-    /* Completions are taken from the port only, never by waiting on the
-     * handle: spare the kernel signalling it.  Only an optimisation, so a
-     * system that refuses it is not an error. */
-    (void)SetFileCompletionNotificationModes(h, FILE_SKIP_SET_EVENT_ON_HANDLE);
     *out = h;
     return 0;
 }
@@ -101,6 +103,23 @@ NTSTATUS wep_afd_poll(HANDLE afd, wep_afd_poll_info *info,
     iosb->Status = WEP_STATUS_PENDING;
     return wep_nt_ioctl(afd, NULL, NULL, iosb, iosb, WEP_IOCTL_AFD_POLL, info,
                         sizeof *info, info, sizeof *info);
+}
+
+NTSTATUS wep_afd_poll_now(HANDLE afd, HANDLE event, wep_afd_poll_info *info,
+                          ULONG size) {
+    IO_STATUS_BLOCK iosb;
+    iosb.Status = WEP_STATUS_PENDING;
+    info->Timeout.QuadPart = 0; /* report the state now, do not wait */
+    info->Exclusive = FALSE;
+    NTSTATUS st = wep_nt_ioctl(afd, event, NULL, NULL, &iosb,
+                               WEP_IOCTL_AFD_POLL, info, size, info, size);
+    if (st == WEP_STATUS_PENDING) {
+        /* A zero timeout completes at once, but the handle is asynchronous:
+         * the result is only certain once the event is set. */
+        WaitForSingleObject(event, INFINITE);
+        st = iosb.Status;
+    }
+    return st;
 }
 
 NTSTATUS wep_afd_cancel(HANDLE afd, IO_STATUS_BLOCK *iosb) {

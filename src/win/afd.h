@@ -9,7 +9,10 @@
 #ifndef POLLEROS_WIN_AFD_H
 #define POLLEROS_WIN_AFD_H
 
+/* winsock2.h first: windows.h alone would bring in the old winsock.h. */
 #include <winsock2.h>
+
+#include <mswsock.h>
 #include <windows.h>
 #include <winternl.h>
 
@@ -50,8 +53,8 @@ typedef struct wep_afd_poll_info {
  * this Windows lacks one of them. */
 BOOL wep_afd_init(void);
 
-/* Opens a new \Device\Afd handle and ties it to iocp with completion key 0.
- * Returns 0, or a Win32 error code. */
+/* Opens a new \Device\Afd handle and, if iocp is not NULL, ties it to iocp
+ * with completion key 0.  Returns 0, or a Win32 error code. */
 DWORD wep_afd_open(HANDLE iocp, HANDLE *out);
 
 /* Starts an IOCTL_AFD_POLL that reads and rewrites *info.  Its completion
@@ -60,6 +63,14 @@ DWORD wep_afd_open(HANDLE iocp, HANDLE *out);
  * completion is queued all the same), or the failure. */
 NTSTATUS wep_afd_poll(HANDLE afd, wep_afd_poll_info *info,
                       IO_STATUS_BLOCK *iosb);
+
+/* Polls now, without waiting: *info (of `size` bytes, for
+ * info->NumberOfHandles handles) is rewritten with the handles that have
+ * events.  afd must not be tied to a completion port; event is an
+ * auto-reset event used to wait for the (immediate) completion.  Returns
+ * the request's final status. */
+NTSTATUS wep_afd_poll_now(HANDLE afd, HANDLE event, wep_afd_poll_info *info,
+                          ULONG size);
 
 /* Asks for the request of iosb to complete now, with STATUS_CANCELLED.
  * Returns STATUS_SUCCESS, STATUS_NOT_FOUND (it completed already) or the

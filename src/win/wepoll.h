@@ -20,7 +20,12 @@
  *   - EPOLLERR and EPOLLHUP are always watched, as on Linux;
  *   - a socket closed while registered drops out of the set by itself (at
  *     the latest when epoll_wait() next runs); EPOLL_CTL_MOD or _DEL on a
- *     closed socket fails with EBADF, as on Linux;
+ *     closed socket fails with EBADF, as on Linux.  Until it has dropped
+ *     out, a new socket given the closed one's handle value is taken for it
+ *     (EEXIST on ADD): remove a socket with EPOLL_CTL_DEL before closing it;
+ *   - a report holds at the moment epoll_wait() returns it: a completion
+ *     that may predate the caller's last reads and writes is checked again
+ *     first (port.h), so a socket drained meanwhile is not reported;
  *   - only sockets can be registered: anything else fails with ENOTSOCK;
  *   - every failure returns -1 (NULL for the create calls) and sets both
  *     errno and GetLastError(): EBADF/ERROR_INVALID_HANDLE (not an open
@@ -57,7 +62,24 @@ extern "C" {
 #endif
 
 /* Event bits, with wepoll's values (EPOLLONESHOT is bit 31 here, not bit 30
- * as on Linux; EPOLLET does not exist). */
+ * as on Linux; EPOLLET does not exist).  Both an enum, for code that names
+ * its type, and macros, for code that tests them with #ifdef. */
+/* clang-format off */
+enum EPOLL_EVENTS {
+    EPOLLIN      = (int)(1U << 0),
+    EPOLLPRI     = (int)(1U << 1),
+    EPOLLOUT     = (int)(1U << 2),
+    EPOLLERR     = (int)(1U << 3),
+    EPOLLHUP     = (int)(1U << 4),
+    EPOLLRDNORM  = (int)(1U << 6),
+    EPOLLRDBAND  = (int)(1U << 7),
+    EPOLLWRNORM  = (int)(1U << 8),
+    EPOLLWRBAND  = (int)(1U << 9),
+    EPOLLMSG     = (int)(1U << 10),
+    EPOLLRDHUP   = (int)(1U << 13),
+    EPOLLONESHOT = (int)(1U << 31)
+};
+/* clang-format on */
 #define EPOLLIN (1U << 0)
 #define EPOLLPRI (1U << 1)
 #define EPOLLOUT (1U << 2)

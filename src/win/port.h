@@ -1,0 +1,105 @@
+/*
+ * A port: the completion port, the set of sockets, and the poll request
+ * each socket has outstanding.  Callers hold the port's lock around every
+ * function here except wep_port_new/wep_port_free.
+ *
+ * A socket's request goes through three states:
+ *   IDLE       none outstanding; the socket is queued for one
+ *   PENDING    a poll is outstanding, watching `polled`
+ *   CANCELLED  a cancel was asked for; its completion has not come yet
+ * Every completion returns the socket to IDLE and queues it again, so a
+ * condition that still holds is reported by the next wait too: that is what
+ * makes the port level-triggered.  A request is changed only by cancelling it
+ * and submitting another, so interest that grows costs a cancel and
+ * interest that shrinks costs nothing until the old request completes (its
+ * extra events are filtered out).
+ *
+ * A completion tells the state at the moment it completed.  If the
+ * application read or wrote the socket after that, before epoll_wait()
+ * dequeued the completion, the report would be stale, where epoll checks
+ * the state again as it reports.  So a completion that may predate the
+ * application's last actions (one already queued when epoll_wait() began,
+ * for a request submitted by an earlier call) is checked again, all such
+ * completions of one call in a single zero-timeout poll: level-triggered
+ * means "holds now", not "held a while ago".
+ */
+#ifndef POLLEROS_WIN_PORT_H
+#define POLLEROS_WIN_PORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "afd.h"
+#include "sockmap.h"
+#include "wepoll.h"
+
+enum { WEP_IDLE, WEP_PENDING, WEP_CANCELLED };
+
+/* Completions taken from the port at once, at most; each makes one event at
+ * most. */
+enum { WEP_BATCH = 256 };
+
+/* One \Device\Afd handle serves up to WEP_GROUP_MAX sockets: polls spread
+ * over several driver file objects instead of piling up on one. */
+enum { WEP_GROUP_MAX = 32 };
+
+typedef struct wep_group {
+    HANDLE afd;
+    unsigned users;
+    struct wep_group *prev, *next;
+} wep_group;
+
+typedef struct wep_sock {
+    IO_STATUS_BLOCK iosb; /* first: a completion's lpOverlapped points here */
+    wep_afd_poll_info info;
+    SOCKET sock; /* the key the application knows */
+    SOCKET base; /* the socket the driver knows (below any LSP) */
+    wep_group *group;
+    uint32_t events; /* the application's, with EPOLLERR|EPOLLHUP; 0 while a
+                        oneshot socket is disarmed */
+    uint32_t polled; /* the events the outstanding request watches */
+    epoll_data_t data;
+    unsigned gen; /* the epoll_wait() call that submitted the request */
+    uint8_t state;
+    bool queued;  /* on the port's update queue */
+    bool deleted; /* gone from the set; freed when its request completes */
+    struct wep_sock *prev, *next; /* update queue, or the deleted list */
+} wep_sock;
+
+typedef struct wep_port {
+    HANDLE iocp; /* also the port's HANDLE for the application */
+    SRWLOCK lock;
+    wep_sockmap set;
+    wep_sock *queue_head, *queue_tail; /* sockets that need a request */
+    wep_sock *deleted;                 /* removed, request still out */
+    wep_group *groups, *groups_tail;   /* the tail has room, if any does */
+    size_t outstanding;                /* requests not yet completed */
+    unsigned gen;                      /* epoll_wait() calls so far */
+    HANDLE check_afd;          /* not on the port: for zero-timeout re-checks */
+    HANDLE check_event;        /* signals a re-check's completion */
+    wep_afd_poll_info *check;  /* room for WEP_BATCH handles */
+    unsigned sleepers;         /* threads inside the kernel wait */
+    struct wep_port *reg_next; /* the registry's chain */
+} wep_port;
+
+/* A port with its completion port; NULL with GetLastError() set. */
+wep_port *wep_port_new(void);
+/* Cancels every request, waits for their completions, frees everything. */
+void wep_port_free(wep_port *p);
+
+/* The three operations; 0, or -1 with the error set (errors.h). */
+int wep_port_add(wep_port *p, SOCKET s, const struct epoll_event *ev);
+int wep_port_mod(wep_port *p, SOCKET s, const struct epoll_event *ev);
+int wep_port_del(wep_port *p, SOCKET s);
+/* Forgets a socket found closed, without a word to the application. */
+void wep_port_forget(wep_port *p, SOCKET s);
+
+/* Submits or adjusts the request of every queued socket. */
+void wep_port_flush(wep_port *p);
+/* Turns completions (at most WEP_BATCH) into events; returns how many
+ * events it stored.  `old`: the completions may have been queued before the
+ * current epoll_wait() call began (see above). */
+int wep_port_feed(wep_port *p, const OVERLAPPED_ENTRY *done, ULONG n, bool old,
+                  struct epoll_event *out);
+
+#endif
