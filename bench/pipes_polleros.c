@@ -70,9 +70,9 @@ static void *po_setup(const pipes_config *cfg, const int *read_fds) {
                              &idle_ops, NULL, NULL)) != PO_OK)
             goto fail;
     if (m == NULL) {
-        /* The library's default: the environment's choice, else full. */
+        /* The library's default: the environment's choice, else changed. */
         const char *env = getenv("POLLEROS_RECONCILE");
-        m = env && *env ? env : "full";
+        m = env && *env ? env : "changed";
     }
     snprintf(s->desc, sizeof s->desc, "%s/%s", po_backend_name(s->p), m);
     return s;

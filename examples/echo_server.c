@@ -51,6 +51,7 @@ typedef struct server_args {
 
 typedef struct server {
     po_poller *poller;
+    po_channel *listener;
     echo_sock listen_fd;
     echo_sock stop_watch; /* readable once a stop is requested */
     uint64_t max_conns;
@@ -95,8 +96,10 @@ static void conn_deinit(po_channel *ch, void *ctx) {
     s->nconns--;
     if (c->failed)
         s->conn_errors++;
-    /* A descriptor is free again: the listener may ask for PO_ACCEPT. */
+    /* A descriptor is free again: the listener may ask for PO_ACCEPT.  Its
+     * wants change outside its own turn, so the poller is told. */
     s->starved = false;
+    po_touch(s->listener);
     free(c);
 }
 
@@ -265,6 +268,7 @@ static int server_timeout(server *s) {
     double left = s->retry_at - echo_now();
     if (left <= 0) {
         s->starved = false;
+        po_touch(s->listener);
         return -1;
     }
     return (int)(left * 1000.0) + 1;
@@ -346,7 +350,7 @@ static bool server_open(server *s, const server_args *a, uint16_t *port) {
         return false;
     }
     err = po_attach(s->poller, CHN_LISTENER, s->listen_fd, &listener_ops, s,
-                    NULL);
+                    &s->listener);
     if (err != PO_OK) {
         fprintf(stderr, "polleros-echo-server: attach: %s\n", po_strerror(err));
         echo_close(s->listen_fd);

@@ -147,7 +147,7 @@ typedef enum po_backend_kind {
  */
 typedef enum po_reconcile {
     PO_RECONCILE_DEFAULT = 0, /* POLLEROS_RECONCILE ("changed", "full") from
-                                 the environment, else PO_RECONCILE_FULL */
+                                 the environment, else PO_RECONCILE_CHANGED */
     PO_RECONCILE_CHANGED,
     PO_RECONCILE_FULL
 } po_reconcile;

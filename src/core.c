@@ -94,10 +94,10 @@ static int po_pick_backend(po_backend_kind kind, const po_backend_ops **out) {
 static int po_pick_reconcile(po_reconcile mode, bool *changed) {
     if (mode == PO_RECONCILE_DEFAULT) {
         const char *env = getenv("POLLEROS_RECONCILE");
-        mode = PO_RECONCILE_FULL;
-        if (env != NULL && strcmp(env, "changed") == 0)
-            mode = PO_RECONCILE_CHANGED;
-        else if (env != NULL && *env != '\0' && strcmp(env, "full") != 0)
+        mode = PO_RECONCILE_CHANGED;
+        if (env != NULL && strcmp(env, "full") == 0)
+            mode = PO_RECONCILE_FULL;
+        else if (env != NULL && *env != '\0' && strcmp(env, "changed") != 0)
             return PO_EINVAL;
     }
     if (mode != PO_RECONCILE_CHANGED && mode != PO_RECONCILE_FULL)

@@ -43,3 +43,8 @@ PO_CASE(socket_changed)
 PO_CASE(many_ready_sockets)
 /* t_reconcile.c */
 PO_CASE(reconcile_modes_agree)
+/* t_hangup.c */
+PO_CASE(half_close_readable)
+PO_CASE(pipe_peer_closed)
+/* t_kqueue.c */
+PO_CASE(kqueue_partial_add)

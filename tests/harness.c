@@ -66,3 +66,8 @@ po_triggers t_wait_for(po_poller *p, po_channel *ch, po_triggers trig,
     }
     return 0;
 }
+
+bool t_full_reconcile(void) {
+    const char *mode = getenv("POLLEROS_RECONCILE");
+    return mode != NULL && strcmp(mode, "full") == 0;
+}

@@ -87,6 +87,9 @@ void t_close(t_sock s);
  * receive any more): a plain close on POSIX's AF_UNIX pairs, an abortive
  * close (a reset) for Windows's TCP ones. */
 void t_hangup(t_sock s);
+/* Shuts down the sending side of s: its peer reads EOF, s can still
+ * receive (a TCP half-close). */
+void t_shutdown_send(t_sock s);
 /* A second socket for the same connection (dup, WSADuplicateSocket). */
 t_sock t_dup(t_sock s);
 /* A new pair whose first end is the socket number x, which was just closed
@@ -125,6 +128,10 @@ long t_read_some(t_sock s, void *buf, size_t n);
  * system directly (poll, WSAPoll), not a poller. */
 bool t_ready(t_sock s, bool writable, int timeout_ms);
 
+/* A pipe, both ends non-blocking (and close-on-exec): p[0] reads, p[1]
+ * writes.  False where the poller cannot watch pipes (Windows). */
+bool t_pipe(t_sock p[2]);
+
 /* A regular file holding data, at offset 0, as the poller would be given
  * it (a descriptor; a file HANDLE on Windows). */
 t_sock t_regular_file(const void *data, size_t n);
@@ -148,6 +155,16 @@ typedef struct t_chan {
     po_channel *ch;
 } t_chan;
 extern const po_channel_ops t_ops;
+
+/* Whether pollers made with a default reconcile option probe every channel
+ * on every wait (POLLEROS_RECONCILE=full), rather than only the channels
+ * that can have changed: the count of probes a case expects depends on it. */
+bool t_full_reconcile(void);
+
+/* Changes what a test channel (any struct with `want` and `ch`) wants and
+ * tells the poller, as an application must in PO_RECONCILE_CHANGED mode
+ * when it changes a channel's wants outside that channel's turn. */
+#define T_WANT(c, w) ((c)->want = (po_triggers)(w), po_touch((c)->ch))
 
 /* Waits (rounds of po_wait with timeout_ms each, at most `rounds`) until the
  * channel's act contains all of `trig`; returns its act then, or 0. */

@@ -177,6 +177,11 @@ void t_hangup(t_sock s) {
     t_close(s);
 }
 
+void t_shutdown_send(t_sock s) {
+    if (shutdown((SOCKET)s, SD_SEND) != 0)
+        T_WSA_FAIL("shutdown(SD_SEND)");
+}
+
 t_sock t_dup(t_sock s) {
     WSAPROTOCOL_INFOW info;
     if (WSADuplicateSocketW((SOCKET)s, GetCurrentProcessId(), &info) != 0)
@@ -336,6 +341,11 @@ bool t_ready(t_sock s, bool writable, int timeout_ms) {
 
 /* ------------------------------------------------------------------------ */
 /* Other                                                                    */
+
+bool t_pipe(t_sock p[2]) {
+    (void)p;
+    return false; /* an anonymous pipe is no SOCKET: no backend takes it */
+}
 
 t_sock t_regular_file(const void *data, size_t n) {
     char dir[MAX_PATH], path[MAX_PATH];

@@ -97,7 +97,7 @@ static void l_init(l_chan *c, po_chn chn, t_sock fd, t_sock peer,
     c->chn = chn;
     c->fd = fd;
     c->peer = peer;
-    c->want = want;
+    T_WANT(c, want);
 }
 
 static po_channel *l_attach(po_poller *p, l_chan *c) {
@@ -281,7 +281,7 @@ void case_attach_monotonic_seqn(void) {
     CHECK_EQ(po_channel_seqn(ch0), next++);
     CHECK(po_find(p, nums[0]) == ch0);
     CHECK(po_channel_socket(ch0) == sv[0]);
-    c[0].want = PO_RECV;
+    T_WANT(&c[0], PO_RECV);
     CHECK(po_wait(p, 0, NULL) >= 0); /* registers it */
     CHECK_EQ(po_channel_seqn(ch0), next - 1);
     CHECK_EQ(po_set_socket(ch0, sv[0]), PO_OK); /* the same socket again */
@@ -672,7 +672,7 @@ void case_socket_in_use_refused(void) {
     CHECK_EQ(po_set_socket(c.ch, sv[0]), PO_OK);
     c.fd = sv[0];
     c.peer = sv[1];
-    c.want = PO_RECV;
+    T_WANT(&c, PO_RECV);
     CHECK_EQ(po_channel_seqn(c.ch), 7);
 
     /* A deleted holder frees it: attach with b's socket after deleting b. */
@@ -826,7 +826,7 @@ void case_deinit_once_group(void) {
 
     /* A group deleted inside a walk: the ones not yet visited are not. */
     for (int i = 3; i < N; i += 2)
-        c[i].want = PO_POOL;
+        T_WANT(&c[i], PO_POOL);
     CHECK_EQ(po_wait(p, 0, NULL), 4); /* 103 105 107 109 */
     po_iter it = PO_ITER_INIT;
     po_channel *first = po_next_triggered(p, &it);
@@ -976,7 +976,7 @@ void case_deinit_once_destroy(void) {
     CHECK_EQ(po_set_socket(c[9].ch, sv[0]), PO_OK);
     c[9].fd = sv[0];
     c[9].peer = sv[1];
-    c[9].want = PO_RECV;
+    T_WANT(&c[9], PO_RECV);
     c[9].close_in_deinit = true;
     l_poke(&c[0]);
     l_poke(&c[7]);
@@ -1141,7 +1141,7 @@ void case_mutate_during_walk(void) {
     l_chan *moved[2] = {cur3, setC};
     for (int i = 0; i < 2; i++) {
         if (!(moved[i]->want & PO_RECV))
-            moved[i]->want |= PO_RECV;
+            T_WANT(moved[i], moved[i]->want | (PO_RECV));
         l_poke(moved[i]);
         l_round(p, all, NALL);
         CHECK_EQ(moved[i]->visits, 1);
@@ -1466,7 +1466,7 @@ void case_walk_ends_at_next_wait(void) {
     for (int i = 0; i < N1; i++)
         if (&r1[i] != kc)
             CHECK_EQ(po_delete(p, r1[i].chn), PO_OK);
-    kc->want = 0;
+    T_WANT(kc, 0);
     for (int i = 0; i < N2; i++) {
         l_init(&r2[i], 20 + (po_chn)i, T_NO_SOCK, T_NO_SOCK, PO_POOL);
         l_attach(p, &r2[i]);
@@ -1496,7 +1496,7 @@ void case_walk_ends_at_next_wait(void) {
     po_iter mid = PO_ITER_INIT;
     CHECK(po_next_triggered(p, &mid) != NULL);
     for (int i = 0; i < N2; i++)
-        r2[i].want = 0;
+        T_WANT(&r2[i], 0);
     po_triggers total = 0;
     CHECK_EQ(po_wait(p, 0, &total), 0);
     CHECK_EQ(total, PO_TIMEOUT);
@@ -1806,7 +1806,7 @@ static void fa_set_socket(fa_model *m, int i, bool sock) {
     c->fd = sv[0];
     c->peer = sv[1];
     c->ready = false;
-    c->want = sock ? (c->want | PO_RECV) : PO_POOL;
+    T_WANT(c, sock ? (c->want | PO_RECV) : PO_POOL);
 }
 
 /* A round: pokes every `every`-th live socket channel, waits, checks the

@@ -1,0 +1,1234 @@
+/*
+ * The operation fuzzer: a libFuzzer target that decodes its input into a
+ * sequence of operations on one poller, runs them against polleros and
+ * against a model of what must be true, and aborts on the first difference.
+ *
+ * The model is exact, not approximate, because everything the fuzzer does is
+ * deterministic: its sockets are AF_UNIX stream pairs, whose readiness
+ * changes synchronously with write(), read(), shutdown() and close() (the
+ * kernel has woken every poll table before the call returns), and it bounds
+ * the bytes in flight so that a socket is always writable.  So for every
+ * wait the model knows which channels must be triggered and with exactly
+ * which triggers, and it checks:
+ *   - po_count() and po_find() for every channel number, after every
+ *     operation; each channel's SeqN, socket, ctx and number;
+ *   - SeqNs: the model hands them out itself, from 1, one per attach and per
+ *     po_set_socket(), none on a failed call;
+ *   - deinit: exactly once per channel, only when the model deletes it, with
+ *     the channel and ctx it was attached with;
+ *   - each wait's return value, total, and every live channel's act and
+ *     wants; that no wait allocates; which channels were probed (every live
+ *     one in PO_RECONCILE_FULL, exactly the candidates in
+ *     PO_RECONCILE_CHANGED); the kernel calls made (adds, mods, dels,
+ *     events; no stale event);
+ *   - the walk: only channels triggered by the wait, each at most once, with
+ *     the act the wait gave it, never one deleted or attached during the walk,
+ *     and all of them when the walk runs to its end; a stopped walk's
+ *     iterator returns nothing after the next wait;
+ *   - every byte read from a socket is the next byte its peer wrote (both
+ *     directions), then the connection reset (ECONNRESET, when the peer
+ *     closed with bytes of ours unread) and EOF exactly where expected;
+ *   - refusals (PO_EEXIST, PO_EINUSE, PO_ENOENT, PO_EINVAL, PO_EBUSY from a
+ *     probe or a deinit) change nothing; an injected allocation failure gives
+ *     PO_ENOMEM and changes nothing;
+ *   - after po_destroy(), every allocation was freed (and LeakSanitizer
+ *     checks the process).
+ *
+ * Input format.  Byte 0 configures the run: bit 0 chooses the reconciliation
+ * (0: PO_RECONCILE_CHANGED, 1: PO_RECONCILE_FULL) unless the environment's
+ * POLLEROS_FUZZ_RECONCILE (changed, full) does.  The backend is the one
+ * POLLEROS_BACKEND names (the library reads it), else the platform's default.
+ * The rest is operations: an opcode byte (modulo FZ_NOPS) and its argument
+ * bytes, listed at fz_op().  A wait's walk reads one action byte per walked
+ * channel (fz_walk()).  A missing byte reads as 0, so every input is valid.
+ * Each input runs in a fresh poller and ends with one more wait and walk and
+ * po_destroy(); at most FZ_PAIRS socket pairs are open at any time.
+ *
+ * POLLEROS_FUZZ_TRACE=1 prints every operation to stderr, for reading a
+ * crash's input.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "polleros.h"
+
+enum {
+    FZ_NUMS = 192,   /* channel numbers in play (fz_number()) */
+    FZ_PAIRS = 48,   /* socket pairs open at once, at most */
+    FZ_INCS = 2048,  /* channels attached per input, at most */
+    FZ_MAXW = 16,    /* writes in flight per direction of a pair */
+    FZ_MAXLEN = 200, /* bytes per write */
+    FZ_BULK = 72,    /* channels one bulk attach adds, at most */
+    FZ_MAGIC = 0x7a11c0de
+};
+
+/* Per-channel behaviours chosen at attach (fz_inc.flags). */
+enum {
+    FL_CLOSE = 1,     /* deinit closes the socket pair (else: it goes free) */
+    FL_TOUCH = 2,     /* the probe calls po_touch() on its own channel */
+    FL_MARK = 4,      /* the next probe marks its channel for deletion */
+    FL_REENTER = 8,   /* the probe and deinit try calls that must be EBUSY */
+    FL_DEINIT_RD = 16 /* deinit reads the socket (it must still be open) */
+};
+
+typedef struct fz_inc fz_inc;
+
+/* A socket pair: `fd` is the end a channel watches, `peer` the other end,
+ * which the fuzzer writes, reads, shuts down and closes. */
+typedef struct fz_pair {
+    bool open; /* the slot is in use: fd is open */
+    int fd, peer;
+    uint32_t id; /* seeds the byte pattern of both directions */
+    fz_inc *owner;
+    uint64_t in_wr, in_rd;   /* bytes peer -> fd: written, read */
+    uint64_t out_wr, out_rd; /* bytes fd -> peer */
+    int in_n, out_n;         /* writes in flight (bounded by FZ_MAXW) */
+    bool peer_shut;          /* the peer shut down its sending side */
+    bool peer_closed;        /* the peer end is closed: fd is hung up */
+    bool reset; /* the peer closed with bytes of fd unread: ECONNRESET */
+} fz_pair;
+
+/* One channel, from po_attach() to its deinit. */
+struct fz_inc {
+    uint32_t magic;
+    int num; /* index of its number, fz_number() */
+    po_channel *ch;
+    po_seqn seqn;
+    fz_pair *pair; /* NULL: no socket */
+    po_triggers wants;
+    unsigned flags;
+    bool live, marked;
+    bool cand;     /* PO_RECONCILE_CHANGED must probe it at the next wait */
+    bool touched;  /* its probe touched it during this wait */
+    unsigned kint; /* the kernel interest the model says it holds */
+    bool expect_deinit;
+    int deinits;
+    int probes;         /* during the current wait */
+    po_triggers expect; /* its act in this round */
+    bool visited;       /* walked in this round */
+};
+
+typedef struct fz_state {
+    po_poller *p;
+    bool changed;
+    fz_pair pair[FZ_PAIRS];
+    int npairs;
+    uint32_t pair_ids;
+    fz_inc inc[FZ_INCS];
+    int ninc;
+    fz_inc *by_num[FZ_NUMS];
+    size_t nlive;
+    po_seqn next_seqn;
+    po_stats stats; /* what the kernel calls must be */
+    /* The input. */
+    const uint8_t *in;
+    size_t len, pos;
+    unsigned nop;
+    const char *opname;
+    /* The round. */
+    bool in_wait;
+    fz_inc *round[FZ_INCS]; /* the channels this round triggered */
+    int nround;
+    bool walk_stopped;
+    bool stop_walk;  /* a wait was asked for during the walk */
+    po_iter last_it; /* the last walk's iterator, dead after a wait */
+    bool have_last_it;
+    /* The allocator. */
+    long allocs;   /* blocks live */
+    long fail_in;  /* the allocation this many from now fails; -1 none */
+    bool may_fail; /* an allocation failure was armed for this call */
+} fz_state;
+
+static fz_state fz;
+static bool fz_trace;
+static int fz_forced_mode = -1; /* -1: byte 0 chooses; else 0 or 1 */
+
+/* ------------------------------------------------------------------------ */
+/* Reporting                                                                */
+
+#if defined(__GNUC__)
+#define FZ_PRINTF __attribute__((format(printf, 1, 2)))
+#else
+#define FZ_PRINTF
+#endif
+_Noreturn static void fz_fail(const char *fmt, ...) FZ_PRINTF;
+static void fz_log(const char *fmt, ...) FZ_PRINTF;
+
+static void fz_fail(const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "polleros fuzz: op #%u (%s), %s backend, %s: ", fz.nop,
+            fz.opname ? fz.opname : "-", fz.p ? po_backend_name(fz.p) : "no",
+            fz.changed ? "changed" : "full");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    abort();
+}
+
+#define FZ_CHECK(cond)                                                         \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            fz_fail("%s:%d: CHECK(%s)", __FILE__, __LINE__, #cond);            \
+    } while (0)
+#define FZ_EQ(a, b)                                                            \
+    do {                                                                       \
+        long long a_ = (long long)(a), b_ = (long long)(b);                    \
+        if (a_ != b_)                                                          \
+            fz_fail("%s:%d: %s == %lld, expected %s == %lld", __FILE__,        \
+                    __LINE__, #a, a_, #b, b_);                                 \
+    } while (0)
+
+static void fz_log(const char *fmt, ...) {
+    if (!fz_trace)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Input                                                                    */
+
+static unsigned fz_byte(void) { return fz.pos < fz.len ? fz.in[fz.pos++] : 0u; }
+
+/* ------------------------------------------------------------------------ */
+/* The allocator: counts blocks, fails on request, refuses to serve a wait. */
+
+static bool fz_alloc_fails(void) {
+    if (fz.in_wait)
+        fz_fail("po_wait allocated memory");
+    if (fz.fail_in < 0)
+        return false;
+    if (fz.fail_in-- > 0)
+        return false;
+    return true; /* one failure; fail_in is now -1 */
+}
+
+static void *fz_malloc(size_t n, void *ctx) {
+    (void)ctx;
+    if (fz_alloc_fails())
+        return NULL;
+    void *b = malloc(n);
+    if (b != NULL)
+        fz.allocs++;
+    return b;
+}
+
+static void *fz_realloc(void *old, size_t n, void *ctx) {
+    (void)ctx;
+    if (fz_alloc_fails())
+        return NULL;
+    void *b = realloc(old, n);
+    if (b != NULL && old == NULL)
+        fz.allocs++;
+    return b;
+}
+
+static void fz_free(void *b, void *ctx) {
+    (void)ctx;
+    if (b != NULL)
+        fz.allocs--;
+    free(b);
+}
+
+static const po_allocator fz_allocator = {fz_malloc, fz_realloc, fz_free, NULL};
+
+/* Arms (k >= 0) the k-th allocation from now to fail, for the next call. */
+static void fz_arm(long k) {
+    fz.fail_in = k;
+    fz.may_fail = k >= 0;
+}
+static void fz_disarm(void) {
+    fz.fail_in = -1;
+    fz.may_fail = false;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Channel numbers                                                          */
+
+/* Sixteen numbers at the edges of the u64 range, then a spread of others. */
+static po_chn fz_number(int i) {
+    static const po_chn edge[16] = {0,
+                                    1,
+                                    2,
+                                    3,
+                                    7,
+                                    8,
+                                    63,
+                                    64,
+                                    1000,
+                                    0x7fffffffu,
+                                    0x80000000u,
+                                    0xffffffffu,
+                                    UINT64_C(0x100000000),
+                                    UINT64_C(0x8000000000000000),
+                                    UINT64_C(0xfffffffffffffffe),
+                                    UINT64_MAX};
+    return i < 16 ? edge[i] : UINT64_C(0x10000) + (po_chn)i * 7919u;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Socket pairs and their byte streams                                      */
+
+static uint8_t fz_pattern(uint32_t id, uint64_t off, unsigned dir) {
+    uint64_t x = ((uint64_t)id * UINT64_C(0x9E3779B97F4A7C15)) ^
+                 ((off + 1) * UINT64_C(0xBF58476D1CE4E5B9)) ^ dir;
+    x ^= x >> 31;
+    x *= UINT64_C(0x94D049BB133111EB);
+    return (uint8_t)(x >> 56);
+}
+
+static void fz_nonblock(int fd) {
+    int fl = fcntl(fd, F_GETFL);
+    FZ_CHECK(fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0);
+    FZ_CHECK(fcntl(fd, F_SETFD, FD_CLOEXEC) == 0);
+}
+
+static fz_pair *fz_new_pair(void) {
+    if (fz.npairs == FZ_PAIRS)
+        return NULL;
+    fz_pair *pr = NULL;
+    for (int i = 0; i < FZ_PAIRS && pr == NULL; i++)
+        if (!fz.pair[i].open)
+            pr = &fz.pair[i];
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+        fz_fail("socketpair: %s", strerror(errno));
+    fz_nonblock(sv[0]);
+    fz_nonblock(sv[1]);
+    memset(pr, 0, sizeof *pr);
+    pr->open = true;
+    pr->fd = sv[0];
+    pr->peer = sv[1];
+    pr->id = ++fz.pair_ids;
+    fz.npairs++;
+    return pr;
+}
+
+static void fz_close_pair(fz_pair *pr) {
+    FZ_CHECK(pr->open && pr->owner == NULL);
+    FZ_EQ(close(pr->fd), 0);
+    if (pr->peer >= 0)
+        FZ_EQ(close(pr->peer), 0);
+    pr->open = false;
+    fz.npairs--;
+}
+
+/* An open pair chosen by b (any, or only those no channel holds, or only
+ * those a channel holds), or NULL. */
+enum { FZ_ANY, FZ_FREE, FZ_OWNED };
+static fz_pair *fz_pick_pair(unsigned b, int which) {
+    for (int k = 0; k < FZ_PAIRS; k++) {
+        fz_pair *pr = &fz.pair[(b + (unsigned)k) % FZ_PAIRS];
+        if (!pr->open)
+            continue;
+        if ((which == FZ_FREE && pr->owner) ||
+            (which == FZ_OWNED && !pr->owner))
+            continue;
+        return pr;
+    }
+    return NULL;
+}
+
+/* Reads at most max bytes from one end and checks them against the model:
+ * the next bytes of the stream, else the pending reset, else EOF where the
+ * writer is gone, else nothing (EAGAIN).  Returns the bytes read, 0 at EOF,
+ * -1 otherwise. */
+static long fz_read_end(fz_pair *pr, bool local, size_t max) {
+    uint8_t buf[4096];
+    if (max > sizeof buf)
+        max = sizeof buf;
+    int fd = local ? pr->fd : pr->peer;
+    uint64_t *wr = local ? &pr->in_wr : &pr->out_wr;
+    uint64_t *rd = local ? &pr->in_rd : &pr->out_rd;
+    int *n_in_flight = local ? &pr->in_n : &pr->out_n;
+    ssize_t n = read(fd, buf, max);
+    int e = errno;
+    uint64_t pending = *wr - *rd;
+    if (pending > 0) {
+        if (n <= 0 || (uint64_t)n > pending)
+            fz_fail("read %s of pair %u: %zd (%s), expected up to %llu bytes",
+                    local ? "fd" : "peer", pr->id, n, n < 0 ? strerror(e) : "",
+                    (unsigned long long)pending);
+        for (ssize_t i = 0; i < n; i++)
+            if (buf[i] != fz_pattern(pr->id, *rd + (uint64_t)i, local))
+                fz_fail("pair %u: byte %llu read from %s is wrong", pr->id,
+                        (unsigned long long)(*rd + (uint64_t)i),
+                        local ? "fd" : "peer");
+        fz_log("  read %s of pair %u: %zd bytes", local ? "fd" : "peer", pr->id,
+               n);
+        *rd += (uint64_t)n;
+        if (*rd == *wr)
+            *n_in_flight = 0;
+        return (long)n;
+    }
+    if (local && pr->reset) {
+        if (n != -1 || e != ECONNRESET)
+            fz_fail("read fd of pair %u: %zd (%s), expected ECONNRESET", pr->id,
+                    n, n < 0 ? strerror(e) : "data");
+        pr->reset = false;
+        fz_log("  read fd of pair %u: ECONNRESET", pr->id);
+        return -1;
+    }
+    bool eof = local && (pr->peer_shut || pr->peer_closed);
+    if (eof && n != 0)
+        fz_fail("read fd of pair %u: %zd (%s), expected EOF", pr->id, n,
+                n < 0 ? strerror(e) : "data");
+    if (!eof && (n != -1 || (e != EAGAIN && e != EWOULDBLOCK)))
+        fz_fail("read %s of pair %u: %zd (%s), expected EAGAIN",
+                local ? "fd" : "peer", pr->id, n, n < 0 ? strerror(e) : "");
+    return eof ? 0 : -1;
+}
+
+/* Reads until the model says the next read finds nothing, then reads once
+ * more to see that it does (EOF or EAGAIN). */
+static void fz_drain(fz_pair *pr, bool local) {
+    for (;;) {
+        bool more = local ? (pr->in_wr > pr->in_rd || pr->reset)
+                          : pr->out_wr > pr->out_rd;
+        long n = fz_read_end(pr, local, 4096);
+        if (!more)
+            break;
+        (void)n;
+    }
+}
+
+/* Writes len bytes of the stream at one end if the model allows it: the
+ * other end open and reading, and few enough writes in flight that the
+ * socket stays writable. */
+static void fz_write_end(fz_pair *pr, bool local, size_t len) {
+    uint8_t buf[FZ_MAXLEN];
+    int fd = local ? pr->fd : pr->peer;
+    uint64_t *wr = local ? &pr->out_wr : &pr->in_wr;
+    int *n_in_flight = local ? &pr->out_n : &pr->in_n;
+    if (pr->peer < 0 || (!local && pr->peer_shut) || *n_in_flight >= FZ_MAXW)
+        return;
+    if (len > sizeof buf)
+        len = sizeof buf;
+    for (size_t i = 0; i < len; i++)
+        buf[i] = fz_pattern(pr->id, *wr + i, !local);
+    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+    if (n != (ssize_t)len)
+        fz_fail("write %s of pair %u: %zd of %zu (%s)", local ? "fd" : "peer",
+                pr->id, n, len, n < 0 ? strerror(errno) : "short");
+    fz_log("  write %s of pair %u: %zu bytes", local ? "fd" : "peer", pr->id,
+           len);
+    *wr += len;
+    (*n_in_flight)++;
+}
+
+static void fz_peer_close(fz_pair *pr) {
+    if (pr->peer < 0)
+        return;
+    FZ_EQ(close(pr->peer), 0);
+    pr->peer = -1;
+    pr->peer_closed = true;
+    fz_log("  peer of pair %u closed", pr->id);
+    /* AF_UNIX: closing with unread bytes resets the connection, and those
+     * bytes are gone. */
+    if (pr->out_wr > pr->out_rd)
+        pr->reset = true;
+    pr->out_rd = pr->out_wr;
+    pr->out_n = 0;
+}
+
+static void fz_peer_shut(fz_pair *pr) {
+    if (pr->peer < 0 || pr->peer_shut)
+        return;
+    FZ_EQ(shutdown(pr->peer, SHUT_WR), 0);
+    pr->peer_shut = true;
+    fz_log("  peer of pair %u shut down", pr->id);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The model's view of the kernel                                           */
+
+enum { FZ_IN = 1, FZ_OUT = 2 };
+
+static unsigned fz_interest(const fz_inc *c) {
+    if (c->pair == NULL)
+        return 0;
+    return ((c->wants & (PO_RECV | PO_NOTIFY | PO_ACCEPT)) ? FZ_IN : 0u) |
+           ((c->wants & (PO_SEND | PO_CONNECT)) ? FZ_OUT : 0u);
+}
+
+/* Whether the kernel has an event for the channel's socket with its
+ * interest, and which triggers polleros must make of it. */
+static bool fz_event(const fz_inc *c, unsigned kint, po_triggers *t) {
+    const fz_pair *pr = c->pair;
+    po_triggers w = c->wants;
+    *t = 0;
+    if (pr == NULL || kint == 0)
+        return false;
+    bool readable = pr->in_wr > pr->in_rd || pr->peer_shut || pr->peer_closed;
+    bool ev = false;
+    if ((kint & FZ_IN) && readable) {
+        *t |= (w & PO_RECV) ? PO_RECV : (w & PO_NOTIFY) ? PO_NOTIFY : PO_ACCEPT;
+        ev = true;
+    }
+    if (kint & FZ_OUT) { /* always writable: fz_write_end() sees to it */
+        *t |= (w & PO_SEND) ? PO_SEND : PO_CONNECT;
+        ev = true;
+    }
+    if (pr->peer_closed) {
+        *t |= (w & PO_RECV) ? PO_RECV : PO_ERR;
+        ev = true;
+    }
+    if (pr->reset) {
+        *t |= PO_ERR;
+        ev = true;
+    }
+    return ev;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checks after every operation                                             */
+
+static void fz_check_channel(const fz_inc *c) {
+    FZ_CHECK(po_find(fz.p, fz_number(c->num)) == c->ch);
+    FZ_EQ(po_channel_chn(c->ch), fz_number(c->num));
+    FZ_EQ(po_channel_seqn(c->ch), c->seqn);
+    FZ_CHECK(po_channel_ctx(c->ch) == c);
+    FZ_EQ(po_channel_socket(c->ch), c->pair ? c->pair->fd : PO_NO_SOCKET);
+    FZ_EQ(po_channel_errno(c->ch), 0);
+}
+
+static void fz_check(void) {
+    FZ_EQ(po_count(fz.p), fz.nlive);
+    for (int i = 0; i < FZ_NUMS; i++) {
+        fz_inc *c = fz.by_num[i];
+        if (c == NULL)
+            FZ_CHECK(po_find(fz.p, fz_number(i)) == NULL);
+        else
+            fz_check_channel(c);
+    }
+    po_stats st;
+    po_get_stats(fz.p, &st);
+    FZ_EQ(st.adds, fz.stats.adds);
+    FZ_EQ(st.mods, fz.stats.mods);
+    FZ_EQ(st.dels, fz.stats.dels);
+    FZ_EQ(st.waits, fz.stats.waits);
+    FZ_EQ(st.events, fz.stats.events);
+    FZ_EQ(st.stale, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Callbacks                                                                */
+
+static fz_inc *fz_inc_of(po_channel *ch, void *ctx) {
+    fz_inc *c = ctx;
+    if (c < fz.inc || c >= fz.inc + fz.ninc || c->magic != FZ_MAGIC)
+        fz_fail("a callback got a ctx the fuzzer never gave: %p", ctx);
+    if (c->ch != ch)
+        fz_fail("a callback got channel %p with the ctx of channel %p",
+                (void *)ch, (void *)c->ch);
+    return c;
+}
+
+static const po_channel_ops fz_ops; /* the probe and deinit below */
+
+/* From inside a probe or a deinit every call that changes the poller must
+ * be refused, and refused without effect. */
+static void fz_reenter(fz_inc *c) {
+    po_chn absent = fz_number(FZ_NUMS - 1) + 1;
+    po_chn group[2] = {fz_number(c->num), absent};
+    FZ_EQ(po_attach(fz.p, absent, PO_NO_SOCKET, &fz_ops, NULL, NULL), PO_EBUSY);
+    FZ_EQ(po_delete(fz.p, fz_number(c->num)), PO_EBUSY);
+    FZ_EQ(po_delete_group(fz.p, group, 2), PO_EBUSY);
+    FZ_EQ(po_delete_marked(fz.p), PO_EBUSY);
+    FZ_EQ(po_wait(fz.p, 0, NULL), PO_EBUSY);
+    FZ_EQ(po_set_socket(c->ch, PO_NO_SOCKET), PO_EBUSY);
+}
+
+static po_triggers fz_probe(po_channel *ch, void *ctx) {
+    fz_inc *c = fz_inc_of(ch, ctx);
+    if (!fz.in_wait)
+        fz_fail("probe outside po_wait");
+    if (!c->live)
+        fz_fail("probe of a deleted channel (number %d)", c->num);
+    if (++c->probes > 1)
+        fz_fail("channel %d probed twice in one wait", c->num);
+    if (c->flags & FL_REENTER)
+        fz_reenter(c);
+    if (c->flags & FL_TOUCH) {
+        po_touch(ch);
+        c->touched = true;
+    }
+    if (c->flags & FL_MARK) {
+        po_mark_delete(ch);
+        c->marked = true;
+        c->flags &= ~(unsigned)FL_MARK;
+    }
+    return c->wants;
+}
+
+static void fz_deinit(po_channel *ch, void *ctx) {
+    fz_inc *c = fz_inc_of(ch, ctx);
+    if (!c->expect_deinit)
+        fz_fail("deinit of channel %d, which was not being deleted", c->num);
+    if (++c->deinits > 1)
+        fz_fail("second deinit of channel %d", c->num);
+    FZ_EQ(po_channel_chn(ch), fz_number(c->num));
+    if (c->flags & FL_REENTER)
+        fz_reenter(c);
+    fz_pair *pr = c->pair;
+    c->pair = NULL;
+    if (pr == NULL)
+        return;
+    pr->owner = NULL;
+    /* The poller no longer watches the socket: it may be read and closed. */
+    if (c->flags & FL_DEINIT_RD)
+        fz_drain(pr, true);
+    if (c->flags & FL_CLOSE)
+        fz_close_pair(pr);
+}
+
+static const po_channel_ops fz_ops = {fz_probe, fz_deinit};
+
+/* ------------------------------------------------------------------------ */
+/* Deleting                                                                 */
+
+/* The model's half of a deletion: the channel leaves every map and its
+ * kernel registration now; its deinit must follow within the same call. */
+static void fz_expect_delete(fz_inc *c) {
+    FZ_CHECK(c->live);
+    c->live = false;
+    c->expect_deinit = true;
+    c->expect = 0;
+    fz.by_num[c->num] = NULL;
+    fz.nlive--;
+    if (c->kint)
+        fz.stats.dels++;
+    c->kint = 0;
+}
+
+static void fz_check_deinit(const fz_inc *c) {
+    if (c->deinits != 1)
+        fz_fail("channel %d deleted without its deinit", c->num);
+}
+
+static void fz_delete(fz_inc *c) {
+    fz_log("  delete %d", c->num);
+    fz_expect_delete(c);
+    FZ_EQ(po_delete(fz.p, fz_number(c->num)), PO_OK);
+    fz_check_deinit(c);
+}
+
+static void fz_delete_group(const int *nums, size_t n) {
+    po_chn chns[FZ_BULK];
+    fz_inc *victims[FZ_BULK];
+    size_t nv = 0;
+    for (size_t i = 0; i < n; i++) {
+        chns[i] = fz_number(nums[i]);
+        fz_inc *c = fz.by_num[nums[i]];
+        if (c != NULL) {
+            fz_expect_delete(c);
+            victims[nv++] = c;
+        }
+    }
+    fz_log("  delete_group of %zu: %zu live", n, nv);
+    FZ_EQ(po_delete_group(fz.p, chns, n), nv);
+    for (size_t i = 0; i < nv; i++)
+        fz_check_deinit(victims[i]);
+}
+
+static void fz_delete_marked(void) {
+    int n = 0;
+    for (int i = 0; i < fz.ninc; i++)
+        if (fz.inc[i].live && fz.inc[i].marked) {
+            fz_expect_delete(&fz.inc[i]);
+            n++;
+        }
+    fz_log("  delete_marked: %d", n);
+    FZ_EQ(po_delete_marked(fz.p), n);
+    for (int i = 0; i < fz.ninc; i++)
+        if (fz.inc[i].expect_deinit)
+            fz_check_deinit(&fz.inc[i]);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Attaching and sockets                                                    */
+
+/* A socket for attach or po_set_socket, chosen by b: none, a new pair, a
+ * pair no channel holds, or one another channel holds (to be refused). */
+static fz_pair *fz_choose_socket(unsigned b, unsigned pick, bool *taken) {
+    *taken = false;
+    switch (b % 4) {
+    case 0:
+        return NULL;
+    case 1:
+        return fz_new_pair();
+    case 2: {
+        fz_pair *pr = fz_pick_pair(pick, FZ_FREE);
+        return pr ? pr : fz_new_pair();
+    }
+    default: {
+        fz_pair *pr = fz_pick_pair(pick, FZ_OWNED);
+        *taken = pr != NULL;
+        return pr;
+    }
+    }
+}
+
+static void fz_attach(int num, unsigned sockb, unsigned pick, unsigned flags,
+                      po_triggers wants) {
+    if (fz.ninc == FZ_INCS)
+        return;
+    bool taken;
+    fz_pair *pr = fz_choose_socket(sockb, pick, &taken);
+    fz_inc *c = &fz.inc[fz.ninc];
+    memset(c, 0, sizeof *c);
+    c->magic = FZ_MAGIC;
+    c->num = num;
+    c->flags = flags;
+    c->wants = wants;
+    fz.ninc++; /* so that fz_inc_of() accepts it, should a callback run */
+    po_channel *ch = NULL;
+    bool dup = fz.by_num[num] != NULL;
+    int rc = po_attach(fz.p, fz_number(num), pr ? pr->fd : PO_NO_SOCKET,
+                       &fz_ops, c, &ch);
+    fz_log("  attach %d sock %d%s wants %#x flags %#x: %d", num,
+           pr ? pr->fd : -1, taken ? " (taken)" : "", wants, flags, rc);
+    if (dup && taken) {
+        if (rc != PO_EEXIST && rc != PO_EINUSE)
+            fz_fail("attach of a taken number and socket: %d", rc);
+    } else if (dup) {
+        FZ_EQ(rc, PO_EEXIST);
+    } else if (taken) {
+        FZ_EQ(rc, PO_EINUSE);
+    } else if (rc == PO_ENOMEM && fz.may_fail) {
+        /* refused for want of memory: nothing may have changed */
+    } else {
+        FZ_EQ(rc, PO_OK);
+    }
+    if (rc != PO_OK) {
+        fz.ninc--;
+        memset(c, 0, sizeof *c);
+        return;
+    }
+    FZ_CHECK(ch != NULL);
+    c->ch = ch;
+    c->live = true;
+    c->cand = true;
+    c->seqn = fz.next_seqn++;
+    c->pair = pr;
+    if (pr)
+        pr->owner = c;
+    fz.by_num[num] = c;
+    fz.nlive++;
+}
+
+static void fz_set_socket(fz_inc *c, unsigned sockb, unsigned pick,
+                          bool close_old) {
+    bool taken = false;
+    fz_pair *pr;
+    if (sockb % 5 == 4) {
+        pr = c->pair; /* the same socket again: re-registered, new SeqN */
+    } else {
+        pr = fz_choose_socket(sockb, pick, &taken);
+        if (pr == c->pair)
+            taken = false; /* its own socket, picked among the taken */
+    }
+    int rc = po_set_socket(c->ch, pr ? pr->fd : PO_NO_SOCKET);
+    fz_log("  set_socket %d: sock %d%s: %d", c->num, pr ? pr->fd : -1,
+           taken ? " (taken)" : "", rc);
+    if (taken)
+        FZ_EQ(rc, PO_EINUSE);
+    else if (!(rc == PO_ENOMEM && fz.may_fail))
+        FZ_EQ(rc, PO_OK);
+    if (rc != PO_OK)
+        return;
+    if (c->kint)
+        fz.stats.dels++;
+    c->kint = 0;
+    c->seqn = fz.next_seqn++;
+    c->cand = true;
+    fz_pair *old = c->pair;
+    c->pair = pr;
+    if (pr)
+        pr->owner = c;
+    if (old != NULL && old != pr) {
+        old->owner = NULL;
+        if (close_old) /* unregistered already: it may be closed at once */
+            fz_close_pair(old);
+    }
+}
+
+static void fz_set_wants(fz_inc *c, po_triggers w, bool touch) {
+    fz_log("  wants %d: %#x%s", c->num, w, touch ? " (touched)" : "");
+    c->wants = w;
+    if (touch) {
+        po_touch(c->ch);
+        c->cand = true;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The wait and the walk                                                    */
+
+static void fz_wait(unsigned b) {
+    int timeout = (b & 15) == 15 ? 1 : 0;
+    int expect_n = 0;
+    po_triggers expect_total = 0;
+    fz.nround = 0;
+    for (int i = 0; i < fz.ninc; i++) {
+        fz_inc *c = &fz.inc[i];
+        c->probes = 0;
+        c->touched = false;
+        c->visited = false;
+        c->expect = 0;
+        if (!c->live)
+            continue;
+        bool probed = !fz.changed || c->cand;
+        unsigned k = c->kint;
+        if (probed) {
+            /* Phase A: what the probe returns (c->wants) becomes the
+             * interest, at the cost of one kernel call if it changed. */
+            k = fz_interest(c);
+            if (k != c->kint && k == 0)
+                fz.stats.dels++;
+            else if (k != c->kint && c->kint == 0)
+                fz.stats.adds++;
+            else if (k != c->kint)
+                fz.stats.mods++;
+            c->kint = k;
+        }
+        po_triggers t = c->wants & PO_INTERNAL_TRIGGERS, kt;
+        if (fz_event(c, k, &kt)) {
+            fz.stats.events++;
+            t |= kt;
+        }
+        c->expect = t;
+        if (t != 0) {
+            expect_n++;
+            expect_total |= t;
+            fz.round[fz.nround++] = c;
+        }
+    }
+    fz.stats.waits++;
+    po_triggers total = 0;
+    fz.in_wait = true;
+    int rc = po_wait(fz.p, timeout, &total);
+    fz.in_wait = false;
+    fz_log("  wait(%d): %d, total %#x", timeout, rc, total);
+    FZ_EQ(rc, expect_n);
+    FZ_EQ(total, expect_n ? expect_total : PO_TIMEOUT);
+    for (int i = 0; i < fz.ninc; i++) {
+        fz_inc *c = &fz.inc[i];
+        if (!c->live)
+            continue;
+        bool probed = !fz.changed || c->cand;
+        if (c->probes != (probed ? 1 : 0))
+            fz_fail("channel %d probed %d times, expected %d", c->num,
+                    c->probes, probed ? 1 : 0);
+        FZ_EQ(po_channel_wants(c->ch), c->wants);
+        if (po_channel_act(c->ch) != c->expect)
+            fz_fail("channel %d (sock %d, wants %#x): act %#x, expected %#x",
+                    c->num, c->pair ? c->pair->fd : -1, c->wants,
+                    po_channel_act(c->ch), c->expect);
+        /* Candidates of the next wait: what this one triggered, and what
+         * touched itself in its probe. */
+        c->cand = c->expect != 0 || c->touched;
+    }
+    if (fz.have_last_it) {
+        FZ_CHECK(po_next_triggered(fz.p, &fz.last_it) == NULL);
+        fz.have_last_it = false;
+    }
+    fz_check();
+}
+
+static void fz_op(bool in_walk);
+
+/* One action of the walked channel c, chosen by a. */
+static bool fz_act(fz_inc *c, unsigned a) {
+    switch (a % 12) {
+    case 0:
+        break;
+    case 1: /* read everything there is, to EOF */
+        if (c->pair)
+            fz_drain(c->pair, true);
+        break;
+    case 2: /* read a little: readiness must stay */
+        if (c->pair)
+            fz_read_end(c->pair, true, 1 + fz_byte() % 64);
+        break;
+    case 3:
+        if (c->pair)
+            fz_write_end(c->pair, true, 1 + fz_byte() % FZ_MAXLEN);
+        break;
+    case 4: /* its own turn: no po_touch() needed */
+        fz_set_wants(c, (po_triggers)fz_byte(), false);
+        break;
+    case 5:
+        fz_delete(c);
+        break;
+    case 6:
+        po_mark_delete(c->ch);
+        c->marked = true;
+        break;
+    case 7:
+        return false; /* stop the walk here */
+    default:
+        fz_op(true);
+        break;
+    }
+    return !fz.stop_walk;
+}
+
+static void fz_walk(void) {
+    po_iter it = PO_ITER_INIT;
+    fz.walk_stopped = false;
+    fz.stop_walk = false;
+    for (int steps = 0;; steps++) {
+        po_channel *ch = po_next_triggered(fz.p, &it);
+        if (ch == NULL)
+            break;
+        if (steps >= fz.nround)
+            fz_fail("the walk goes on past the %d triggered channels",
+                    fz.nround);
+        fz_inc *c = po_channel_ctx(ch);
+        if (c < fz.inc || c >= fz.inc + fz.ninc || c->magic != FZ_MAGIC ||
+            c->ch != ch)
+            fz_fail("the walk returned an unknown channel %p", (void *)ch);
+        if (!c->live)
+            fz_fail("the walk returned deleted channel %d", c->num);
+        if (c->expect == 0)
+            fz_fail("the walk returned channel %d, not triggered", c->num);
+        if (c->visited)
+            fz_fail("the walk returned channel %d twice", c->num);
+        c->visited = true;
+        FZ_EQ(po_channel_act(ch), c->expect);
+        fz_log("  walk: channel %d act %#x", c->num, c->expect);
+        /* Actions while the high bit asks for one more. */
+        unsigned a;
+        bool go = true;
+        do {
+            a = fz_byte();
+            go = fz_act(c, a & 0x7f);
+            fz_disarm();
+            fz_check();
+        } while (go && (a & 0x80) && c->live && fz.pos < fz.len);
+        if (!go) {
+            fz.walk_stopped = true;
+            break;
+        }
+    }
+    if (!fz.walk_stopped) {
+        FZ_CHECK(po_next_triggered(fz.p, &it) == NULL);
+        for (int i = 0; i < fz.nround; i++) {
+            fz_inc *c = fz.round[i];
+            if (c->live && !c->visited)
+                fz_fail("triggered channel %d (act %#x) was not walked", c->num,
+                        c->expect);
+        }
+    }
+    fz.last_it = it;
+    fz.have_last_it = true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Operations                                                               */
+
+/* Calls that must be refused and change nothing. */
+static void fz_refusals(unsigned b) {
+    po_chn absent = UINT64_C(0xdead0000) + b;
+    po_iter it = PO_ITER_INIT;
+    static const po_channel_ops no_probe = {NULL, fz_deinit};
+    FZ_EQ(po_attach(NULL, absent, PO_NO_SOCKET, &fz_ops, NULL, NULL),
+          PO_EINVAL);
+    FZ_EQ(po_attach(fz.p, absent, PO_NO_SOCKET, NULL, NULL, NULL), PO_EINVAL);
+    FZ_EQ(po_attach(fz.p, absent, PO_NO_SOCKET, &no_probe, NULL, NULL),
+          PO_EINVAL);
+    FZ_EQ(po_delete(fz.p, absent), PO_ENOENT);
+    FZ_EQ(po_delete(NULL, absent), PO_EINVAL);
+    FZ_CHECK(po_find(fz.p, absent) == NULL);
+    FZ_CHECK(po_find(NULL, 0) == NULL);
+    FZ_EQ(po_set_socket(NULL, PO_NO_SOCKET), PO_EINVAL);
+    FZ_EQ(po_delete_group(fz.p, NULL, 0), 0);
+    FZ_EQ(po_delete_group(fz.p, NULL, 1), PO_EINVAL);
+    FZ_EQ(po_delete_group(fz.p, &absent, 1), 0);
+    FZ_EQ(po_delete_marked(NULL), PO_EINVAL);
+    FZ_EQ(po_wait(NULL, 0, NULL), PO_EINVAL);
+    FZ_CHECK(po_next_triggered(NULL, &it) == NULL);
+    FZ_CHECK(po_next_triggered(fz.p, NULL) == NULL);
+    po_touch(NULL);
+    po_mark_delete(NULL);
+}
+
+enum {
+    OP_ATTACH,
+    OP_DELETE,
+    OP_GROUP,
+    OP_MARK,
+    OP_DELETE_MARKED,
+    OP_SET_SOCKET,
+    OP_WANTS,
+    OP_TOUCH,
+    OP_PEER_WRITE,
+    OP_PEER_READ,
+    OP_PEER_CLOSE,
+    OP_PEER_SHUT,
+    OP_READ,
+    OP_WRITE,
+    OP_WAIT,
+    OP_ALLOC_FAIL,
+    OP_BULK_ATTACH,
+    OP_BULK_DELETE,
+    OP_REFUSALS,
+    OP_ATTACH2, /* attach is the most common operation */
+    OP_PEER_WRITE2,
+    OP_WAIT2,
+    OP_CLOSE_FREE,
+    FZ_NOPS
+};
+
+static const char *const fz_opnames[FZ_NOPS] = {
+    "attach",     "delete",      "delete_group", "mark",       "del_marked",
+    "set_sock",   "wants",       "touch",        "peer_write", "peer_read",
+    "peer_close", "peer_shut",   "read",         "write",      "wait",
+    "alloc_fail", "bulk_attach", "bulk_del",     "refusals",   "attach",
+    "peer_write", "wait",        "close_free"};
+
+/*
+ * One operation.  Arguments, one byte each:
+ *   attach        number, socket (b%4: none, new pair, a free pair, a taken
+ *                 one; b>>2: flags FL_*), pair pick, wants
+ *   delete        number (an absent one must give PO_ENOENT)
+ *   delete_group  count (1..8), numbers
+ *   mark          number
+ *   set_sock      number, socket (b%5: as attach, or 4: the same; b&0x80:
+ *                 close the old pair at once), pair pick
+ *   wants, touch  number (wants: the new wants); both call po_touch()
+ *   peer_write    pair, length;  peer_read, peer_close, peer_shut: pair
+ *   read, write   pair (the channel's end, any pair), length
+ *   wait          timeout (b&15 == 15: 1 ms, else 0), then the walk
+ *   alloc_fail    k: the k-th (b%8) allocation of the next call fails
+ *   bulk_attach   first number, count (1..FZ_BULK), wants: socketless
+ *   bulk_del      first number, count: one po_delete_group
+ *   refusals      a number not in play
+ *   close_free    pair: closes a pair no channel holds
+ * Inside a walk, a wait stops the walk instead (a wait in a walk ends it);
+ * the next wait outside it runs the wait.
+ */
+static void fz_op(bool in_walk) {
+    unsigned op = fz_byte() % FZ_NOPS;
+    const char *outer = fz.opname;
+    fz.opname = fz_opnames[op];
+    fz.nop++;
+    fz_log("op #%u %s%s", fz.nop, fz.opname, in_walk ? " (in walk)" : "");
+    switch (op) {
+    case OP_ATTACH:
+    case OP_ATTACH2: {
+        int num = (int)(fz_byte() % FZ_NUMS);
+        unsigned sockb = fz_byte(), pick = fz_byte();
+        fz_attach(num, sockb, pick, sockb >> 2, (po_triggers)fz_byte());
+        break;
+    }
+    case OP_DELETE: {
+        int num = (int)(fz_byte() % FZ_NUMS);
+        if (fz.by_num[num])
+            fz_delete(fz.by_num[num]);
+        else
+            FZ_EQ(po_delete(fz.p, fz_number(num)), PO_ENOENT);
+        break;
+    }
+    case OP_GROUP: {
+        int nums[8];
+        size_t n = 1 + fz_byte() % 8;
+        for (size_t i = 0; i < n; i++)
+            nums[i] = (int)(fz_byte() % FZ_NUMS);
+        fz_delete_group(nums, n);
+        break;
+    }
+    case OP_MARK: {
+        fz_inc *c = fz.by_num[fz_byte() % FZ_NUMS];
+        if (c) {
+            po_mark_delete(c->ch);
+            c->marked = true;
+        }
+        break;
+    }
+    case OP_DELETE_MARKED:
+        fz_delete_marked();
+        break;
+    case OP_SET_SOCKET: {
+        fz_inc *c = fz.by_num[fz_byte() % FZ_NUMS];
+        unsigned sockb = fz_byte(), pick = fz_byte();
+        if (c)
+            fz_set_socket(c, (sockb & 0x7f) % 5, pick, (sockb & 0x80) != 0);
+        break;
+    }
+    case OP_WANTS:
+    case OP_TOUCH: {
+        fz_inc *c = fz.by_num[fz_byte() % FZ_NUMS];
+        po_triggers w = op == OP_WANTS ? (po_triggers)fz_byte() : 0;
+        if (c)
+            fz_set_wants(c, op == OP_WANTS ? w : c->wants, true);
+        break;
+    }
+    case OP_PEER_WRITE:
+    case OP_PEER_WRITE2:
+    case OP_WRITE: {
+        fz_pair *pr = fz_pick_pair(fz_byte(), FZ_ANY);
+        size_t len = 1 + fz_byte() % FZ_MAXLEN;
+        if (pr)
+            fz_write_end(pr, op == OP_WRITE, len);
+        break;
+    }
+    case OP_PEER_READ:
+    case OP_PEER_CLOSE:
+    case OP_PEER_SHUT: {
+        fz_pair *pr = fz_pick_pair(fz_byte(), FZ_ANY);
+        if (pr == NULL || pr->peer < 0)
+            break;
+        if (op == OP_PEER_READ)
+            fz_drain(pr, false);
+        else if (op == OP_PEER_CLOSE)
+            fz_peer_close(pr);
+        else
+            fz_peer_shut(pr);
+        break;
+    }
+    case OP_READ: {
+        fz_pair *pr = fz_pick_pair(fz_byte(), FZ_ANY);
+        size_t max = 1 + fz_byte() % 256;
+        if (pr)
+            fz_read_end(pr, true, max);
+        break;
+    }
+    case OP_WAIT:
+    case OP_WAIT2: {
+        unsigned b = fz_byte();
+        if (in_walk) {
+            fz.stop_walk = true; /* the walk ends where the next wait runs */
+        } else {
+            fz_wait(b);
+            fz_walk();
+        }
+        break;
+    }
+    case OP_CLOSE_FREE: { /* a socket no channel holds is the fuzzer's */
+        fz_pair *pr = fz_pick_pair(fz_byte(), FZ_FREE);
+        if (pr)
+            fz_close_pair(pr);
+    }
+    case OP_ALLOC_FAIL:
+        fz_arm((long)(fz_byte() % 8));
+        fz.opname = outer;
+        return; /* armed for the next operation */
+    case OP_BULK_ATTACH: {
+        int first = (int)(fz_byte() % FZ_NUMS);
+        int n = 1 + (int)(fz_byte() % FZ_BULK);
+        po_triggers w = (po_triggers)fz_byte();
+        for (int i = 0; i < n; i++)
+            fz_attach((first + i) % FZ_NUMS, 0, 0, 0, w);
+        break;
+    }
+    case OP_BULK_DELETE: {
+        int nums[FZ_BULK];
+        int first = (int)(fz_byte() % FZ_NUMS);
+        size_t n = 1 + fz_byte() % FZ_BULK;
+        for (size_t i = 0; i < n; i++)
+            nums[i] = (first + (int)i) % FZ_NUMS;
+        fz_delete_group(nums, n);
+        break;
+    }
+    case OP_REFUSALS:
+        fz_refusals(fz_byte());
+        break;
+    default:
+        break;
+    }
+    fz_disarm();
+    fz_check();
+    fz.opname = outer;
+}
+
+/* ------------------------------------------------------------------------ */
+/* One input                                                                */
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+    (void)argc;
+    (void)argv;
+    /* A write to a peer that is gone must fail, not kill the fuzzer. */
+    signal(SIGPIPE, SIG_IGN);
+    const char *t = getenv("POLLEROS_FUZZ_TRACE");
+    fz_trace = t != NULL && *t != '\0' && strcmp(t, "0") != 0;
+    const char *m = getenv("POLLEROS_FUZZ_RECONCILE");
+    if (m != NULL && strcmp(m, "changed") == 0)
+        fz_forced_mode = 0;
+    else if (m != NULL && strcmp(m, "full") == 0)
+        fz_forced_mode = 1;
+    else if (m != NULL && *m != '\0') {
+        fprintf(stderr, "POLLEROS_FUZZ_RECONCILE: changed or full\n");
+        exit(2);
+    }
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    memset(&fz, 0, sizeof fz);
+    fz.in = data;
+    fz.len = size;
+    fz.next_seqn = 1;
+    fz.fail_in = -1;
+    fz.opname = "create";
+    unsigned cfg = fz_byte();
+    int full = fz_forced_mode >= 0 ? fz_forced_mode : (int)(cfg & 1);
+    fz.changed = !full;
+    po_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.allocator = &fz_allocator;
+    opt.reconcile = full ? PO_RECONCILE_FULL : PO_RECONCILE_CHANGED;
+    int err = 0;
+    fz.p = po_create(&opt, &err);
+    if (fz.p == NULL)
+        fz_fail("po_create: %s", po_strerror(err));
+    fz_log("input of %zu bytes: %s, %s", size, po_backend_name(fz.p),
+           fz.changed ? "changed" : "full");
+
+    while (fz.pos < fz.len)
+        fz_op(false);
+
+    /* A last round sees the last operations' effects. */
+    fz.opname = "final wait";
+    fz.in = NULL;
+    fz.pos = fz.len = 0;
+    fz_wait(0);
+    fz_walk();
+
+    /* po_destroy deinits every live channel exactly once. */
+    fz.opname = "destroy";
+    for (int i = 0; i < fz.ninc; i++)
+        if (fz.inc[i].live)
+            fz_expect_delete(&fz.inc[i]);
+    po_destroy(fz.p);
+    fz.p = NULL;
+    for (int i = 0; i < fz.ninc; i++)
+        fz_check_deinit(&fz.inc[i]);
+    if (fz.allocs != 0)
+        fz_fail("%ld blocks still allocated after po_destroy", fz.allocs);
+    for (int i = 0; i < FZ_PAIRS; i++)
+        if (fz.pair[i].open) {
+            fz.pair[i].owner = NULL;
+            fz_close_pair(&fz.pair[i]);
+        }
+    return 0;
+}
