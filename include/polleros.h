@@ -200,12 +200,14 @@ enum {
 /*
  * Creates a poller.  opt may be NULL.  With PO_BACKEND_DEFAULT the
  * environment variable POLLEROS_BACKEND ("epoll", "poll", "kqueue",
- * "wepoll") chooses, else the platform's best (epoll on Linux).
+ * "wepoll") chooses, else the platform's best: epoll on Linux, kqueue on
+ * macOS and the BSDs, wepoll on Windows.
  * Returns NULL on failure and stores the code in *err if err is not NULL:
  * PO_EINVAL (unknown name in POLLEROS_BACKEND, incomplete allocator),
  * PO_ENOTSUP (backend not built for this OS), PO_ENOMEM, PO_ESYS (the kernel
  * refused to create its object; errno is left as that call set it).  The
- * kernel object is created close-on-exec.
+ * kernel object is created close-on-exec (on Windows handles are not
+ * inherited to begin with).
  */
 PO_API po_poller *po_create(const po_options *opt, int *err);
 
@@ -222,7 +224,8 @@ PO_API const char *po_backend_name(const po_poller *p);
 /* Copies the kernel call counters into *out. */
 PO_API void po_get_stats(const po_poller *p, po_stats *out);
 
-/* The errno of the last failed kernel call of po_wait() (PO_ESYS). */
+/* The errno of the last failed kernel call of po_wait() (PO_ESYS); with
+ * the poll backend on Windows, a Winsock error code. */
 PO_API int po_last_errno(const po_poller *p);
 
 /* Number of attached channels.  O(1). */
@@ -348,15 +351,16 @@ PO_API po_socket po_channel_socket(const po_channel *ch);
 PO_API void *po_channel_ctx(const po_channel *ch);
 /* The triggers the last po_wait() produced for the channel (its act). */
 PO_API po_triggers po_channel_act(const po_channel *ch);
-/* The wants the channel's probe reported in the last po_wait(). */
+/* The wants the channel's probe reported when it was last probed. */
 PO_API po_triggers po_channel_wants(const po_channel *ch);
 /*
  * The errno of the kernel call that failed for this channel (EBADF for a
  * socket closed behind the poller's back, EPERM for a file epoll cannot
- * watch, ...), or 0.  While it is set the channel is reported PO_ERR on every
- * wait and no kernel call is made for it; po_set_socket() clears it.  A
- * socket's own error (refused connect, reset) is reported as PO_ERR with 0
- * here: read it with getsockopt(SO_ERROR).
+ * watch, ENOTSOCK for a non-socket on Windows, ...), or 0.  errno values on
+ * every system, Windows included.  While it is set the channel is reported
+ * PO_ERR on every wait and no kernel call is made for it; po_set_socket()
+ * clears it.  A socket's own error (refused connect, reset) is reported as
+ * PO_ERR with 0 here: read it with getsockopt(SO_ERROR).
  */
 PO_API int po_channel_errno(const po_channel *ch);
 

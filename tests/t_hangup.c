@@ -79,22 +79,35 @@ void case_half_close_readable(void) {
     hu_expect(p, ch, PO_RECV);
     CHECK_EQ(po_channel_errno(ch), 0);
 
-    /* This side stops sending too: nothing can pass either way now, a
-     * hang-up, which a channel that does not read gets as PO_ERR... */
+    /* Nothing can pass either way any more, a hang-up, which a channel that
+     * does not read gets as PO_ERR...  On POSIX this side's own shutdown
+     * ends the connection; Windows reports only a reset as a hang-up. */
+#ifdef _WIN32
+    t_hangup(s[1]);
+    s[1] = T_NO_SOCK;
+#else
     t_shutdown_send(s[0]);
+#endif
     T_WANT(&c, PO_NOTIFY);
-    CHECK_EQ(t_wait_for(p, ch, PO_ERR, 50, 100), PO_NOTIFY | PO_ERR);
-    hu_expect(p, ch, PO_NOTIFY | PO_ERR);
-    /* ... and a reader as PO_RECV: it reads to EOF, nothing is lost. */
+    /* (With PO_NOTIFY too where the kernel also calls it readable, as
+     * epoll and kqueue do for the EOF; Windows reports the reset alone.) */
+    po_triggers act = t_wait_for(p, ch, PO_ERR, 50, 100);
+    CHECK((act & PO_ERR) && !(act & PO_RECV));
+    CHECK_EQ(po_wait(p, 1000, NULL), 1); /* a level: reported again */
+    CHECK_EQ(po_channel_act(ch), act);
+    /* ... and a reader as PO_RECV: it reads to EOF, nothing is lost (a
+     * reset may add the socket's own PO_ERR). */
     T_WANT(&c, PO_RECV);
-    hu_expect(p, ch, PO_RECV);
+    CHECK_EQ(po_wait(p, 1000, NULL), 1);
+    CHECK(po_channel_act(ch) & PO_RECV);
     CHECK_EQ(t_read_some(s[0], buf, sizeof buf), 0);
     CHECK_EQ(po_channel_errno(ch), 0);
 
     po_destroy(p);
     CHECK_EQ(c.deinits, 1);
     t_close(s[0]);
-    t_close(s[1]);
+    if (s[1] != T_NO_SOCK)
+        t_close(s[1]);
 }
 
 /* ------------------------------------------------------------------------ */
