@@ -51,9 +51,10 @@ LD_LIBRARY_PATH="$prefix/lib" build/consumer/consumer_pc
 echo "== install consumers passed"
 passed=$((passed + 2))
 
-# Other operating systems, built here with cross toolchains: each script
-# prints a last line "<os>: N passed, N failed, N skipped".
-for os in windows macos; do
+# The fault-injection build (scripts/test-faults.sh), then other operating
+# systems, built here with cross toolchains: each script prints a last line
+# "<name>: N passed, N failed, N skipped".
+for os in faults windows macos; do
     [ -f "scripts/test-$os.sh" ] || continue
     sh "scripts/test-$os.sh" | tee "build/test-$os.log"
     last=$(tail -n 1 "build/test-$os.log")

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "fault.h"
 
 /* The kernel's event mask is handed to the core as it is. */
 _Static_assert((unsigned)EPOLLIN == PO_EV_IN &&
@@ -28,7 +29,7 @@ static int po_epoll_init(po_poller *p, void **state, unsigned max_events) {
         sizeof *ep + (size_t)max_events * sizeof(struct epoll_event), a->ctx);
     if (ep == NULL)
         return PO_ENOMEM;
-    ep->epfd = epoll_create1(EPOLL_CLOEXEC);
+    ep->epfd = PO_FAULT(PO_FAULT_CREATE, -1, epoll_create1(EPOLL_CLOEXEC));
     if (ep->epfd < 0) {
         int saved = errno;
         a->free(ep, a->ctx);
@@ -43,39 +44,43 @@ static int po_epoll_init(po_poller *p, void **state, unsigned max_events) {
 static void po_epoll_deinit(po_poller *p, void *state) {
     po_epoll *ep = state;
     const po_allocator *a = po__allocator(p);
-    close(ep->epfd);
+    (void)PO_FAULT_AFTER(PO_FAULT_CLOSE, close(ep->epfd));
     a->free(ep, a->ctx);
 }
 
-static int po_epoll_ctl(po_epoll *ep, int op, int fd, unsigned interest,
-                        po_seqn token) {
+static int po_epoll_ctl(po_epoll *ep, int site, int op, int fd,
+                        unsigned interest, po_seqn token) {
     struct epoll_event ev;
     ev.events = ((interest & PO_IN) ? EPOLLIN : 0u) |
                 ((interest & PO_OUT) ? EPOLLOUT : 0u);
     ev.data.u64 = token;
-    return epoll_ctl(ep->epfd, op, fd, &ev) == 0 ? 0 : errno;
+    return PO_FAULT(site, -1, epoll_ctl(ep->epfd, op, fd, &ev)) == 0 ? 0
+                                                                     : errno;
 }
 
 static int po_epoll_add(void *state, po_socket s, unsigned interest,
                         po_seqn token, uint32_t *slot) {
     (void)slot;
-    return po_epoll_ctl(state, EPOLL_CTL_ADD, s, interest, token);
+    return po_epoll_ctl(state, PO_FAULT_CTL_ADD, EPOLL_CTL_ADD, s, interest,
+                        token);
 }
 
 static int po_epoll_mod(void *state, po_socket s, unsigned interest,
                         po_seqn token, uint32_t *slot) {
     (void)slot;
-    return po_epoll_ctl(state, EPOLL_CTL_MOD, s, interest, token);
+    return po_epoll_ctl(state, PO_FAULT_CTL_MOD, EPOLL_CTL_MOD, s, interest,
+                        token);
 }
 
 static int po_epoll_del(void *state, po_socket s, uint32_t *slot) {
     (void)slot;
-    return po_epoll_ctl(state, EPOLL_CTL_DEL, s, 0, 0);
+    return po_epoll_ctl(state, PO_FAULT_CTL_DEL, EPOLL_CTL_DEL, s, 0, 0);
 }
 
 static int po_epoll_wait(po_poller *p, void *state, int timeout_ms) {
     po_epoll *ep = state;
-    int n = epoll_wait(ep->epfd, ep->events, ep->cap, timeout_ms);
+    int n = PO_FAULT(PO_FAULT_WAIT, -1,
+                     epoll_wait(ep->epfd, ep->events, ep->cap, timeout_ms));
     if (n < 0)
         return errno;
     for (int i = 0; i < n; i++)

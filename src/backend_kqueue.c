@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "fault.h"
 
 /* The SeqN travels in udata, a pointer: it must hold 64 bits.  CMake builds
  * this backend only where pointers are 64-bit; elsewhere poll serves. */
@@ -91,7 +92,7 @@ static void po_kq_push(po_kq_changes *c, po_socket s, unsigned dir,
  * leaves no room for a pending event to be drained by this call.
  * Returns 0 (the per-change results are in c->err) or the call's errno.
  */
-static int po_kq_apply(int kq, po_kq_changes *c) {
+static int po_kq_apply(int kq, int site, po_kq_changes *c) {
     static const struct timespec zero = {0, 0};
     struct kevent out[2];
     for (int i = 0; i < c->n; i++) {
@@ -104,7 +105,7 @@ static int po_kq_apply(int kq, po_kq_changes *c) {
     /* No retry on EINTR: the changes may have been applied already, and an
      * EV_DELETE applied twice fails.  With a zero timeout the call does not
      * sleep, so a signal cannot interrupt it in practice. */
-    int n = kevent(kq, c->ev, c->n, out, c->n, &zero);
+    int n = PO_FAULT(site, -1, kevent(kq, c->ev, c->n, out, c->n, &zero));
     if (n < 0)
         return errno;
     for (int i = 0; i < n; i++) {
@@ -119,10 +120,13 @@ static int po_kq_apply(int kq, po_kq_changes *c) {
 #else
 /* One change per call and no event list: a failed change makes kevent()
  * return -1 with its errno, and no pending event can be drained. */
-static int po_kq_apply(int kq, po_kq_changes *c) {
+static int po_kq_apply(int kq, int site, po_kq_changes *c) {
     static const struct timespec zero = {0, 0};
     for (int i = 0; i < c->n; i++)
-        c->err[i] = kevent(kq, &c->ev[i], 1, NULL, 0, &zero) == 0 ? 0 : errno;
+        c->err[i] =
+            PO_FAULT(site, -1, kevent(kq, &c->ev[i], 1, NULL, 0, &zero)) == 0
+                ? 0
+                : errno;
     return 0;
 }
 #endif
@@ -150,7 +154,7 @@ static int po_kq_delete(int kq, po_socket s, unsigned dirs) {
     if (c.n == 0)
         return 0;
     unsigned ok;
-    int e = po_kq_apply(kq, &c);
+    int e = po_kq_apply(kq, PO_FAULT_CTL_DEL, &c);
     return e != 0 ? e : po_kq_result(&c, &ok);
 }
 
@@ -165,7 +169,7 @@ static int po_kq_add(void *state, po_socket s, unsigned interest, po_seqn token,
         if (interest & dir)
             po_kq_push(&c, s, dir, EV_ADD, token);
     unsigned ok = 0;
-    int e = po_kq_apply(kq->kq, &c);
+    int e = po_kq_apply(kq->kq, PO_FAULT_CTL_ADD, &c);
     if (e == 0)
         e = po_kq_result(&c, &ok);
     if (e != 0) {
@@ -198,7 +202,7 @@ static int po_kq_mod(void *state, po_socket s, unsigned interest, po_seqn token,
         if ((interest & dir) && !(added & dir))
             po_kq_push(&c, s, dir, EV_ADD, token);
     unsigned ok = 0;
-    int e = po_kq_apply(kq->kq, &c);
+    int e = po_kq_apply(kq->kq, PO_FAULT_CTL_MOD, &c);
     if (e == 0)
         e = po_kq_result(&c, &ok);
     if (e != 0) {
@@ -286,7 +290,8 @@ static int po_kq_wait(po_poller *p, void *state, int timeout_ms) {
         ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
         tp = &ts;
     }
-    int n = kevent(kq->kq, NULL, 0, kq->events, kq->cap, tp);
+    int n = PO_FAULT(PO_FAULT_WAIT, -1,
+                     kevent(kq->kq, NULL, 0, kq->events, kq->cap, tp));
     if (n < 0)
         return errno;
     for (int i = 0; i < n; i++)
@@ -323,7 +328,7 @@ static int po_kq_init(po_poller *p, void **state, unsigned max_events) {
         sizeof *kq + (size_t)max_events * sizeof(struct kevent), a->ctx);
     if (kq == NULL)
         return PO_ENOMEM;
-    kq->kq = po_kq_open();
+    kq->kq = PO_FAULT(PO_FAULT_CREATE, -1, po_kq_open());
     if (kq->kq < 0) {
         int saved = errno;
         a->free(kq, a->ctx);
@@ -338,7 +343,8 @@ static int po_kq_init(po_poller *p, void **state, unsigned max_events) {
 static void po_kq_deinit(po_poller *p, void *state) {
     po_kqueue *kq = state;
     const po_allocator *a = po__allocator(p);
-    close(kq->kq); /* removes every filter at once */
+    /* Removes every filter at once. */
+    (void)PO_FAULT_AFTER(PO_FAULT_CLOSE, close(kq->kq));
     a->free(kq, a->ctx);
 }
 

@@ -4,11 +4,14 @@
  * add/mod/del (O(1) each: a deleted entry is replaced by the last one), so a
  * round that changed nothing costs only the poll() call.  The token of an
  * event is its vector index, mapped back to the SeqN of the channel.
+ * poll() (WSAPoll) is the one kernel call, so the wait is this backend's only
+ * fault site (fault.h): add, mod and del edit the vector alone.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "backend.h"
+#include "fault.h"
 
 #ifdef _WIN32
 /* Windows: WSAPoll, the same call over SOCKETs.  The differences smoothed
@@ -42,7 +45,9 @@ static int po_poll_os_wait(po_pollfd *fds, size_t n, int timeout_ms) {
         Sleep(timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
         return 0;
     }
-    int rc = WSAPoll(fds, (ULONG)n, timeout_ms);
+    /* A fault is reported as Winsock reports its errors. */
+    int rc = PO_FAULT(PO_FAULT_WAIT, (WSASetLastError(errno), SOCKET_ERROR),
+                      WSAPoll(fds, (ULONG)n, timeout_ms));
     if (rc < 0 && WSAGetLastError() != WSAENOTSOCK)
         return -WSAGetLastError();
     int ready = 0;
@@ -66,7 +71,7 @@ static int po_poll_os_check(po_socket s) {
     return 0;
 }
 static int po_poll_os_wait(po_pollfd *fds, size_t n, int timeout_ms) {
-    int rc = poll(fds, (nfds_t)n, timeout_ms);
+    int rc = PO_FAULT(PO_FAULT_WAIT, -1, poll(fds, (nfds_t)n, timeout_ms));
     return rc < 0 ? -errno : rc;
 }
 static unsigned po_poll_os_hup(short revents) {

@@ -10,6 +10,7 @@
 #include <winsock2.h>
 
 #include "backend.h"
+#include "fault.h"
 #include "wepoll.h"
 
 /* wepoll's event bits are Linux's, as polleros's PO_EV_* are: an event mask
@@ -45,7 +46,7 @@ static int po_wepoll_init(po_poller *p, void **state, unsigned max_events) {
     }
     /* Handles are not inherited by child processes unless asked for, so the
      * port needs no close-on-exec flag. */
-    ep->port = epoll_create1(0);
+    ep->port = PO_FAULT(PO_FAULT_CREATE, NULL, epoll_create1(0));
     if (ep->port == NULL) {
         int saved = errno;
         WSACleanup();
@@ -61,40 +62,45 @@ static int po_wepoll_init(po_poller *p, void **state, unsigned max_events) {
 static void po_wepoll_deinit(po_poller *p, void *state) {
     po_wepoll *ep = state;
     const po_allocator *a = po__allocator(p);
-    epoll_close(ep->port);
+    (void)PO_FAULT_AFTER(PO_FAULT_CLOSE, epoll_close(ep->port));
     WSACleanup();
     a->free(ep, a->ctx);
 }
 
-static int po_wepoll_ctl(po_wepoll *ep, int op, po_socket s, unsigned interest,
-                         po_seqn token) {
+static int po_wepoll_ctl(po_wepoll *ep, int site, int op, po_socket s,
+                         unsigned interest, po_seqn token) {
     struct epoll_event ev;
     ev.events = ((interest & PO_IN) ? EPOLLIN : 0u) |
                 ((interest & PO_OUT) ? EPOLLOUT : 0u);
     ev.data.u64 = token;
-    return epoll_ctl(ep->port, op, (SOCKET)s, &ev) == 0 ? 0 : errno;
+    return PO_FAULT(site, -1, epoll_ctl(ep->port, op, (SOCKET)s, &ev)) == 0
+               ? 0
+               : errno;
 }
 
 static int po_wepoll_add(void *state, po_socket s, unsigned interest,
                          po_seqn token, uint32_t *slot) {
     (void)slot;
-    return po_wepoll_ctl(state, EPOLL_CTL_ADD, s, interest, token);
+    return po_wepoll_ctl(state, PO_FAULT_CTL_ADD, EPOLL_CTL_ADD, s, interest,
+                         token);
 }
 
 static int po_wepoll_mod(void *state, po_socket s, unsigned interest,
                          po_seqn token, uint32_t *slot) {
     (void)slot;
-    return po_wepoll_ctl(state, EPOLL_CTL_MOD, s, interest, token);
+    return po_wepoll_ctl(state, PO_FAULT_CTL_MOD, EPOLL_CTL_MOD, s, interest,
+                         token);
 }
 
 static int po_wepoll_del(void *state, po_socket s, uint32_t *slot) {
     (void)slot;
-    return po_wepoll_ctl(state, EPOLL_CTL_DEL, s, 0, 0);
+    return po_wepoll_ctl(state, PO_FAULT_CTL_DEL, EPOLL_CTL_DEL, s, 0, 0);
 }
 
 static int po_wepoll_wait(po_poller *p, void *state, int timeout_ms) {
     po_wepoll *ep = state;
-    int n = epoll_wait(ep->port, ep->events, ep->cap, timeout_ms);
+    int n = PO_FAULT(PO_FAULT_WAIT, -1,
+                     epoll_wait(ep->port, ep->events, ep->cap, timeout_ms));
     if (n < 0)
         return errno;
     /* The mask goes to the core as it is (the values agree, see above).

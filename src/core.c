@@ -448,6 +448,13 @@ static void po_sync(po_poller *p, po_channel *ch) {
     if (held == 0) {
         p->stats.adds++;
         e = p->be->add(p->bstate, ch->sock, k, ch->seqn, &ch->bslot);
+        /* The kernel still holds the socket: a del that failed left it
+         * there.  Take that registration over, with this SeqN. */
+        if (e == EEXIST) {
+            p->stats.mods++;
+            if (p->be->mod(p->bstate, ch->sock, k, ch->seqn, &ch->bslot) == 0)
+                e = 0;
+        }
     } else {
         p->stats.mods++;
         e = p->be->mod(p->bstate, ch->sock, k, ch->seqn, &ch->bslot);

@@ -1,0 +1,401 @@
+/*
+ * Fault injection (src/fault.h): every kernel call site of the backend named
+ * by POLLEROS_BACKEND, made to fail with each errno in turn, and the
+ * documented outcome checked.  Built only with -DPOLLEROS_FAULTS=ON
+ * (scripts/test-faults.sh); `po_faults SITE` runs one site, as the CTest
+ * test faults/<backend>/<site>, and prints one matrix row per errno:
+ *
+ *   create   po_create() returns NULL with PO_ESYS and errno; nothing leaks;
+ *            the next po_create() works.
+ *   ctl_add  that channel alone is parked: PO_ERR on every wait,
+ *   ctl_mod  po_channel_errno() the errno; the other channels (socket pairs
+ *            with data) are reported and read; po_set_socket() on the same
+ *            socket recovers it.
+ *   ctl_del  when the wants drop: the channel is parked with the errno (the
+ *            kernel may still hold the socket), and po_set_socket() recovers
+ *            it; in po_set_socket() and po_delete(): ignored, the channel is
+ *            re-registered or gone (deinit once).
+ *   wait     EINTR: po_wait() returns 0 with PO_TIMEOUT (a round that timed
+ *            out early, no retry); another errno: PO_ESYS and
+ *            po_last_errno(); the next po_wait() reports the pending data.
+ *   close    at po_destroy(): ignored; the descriptor is closed anyway, each
+ *            deinit runs once, nothing leaks.
+ *
+ * A site the backend does not have (the poll backend makes no kernel call
+ * to create, add, mod, del or close) is checked to make no call, reported
+ * as such in the matrix and skipped.  Every case also checks that the
+ * poller's allocations all come back and no descriptor is left open.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fault.h"
+#include "harness.h"
+
+enum { T_SKIPPED = 77 };
+
+void po_fail(const char *file, int line, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "FAIL %s:%d [%s]: ", file, line, t_backend());
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    exit(1);
+}
+
+void po_skip(const char *why) {
+    printf("SKIP [%s]: %s\n", t_backend(), why);
+    fflush(stdout);
+    exit(T_SKIPPED);
+}
+
+const char *t_backend(void) {
+    const char *b = getenv("POLLEROS_BACKEND");
+    return b && *b ? b : "default";
+}
+
+/* ------------------------------------------------------------------------ */
+/* Leak checks                                                              */
+
+static long t_live; /* blocks the poller holds */
+
+static void *t_malloc(size_t n, void *ctx) {
+    (void)ctx;
+    void *p = malloc(n);
+    t_live += p != NULL;
+    return p;
+}
+static void *t_realloc(void *ptr, size_t n, void *ctx) {
+    (void)ctx;
+    void *p = realloc(ptr, n);
+    t_live += p != NULL && ptr == NULL;
+    return p;
+}
+static void t_free(void *ptr, void *ctx) {
+    (void)ctx;
+    t_live -= ptr != NULL;
+    free(ptr);
+}
+static const po_allocator t_alloc = {t_malloc, t_realloc, t_free, NULL};
+static const po_options t_opts = {PO_BACKEND_DEFAULT, &t_alloc, 0,
+                                  PO_RECONCILE_DEFAULT};
+
+/* The lowest free descriptor: the same before and after means none
+ * leaked. */
+static int t_lowest_fd(void) {
+    int fd = open("/dev/null", O_RDONLY);
+    CHECK(fd >= 0);
+    CHECK_EQ(close(fd), 0);
+    return fd;
+}
+
+/* ------------------------------------------------------------------------ */
+/* A poller with three socket-pair channels                                 */
+
+enum { T_N = 3 };
+
+typedef struct t_fx {
+    po_poller *p;
+    t_chan c[T_N];
+    t_sock peer[T_N];
+    int fd0;
+} t_fx;
+
+static void fx_open(t_fx *f, po_triggers want) {
+    memset(f, 0, sizeof *f);
+    f->fd0 = t_lowest_fd();
+    CHECK_EQ(t_live, 0);
+    int err = 0;
+    f->p = po_create(&t_opts, &err);
+    CHECK_EQ(err, PO_OK);
+    for (int i = 0; i < T_N; i++) {
+        t_sock sv[2];
+        t_socketpair(sv);
+        f->c[i].want = want;
+        f->c[i].fd = sv[0];
+        f->peer[i] = sv[1];
+        CHECK_EQ(po_attach(f->p, (po_chn)i + 1, sv[0], &t_ops, &f->c[i],
+                           &f->c[i].ch),
+                 PO_OK);
+    }
+}
+
+/* Destroys the poller: every deinit ran exactly once, nothing leaked. */
+static void fx_close(t_fx *f) {
+    po_destroy(f->p);
+    for (int i = 0; i < T_N; i++) {
+        CHECK_EQ(f->c[i].deinits, 1);
+        t_close(f->c[i].fd);
+        t_close(f->peer[i]);
+    }
+    CHECK_EQ(t_live, 0);
+    CHECK_EQ(t_lowest_fd(), f->fd0);
+}
+
+static void fx_send(t_fx *f, int i) { t_write_all(f->peer[i], "x", 1); }
+
+/* The channel got PO_RECV (or more): reads its byte. */
+static void fx_served(t_fx *f, int i, po_triggers act) {
+    char b[8];
+    CHECK(t_triggered(f->p, f->c[i].ch));
+    CHECK_EQ(po_channel_act(f->c[i].ch), act);
+    CHECK_EQ(po_channel_errno(f->c[i].ch), 0);
+    CHECK_EQ(t_read_some(f->c[i].fd, b, sizeof b), 1);
+}
+
+/* The one channel the last wait parked, which must be with err. */
+static int fx_parked(t_fx *f, int err) {
+    int bad = -1;
+    for (int i = 0; i < T_N; i++)
+        if (po_channel_errno(f->c[i].ch) != 0) {
+            CHECK_EQ(bad, -1);
+            bad = i;
+        }
+    CHECK(bad >= 0);
+    CHECK_EQ(po_channel_errno(f->c[bad].ch), err);
+    CHECK(t_triggered(f->p, f->c[bad].ch));
+    CHECK_EQ(po_channel_act(f->c[bad].ch), PO_ERR);
+    return bad;
+}
+
+/* The parked channel stays PO_ERR (a level; after a failed del the kernel
+ * may still report its socket besides); po_set_socket() on its socket
+ * clears the failure and the next wait reports its byte. */
+static void fx_recover(t_fx *f, int bad, po_triggers act) {
+    CHECK(po_wait(f->p, 0, NULL) >= 1);
+    CHECK(po_channel_act(f->c[bad].ch) & PO_ERR);
+    CHECK_EQ(po_set_socket(f->c[bad].ch, f->c[bad].fd), PO_OK);
+    CHECK_EQ(po_channel_errno(f->c[bad].ch), 0);
+    CHECK(po_wait(f->p, 1000, NULL) >= 1);
+    fx_served(f, bad, act);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The sites.  Each returns the matrix's outcome, or NULL when the backend
+ * has no such site (after checking that no call was made there).          */
+
+static const char *site_create(int err) {
+    int fd0 = t_lowest_fd(), rc = PO_OK;
+    po_fault_arm(PO_FAULT_CREATE, 1, err);
+    errno = 0;
+    po_poller *p = po_create(&t_opts, &rc);
+    if (po_fault_calls(PO_FAULT_CREATE) == 0) {
+        CHECK(p != NULL);
+        po_destroy(p);
+        CHECK_EQ(t_live, 0);
+        return NULL;
+    }
+    CHECK(p == NULL);
+    CHECK_EQ(rc, PO_ESYS);
+    CHECK_EQ(errno, err);
+    CHECK_EQ(t_live, 0);
+    CHECK_EQ(t_lowest_fd(), fd0);
+    p = po_create(&t_opts, &rc); /* the fault was once */
+    CHECK(p != NULL);
+    po_destroy(p);
+    CHECK_EQ(t_live, 0);
+    return "po_create NULL, PO_ESYS, errno set; no leak";
+}
+
+static const char *site_ctl_add(int err) {
+    t_fx f;
+    fx_open(&f, PO_RECV);
+    for (int i = 0; i < T_N; i++)
+        fx_send(&f, i);
+    po_fault_arm(PO_FAULT_CTL_ADD, 2, err);
+    int rc = po_wait(f.p, 1000, NULL);
+    if (po_fault_calls(PO_FAULT_CTL_ADD) == 0) {
+        CHECK_EQ(rc, T_N);
+        for (int i = 0; i < T_N; i++)
+            fx_served(&f, i, PO_RECV);
+        fx_close(&f);
+        return NULL;
+    }
+    CHECK_EQ(rc, T_N);
+    int bad = fx_parked(&f, err);
+    for (int i = 0; i < T_N; i++)
+        if (i != bad)
+            fx_served(&f, i, PO_RECV);
+    fx_recover(&f, bad, PO_RECV);
+    fx_close(&f);
+    return "channel PO_ERR + errno, others served; set_socket recovers";
+}
+
+static const char *site_ctl_mod(int err) {
+    t_fx f;
+    fx_open(&f, PO_RECV);
+    CHECK_EQ(po_wait(f.p, 0, NULL), 0); /* registered, for reading */
+    for (int i = 0; i < T_N; i++) {
+        T_WANT(&f.c[i], PO_RECV | PO_SEND);
+        fx_send(&f, i);
+    }
+    po_fault_arm(PO_FAULT_CTL_MOD, 2, err);
+    int rc = po_wait(f.p, 1000, NULL);
+    if (po_fault_calls(PO_FAULT_CTL_MOD) == 0) {
+        CHECK_EQ(rc, T_N);
+        for (int i = 0; i < T_N; i++)
+            fx_served(&f, i, PO_RECV | PO_SEND);
+        fx_close(&f);
+        return NULL;
+    }
+    CHECK_EQ(rc, T_N);
+    int bad = fx_parked(&f, err);
+    for (int i = 0; i < T_N; i++)
+        if (i != bad)
+            fx_served(&f, i, PO_RECV | PO_SEND);
+    fx_recover(&f, bad, PO_RECV | PO_SEND);
+    fx_close(&f);
+    return "channel PO_ERR + errno, others served; set_socket recovers";
+}
+
+static const char *site_ctl_del(int err) {
+    t_fx f;
+    fx_open(&f, PO_RECV);
+    CHECK_EQ(po_wait(f.p, 0, NULL), 0); /* registered, for reading */
+    /* 1. Channel 0 stops wanting anything: the del fails. */
+    T_WANT(&f.c[0], 0);
+    for (int i = 0; i < T_N; i++)
+        fx_send(&f, i);
+    po_fault_arm(PO_FAULT_CTL_DEL, 1, err);
+    int rc = po_wait(f.p, 1000, NULL);
+    if (po_fault_calls(PO_FAULT_CTL_DEL) == 0) {
+        CHECK_EQ(rc, T_N - 1);
+        for (int i = 1; i < T_N; i++)
+            fx_served(&f, i, PO_RECV);
+        fx_close(&f);
+        return NULL;
+    }
+    CHECK_EQ(rc, T_N);
+    CHECK_EQ(fx_parked(&f, err), 0);
+    for (int i = 1; i < T_N; i++)
+        fx_served(&f, i, PO_RECV);
+    T_WANT(&f.c[0], PO_RECV);
+    fx_recover(&f, 0, PO_RECV);
+    /* 2. po_set_socket() with the same socket: the del fails, ignored. */
+    po_fault_arm(PO_FAULT_CTL_DEL, 1, err);
+    CHECK_EQ(po_set_socket(f.c[1].ch, f.c[1].fd), PO_OK);
+    CHECK_EQ(po_fault_calls(PO_FAULT_CTL_DEL), 1);
+    fx_send(&f, 1);
+    CHECK_EQ(po_wait(f.p, 1000, NULL), 1);
+    fx_served(&f, 1, PO_RECV);
+    /* 3. po_delete(): the del fails, ignored; the channel is gone. */
+    po_fault_arm(PO_FAULT_CTL_DEL, 1, err);
+    fx_send(&f, 2);
+    CHECK_EQ(po_delete(f.p, 3), PO_OK);
+    CHECK_EQ(po_fault_calls(PO_FAULT_CTL_DEL), 1);
+    CHECK_EQ(f.c[2].deinits, 1);
+    CHECK(po_find(f.p, 3) == NULL);
+    CHECK_EQ(po_count(f.p), T_N - 1);
+    po_triggers total = 0;
+    CHECK_EQ(po_wait(f.p, 0, &total), 0); /* its event, if any, is stale */
+    CHECK_EQ(total, PO_TIMEOUT);
+    fx_send(&f, 0);
+    CHECK_EQ(po_wait(f.p, 1000, NULL), 1);
+    fx_served(&f, 0, PO_RECV);
+    fx_close(&f);
+    return "wants drop: parked + errno, set_socket recovers; "
+           "set_socket/delete: ignored";
+}
+
+static const char *site_wait(int err) {
+    t_fx f;
+    fx_open(&f, PO_RECV);
+    for (int i = 0; i < T_N; i++)
+        fx_send(&f, i);
+    po_fault_arm(PO_FAULT_WAIT, 1, err);
+    po_triggers total = 0;
+    int rc = po_wait(f.p, 1000, &total);
+    CHECK_EQ(po_fault_calls(PO_FAULT_WAIT), 1);
+    const char *outcome;
+    if (err == EINTR) {
+        CHECK_EQ(rc, 0);
+        CHECK_EQ(total, PO_TIMEOUT);
+        outcome = "po_wait 0 + PO_TIMEOUT (not retried); next wait reports";
+    } else {
+        CHECK_EQ(rc, PO_ESYS);
+        CHECK_EQ(po_last_errno(f.p), err);
+        outcome = "po_wait PO_ESYS, po_last_errno set; next wait reports";
+    }
+    po_iter it = PO_ITER_INIT;
+    CHECK(po_next_triggered(f.p, &it) == NULL);
+    CHECK_EQ(po_wait(f.p, 1000, &total), T_N);
+    CHECK_EQ(total, PO_RECV);
+    for (int i = 0; i < T_N; i++)
+        fx_served(&f, i, PO_RECV);
+    fx_close(&f);
+    return outcome;
+}
+
+static const char *site_close(int err) {
+    t_fx f;
+    fx_open(&f, PO_RECV);
+    fx_send(&f, 0);
+    CHECK_EQ(po_wait(f.p, 1000, NULL), 1);
+    po_fault_arm(PO_FAULT_CLOSE, 1, err);
+    fx_close(&f); /* deinits once, no leak: checked there */
+    if (po_fault_calls(PO_FAULT_CLOSE) == 0)
+        return NULL;
+    return "ignored at po_destroy: closed anyway, deinits once, no leak";
+}
+
+/* ------------------------------------------------------------------------ */
+
+static const struct {
+    const char *name;
+    int site;
+    const char *(*run)(int err);
+    const char *none; /* why a backend may have no such site */
+} t_sites[] = {
+    {"create", PO_FAULT_CREATE, site_create, "no kernel object to create"},
+    {"ctl_add", PO_FAULT_CTL_ADD, site_ctl_add, "add makes no kernel call"},
+    {"ctl_mod", PO_FAULT_CTL_MOD, site_ctl_mod, "mod makes no kernel call"},
+    {"ctl_del", PO_FAULT_CTL_DEL, site_ctl_del, "del makes no kernel call"},
+    {"wait", PO_FAULT_WAIT, site_wait, "no wait call"},
+    {"close", PO_FAULT_CLOSE, site_close, "no kernel object to close"},
+};
+
+static const struct {
+    int err;
+    const char *name;
+} t_errs[] = {
+    {EINTR, "EINTR"},   {ENOMEM, "ENOMEM"}, {EBADF, "EBADF"},
+    {ENOENT, "ENOENT"}, {EEXIST, "EEXIST"}, {EPERM, "EPERM"},
+    {EINVAL, "EINVAL"}, {ENOSPC, "ENOSPC"},
+};
+
+int main(int argc, char **argv) {
+    size_t ns = sizeof t_sites / sizeof t_sites[0];
+    size_t ne = sizeof t_errs / sizeof t_errs[0];
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s SITE\n", argv[0]);
+        return 2;
+    }
+    for (size_t s = 0; s < ns; s++) {
+        if (strcmp(argv[1], t_sites[s].name) != 0)
+            continue;
+        for (size_t e = 0; e < ne; e++) {
+            const char *outcome = t_sites[s].run(t_errs[e].err);
+            po_fault_arm(t_sites[s].site, 0, 0);
+            if (outcome == NULL) {
+                printf("faults/%s/%-7s %-6s n/a: %s's %s\n", t_backend(),
+                       t_sites[s].name, "-", t_backend(), t_sites[s].none);
+                po_skip("no such kernel call site");
+            }
+            printf("faults/%s/%-7s %-6s %s\n", t_backend(), t_sites[s].name,
+                   t_errs[e].name, outcome);
+            fflush(stdout);
+        }
+        printf("PASS [%s] %s\n", t_backend(), t_sites[s].name);
+        return 0;
+    }
+    fprintf(stderr, "no site named %s\n", argv[1]);
+    return 2;
+}
