@@ -54,7 +54,7 @@ passed=$((passed + 2))
 # The fault-injection build (scripts/test-faults.sh), then other operating
 # systems, built here with cross toolchains: each script prints a last line
 # "<name>: N passed, N failed, N skipped".
-for os in faults windows macos; do
+for os in faults reliability windows macos; do
     [ -f "scripts/test-$os.sh" ] || continue
     sh "scripts/test-$os.sh" | tee "build/test-$os.log"
     last=$(tail -n 1 "build/test-$os.log")

@@ -20,7 +20,10 @@
  *     wants; that no wait allocates; which channels were probed (every live
  *     one in PO_RECONCILE_FULL, exactly the candidates in
  *     PO_RECONCILE_CHANGED); the kernel calls made (adds, mods, dels,
- *     events; no stale event);
+ *     events) and the stale events dropped: a socket closed behind the
+ *     poller's back while a duplicate keeps it open leaves a registration
+ *     in epoll whose events carry the deleted channel's SeqN, while the
+ *     descriptor number serves a new channel;
  *   - the walk: only channels triggered by the wait, each at most once, with
  *     the act the wait gave it, never one deleted or attached during the walk,
  *     and all of them when the walk runs to its end; a stopped walk's
@@ -53,6 +56,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +100,13 @@ typedef struct fz_pair {
     bool peer_shut;          /* the peer shut down its sending side */
     bool peer_closed;        /* the peer end is closed: fd is hung up */
     bool reset; /* the peer closed with bytes of fd unread: ECONNRESET */
+    /* A ghost: its channel's socket was closed behind the poller's back
+     * while a duplicate (now `fd`) kept the connection open, and the
+     * channel deleted.  epoll keeps the registration, which belongs to the
+     * open file, with the old interest and SeqN: its events must be dropped
+     * as stale.  A ghost is never attached again. */
+    bool ghost;
+    unsigned ghost_kint;
 } fz_pair;
 
 /* One channel, from po_attach() to its deinit. */
@@ -121,11 +132,11 @@ struct fz_inc {
 typedef struct fz_state {
     po_poller *p;
     bool changed;
+    bool epoll, poll; /* the backend */
     fz_pair pair[FZ_PAIRS];
     int npairs;
     uint32_t pair_ids;
-    fz_inc inc[FZ_INCS];
-    int ninc;
+    int ninc; /* inc[0..ninc-1] are in use */
     fz_inc *by_num[FZ_NUMS];
     size_t nlive;
     po_seqn next_seqn;
@@ -137,8 +148,7 @@ typedef struct fz_state {
     const char *opname;
     /* The round. */
     bool in_wait;
-    fz_inc *round[FZ_INCS]; /* the channels this round triggered */
-    int nround;
+    int nround; /* round[0..nround-1]: the channels this round triggered */
     bool walk_stopped;
     bool stop_walk;  /* a wait was asked for during the walk */
     po_iter last_it; /* the last walk's iterator, dead after a wait */
@@ -147,6 +157,13 @@ typedef struct fz_state {
     long allocs;   /* blocks live */
     long fail_in;  /* the allocation this many from now fails; -1 none */
     bool may_fail; /* an allocation failure was armed for this call */
+    /* The numbers to check after the operation (fz_check()). */
+    bool dirty[FZ_NUMS];
+    int dirtyn[FZ_NUMS];
+    int ndirty;
+    /* Last, and not cleared between inputs: only what is in use is read. */
+    fz_inc *round[FZ_INCS];
+    fz_inc inc[FZ_INCS];
 } fz_state;
 
 static fz_state fz;
@@ -330,14 +347,15 @@ static void fz_close_pair(fz_pair *pr) {
 
 /* An open pair chosen by b (any, or only those no channel holds, or only
  * those a channel holds), or NULL. */
-enum { FZ_ANY, FZ_FREE, FZ_OWNED };
+enum { FZ_ANY, FZ_FREE, FZ_OWNED, FZ_UNOWNED };
 static fz_pair *fz_pick_pair(unsigned b, int which) {
     for (int k = 0; k < FZ_PAIRS; k++) {
         fz_pair *pr = &fz.pair[(b + (unsigned)k) % FZ_PAIRS];
         if (!pr->open)
             continue;
-        if ((which == FZ_FREE && pr->owner) ||
-            (which == FZ_OWNED && !pr->owner))
+        if ((which == FZ_FREE && (pr->owner || pr->ghost)) ||
+            (which == FZ_OWNED && !pr->owner) ||
+            (which == FZ_UNOWNED && pr->owner))
             continue;
         return pr;
     }
@@ -468,13 +486,24 @@ static unsigned fz_interest(const fz_inc *c) {
 
 /* Whether the kernel has an event for the channel's socket with its
  * interest, and which triggers polleros must make of it. */
+static bool fz_readable(const fz_pair *pr) {
+    return pr->in_wr > pr->in_rd || pr->peer_shut || pr->peer_closed;
+}
+
+/* Whether a ghost's registration fires (see fz_pair.ghost). */
+static bool fz_ghost_fires(const fz_pair *pr) {
+    unsigned k = pr->ghost_kint;
+    return k != 0 && (((k & FZ_IN) && fz_readable(pr)) || (k & FZ_OUT) ||
+                      pr->peer_closed || pr->reset);
+}
+
 static bool fz_event(const fz_inc *c, unsigned kint, po_triggers *t) {
     const fz_pair *pr = c->pair;
     po_triggers w = c->wants;
     *t = 0;
     if (pr == NULL || kint == 0)
         return false;
-    bool readable = pr->in_wr > pr->in_rd || pr->peer_shut || pr->peer_closed;
+    bool readable = fz_readable(pr);
     bool ev = false;
     if ((kint & FZ_IN) && readable) {
         *t |= (w & PO_RECV) ? PO_RECV : (w & PO_NOTIFY) ? PO_NOTIFY : PO_ACCEPT;
@@ -507,15 +536,27 @@ static void fz_check_channel(const fz_inc *c) {
     FZ_EQ(po_channel_errno(c->ch), 0);
 }
 
-static void fz_check(void) {
+static void fz_check_number(int i) {
+    fz_inc *c = fz.by_num[i];
+    if (c == NULL)
+        FZ_CHECK(po_find(fz.p, fz_number(i)) == NULL);
+    else
+        fz_check_channel(c);
+}
+
+/* Every number (full), or those the operations since the last check used:
+ * a lookup per number per operation would cost most of the fuzzer's time,
+ * and every wait checks them all anyway. */
+static void fz_check_full(bool full) {
     FZ_EQ(po_count(fz.p), fz.nlive);
-    for (int i = 0; i < FZ_NUMS; i++) {
-        fz_inc *c = fz.by_num[i];
-        if (c == NULL)
-            FZ_CHECK(po_find(fz.p, fz_number(i)) == NULL);
-        else
-            fz_check_channel(c);
+    for (int i = 0; i < fz.ndirty; i++) {
+        fz.dirty[fz.dirtyn[i]] = false;
+        if (!full)
+            fz_check_number(fz.dirtyn[i]);
     }
+    fz.ndirty = 0;
+    for (int i = 0; full && i < FZ_NUMS; i++)
+        fz_check_number(i);
     po_stats st;
     po_get_stats(fz.p, &st);
     FZ_EQ(st.adds, fz.stats.adds);
@@ -523,7 +564,21 @@ static void fz_check(void) {
     FZ_EQ(st.dels, fz.stats.dels);
     FZ_EQ(st.waits, fz.stats.waits);
     FZ_EQ(st.events, fz.stats.events);
-    FZ_EQ(st.stale, 0);
+    /* Stale events come only from ghosts, and only epoll keeps those. */
+    if (fz.epoll)
+        FZ_EQ(st.stale, fz.stats.stale);
+    else if (fz.poll)
+        FZ_EQ(st.stale, 0);
+}
+
+static void fz_check(void) { fz_check_full(false); }
+
+/* The number's channel may have changed: the next check looks at it. */
+static void fz_dirty(int num) {
+    if (fz.dirty[num])
+        return;
+    fz.dirty[num] = true;
+    fz.dirtyn[fz.ndirty++] = num;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -606,6 +661,7 @@ static const po_channel_ops fz_ops = {fz_probe, fz_deinit};
  * kernel registration now; its deinit must follow within the same call. */
 static void fz_expect_delete(fz_inc *c) {
     FZ_CHECK(c->live);
+    fz_dirty(c->num);
     c->live = false;
     c->expect_deinit = true;
     c->expect = 0;
@@ -691,6 +747,7 @@ static void fz_attach(int num, unsigned sockb, unsigned pick, unsigned flags,
     bool taken;
     fz_pair *pr = fz_choose_socket(sockb, pick, &taken);
     fz_inc *c = &fz.inc[fz.ninc];
+    fz_dirty(num);
     memset(c, 0, sizeof *c);
     c->magic = FZ_MAGIC;
     c->num = num;
@@ -743,6 +800,7 @@ static void fz_set_socket(fz_inc *c, unsigned sockb, unsigned pick,
         if (pr == c->pair)
             taken = false; /* its own socket, picked among the taken */
     }
+    fz_dirty(c->num);
     int rc = po_set_socket(c->ch, pr ? pr->fd : PO_NO_SOCKET);
     fz_log("  set_socket %d: sock %d%s: %d", c->num, pr ? pr->fd : -1,
            taken ? " (taken)" : "", rc);
@@ -768,6 +826,23 @@ static void fz_set_socket(fz_inc *c, unsigned sockb, unsigned pick,
     }
 }
 
+/* Closes c's socket behind the poller's back, keeping a duplicate, and
+ * deletes c: the number is free for the next socket pair at once. */
+static void fz_ghost(fz_inc *c) {
+    fz_pair *pr = c->pair;
+    int dup = fcntl(pr->fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0)
+        fz_fail("dup: %s", strerror(errno));
+    fz_log("  ghost %d: fd %d closed, kept as %d", c->num, pr->fd, dup);
+    FZ_EQ(close(pr->fd), 0);
+    pr->fd = dup;
+    pr->ghost = true;
+    pr->ghost_kint = c->kint;
+    pr->owner = NULL;
+    c->pair = NULL;
+    fz_delete(c);
+}
+
 static void fz_set_wants(fz_inc *c, po_triggers w, bool touch) {
     fz_log("  wants %d: %#x%s", c->num, w, touch ? " (touched)" : "");
     c->wants = w;
@@ -781,7 +856,8 @@ static void fz_set_wants(fz_inc *c, po_triggers w, bool touch) {
 /* The wait and the walk                                                    */
 
 static void fz_wait(unsigned b) {
-    int timeout = (b & 15) == 15 ? 1 : 0;
+    /* Mostly 0: a 1 ms sleep per idle wait would halve the fuzzer's rate. */
+    int timeout = b == 255 ? 1 : 0;
     int expect_n = 0;
     po_triggers expect_total = 0;
     fz.nround = 0;
@@ -819,6 +895,10 @@ static void fz_wait(unsigned b) {
             fz.round[fz.nround++] = c;
         }
     }
+    for (int i = 0; i < FZ_PAIRS; i++)
+        if (fz.pair[i].open && fz.pair[i].ghost && fz.epoll &&
+            fz_ghost_fires(&fz.pair[i]))
+            fz.stats.stale++;
     fz.stats.waits++;
     po_triggers total = 0;
     fz.in_wait = true;
@@ -848,12 +928,20 @@ static void fz_wait(unsigned b) {
         FZ_CHECK(po_next_triggered(fz.p, &fz.last_it) == NULL);
         fz.have_last_it = false;
     }
-    fz_check();
+    fz_check_full(true);
 }
 
 static void fz_op(bool in_walk);
 
-/* One action of the walked channel c, chosen by a. */
+/*
+ * One action of the walked channel c, chosen by a % 12 (the walk reads one
+ * action byte per channel, and another while the high bit is set):
+ *   0 nothing; 1 read its socket to the end; 2 read up to 1 + b % 64 bytes
+ *   (readiness must stay); 3 write 1 + b % FZ_MAXLEN bytes to its peer;
+ *   4 change its own wants to b, without po_touch() (its own turn); 5 delete
+ *   itself; 6 mark itself; 7 stop the walk; 8..11 any operation of fz_op()
+ *   (a wait among them stops the walk).
+ */
 static bool fz_act(fz_inc *c, unsigned a) {
     switch (a % 12) {
     case 0:
@@ -919,7 +1007,6 @@ static void fz_walk(void) {
         do {
             a = fz_byte();
             go = fz_act(c, a & 0x7f);
-            fz_disarm();
             fz_check();
         } while (go && (a & 0x80) && c->live && fz.pos < fz.len);
         if (!go) {
@@ -993,6 +1080,7 @@ enum {
     OP_PEER_WRITE2,
     OP_WAIT2,
     OP_CLOSE_FREE,
+    OP_GHOST,
     FZ_NOPS
 };
 
@@ -1001,7 +1089,7 @@ static const char *const fz_opnames[FZ_NOPS] = {
     "set_sock",   "wants",       "touch",        "peer_write", "peer_read",
     "peer_close", "peer_shut",   "read",         "write",      "wait",
     "alloc_fail", "bulk_attach", "bulk_del",     "refusals",   "attach",
-    "peer_write", "wait",        "close_free"};
+    "peer_write", "wait",        "close_free",   "ghost"};
 
 /*
  * One operation.  Arguments, one byte each:
@@ -1015,12 +1103,14 @@ static const char *const fz_opnames[FZ_NOPS] = {
  *   wants, touch  number (wants: the new wants); both call po_touch()
  *   peer_write    pair, length;  peer_read, peer_close, peer_shut: pair
  *   read, write   pair (the channel's end, any pair), length
- *   wait          timeout (b&15 == 15: 1 ms, else 0), then the walk
+ *   wait          timeout (b == 255: 1 ms, else 0), then the walk
  *   alloc_fail    k: the k-th (b%8) allocation of the next call fails
  *   bulk_attach   first number, count (1..FZ_BULK), wants: socketless
  *   bulk_del      first number, count: one po_delete_group
  *   refusals      a number not in play
- *   close_free    pair: closes a pair no channel holds
+ *   close_free    pair: closes a pair no channel holds (ghosts too)
+ *   ghost         number: closes its socket behind the poller's back,
+ *                 keeping a duplicate (fz_pair.ghost), then deletes it
  * Inside a walk, a wait stops the walk instead (a wait in a walk ends it);
  * the next wait outside it runs the wait.
  */
@@ -1121,10 +1211,17 @@ static void fz_op(bool in_walk) {
         }
         break;
     }
+    case OP_GHOST: {
+        fz_inc *c = fz.by_num[fz_byte() % FZ_NUMS];
+        if (c && c->pair)
+            fz_ghost(c);
+        break;
+    }
     case OP_CLOSE_FREE: { /* a socket no channel holds is the fuzzer's */
-        fz_pair *pr = fz_pick_pair(fz_byte(), FZ_FREE);
+        fz_pair *pr = fz_pick_pair(fz_byte(), FZ_UNOWNED);
         if (pr)
             fz_close_pair(pr);
+        break;
     }
     case OP_ALLOC_FAIL:
         fz_arm((long)(fz_byte() % 8));
@@ -1184,7 +1281,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    memset(&fz, 0, sizeof fz);
+    memset(&fz, 0, offsetof(fz_state, round));
     fz.in = data;
     fz.len = size;
     fz.next_seqn = 1;
@@ -1201,6 +1298,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fz.p = po_create(&opt, &err);
     if (fz.p == NULL)
         fz_fail("po_create: %s", po_strerror(err));
+    fz.epoll = strcmp(po_backend_name(fz.p), "epoll") == 0;
+    fz.poll = strcmp(po_backend_name(fz.p), "poll") == 0;
     fz_log("input of %zu bytes: %s, %s", size, po_backend_name(fz.p),
            fz.changed ? "changed" : "full");
 

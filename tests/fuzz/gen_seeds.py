@@ -12,7 +12,7 @@ import sys
 OPS = ("attach delete group mark delete_marked set_socket wants touch "
        "peer_write peer_read peer_close peer_shut read write wait "
        "alloc_fail bulk_attach bulk_delete refusals attach2 peer_write2 "
-       "wait2 close_free").split()
+       "wait2 close_free ghost").split()
 OP = {name: i for i, name in enumerate(OPS)}
 
 NOTIFY, ACCEPT, CONNECT, SEND, RECV, POOL, ERR, TIMEOUT = (1 << i for i in range(8))
@@ -41,7 +41,7 @@ class Seed:
     def wait(self, *acts, timeout=0):
         """A wait, then one action (with its argument bytes) per walked
         channel; a nested operation is A_OP followed by the operation."""
-        self.b.extend([OP["wait"], 15 if timeout else 0])
+        self.b.extend([OP["wait"], 255 if timeout else 0])
         for a in acts:
             self.b.extend(a if isinstance(a, (list, tuple)) else [a])
         return self
@@ -190,16 +190,27 @@ def scenarios():
     s["close_free_reuse"] = (Seed().attach(54, flags=0).op("delete", 54)
                              .op("close_free", 0).attach(55)
                              .op("peer_write", 0, 7).wait(A_READ_ALL))
+    s["ghost_fd_reuse"] = (Seed().attach(56, wants=RECV | SEND)
+                           .wait(A_NOTHING).op("ghost", 56).attach(57)
+                           .op("peer_write", 0, 9).op("peer_write", 1, 9)
+                           .wait(A_READ_ALL).wait().op("peer_close", 0)
+                           .wait().op("close_free", 0).wait())
+    s["ghost_in_walk"] = (Seed().attach(58).attach(59)
+                          .op("peer_write", 0, 3).op("peer_write", 1, 3)
+                          .wait(nested(Seed().op("ghost", 58).attach(60)),
+                                nested(Seed().op("ghost", 59).attach(61)))
+                          .op("peer_write", 0, 5).op("peer_write", 2, 5)
+                          .wait(A_READ_ALL, A_READ_ALL).wait())
     s["many_sockets"] = Seed()
     for i in range(48):
-        s["many_sockets"].attach(56 + i, wants=RECV | SEND)
+        s["many_sockets"].attach(64 + i, wants=RECV | SEND)
     for i in range(0, 48, 3):
         s["many_sockets"].op("peer_write", i, 20 + i)
     s["many_sockets"].wait(*([A_READ_ALL] * 48)).wait()
     s["churn"] = Seed()
     for i in range(12):
-        (s["churn"].attach(110 + i % 4).op("peer_write", i % 4, 10)
-         .op("delete", 110 + (i + 2) % 4).wait(A_READ_ALL, A_READ_ALL))
+        (s["churn"].attach(120 + i % 4).op("peer_write", i % 4, 10)
+         .op("delete", 120 + (i + 2) % 4).wait(A_READ_ALL, A_READ_ALL))
     return s
 
 

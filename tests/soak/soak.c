@@ -26,7 +26,8 @@
  *     count, so every ready channel is due in every wait);
  *   bytes: a message with another incarnation's id or out of sequence, a
  *     read that fails, a short or failed write;
- *   deinit: a deinit that is not exactly one per incarnation.
+ *   deinit: a deinit that is not exactly one per incarnation;
+ *   SeqN: a SeqN not above every SeqN handed out before it.
  * An operation is one po_attach, po_delete, po_set_socket or po_mark_delete.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -120,7 +121,8 @@ static struct {
     long ghosts;
     uint64_t msgs_sent, bytes_sent, bytes_got, bytes_discarded;
     uint64_t events;
-    long misrouted, missed, byte_errors, deinit_errors;
+    long misrouted, missed, byte_errors, deinit_errors, seqn_errors;
+    po_seqn last_seqn;
 } sk;
 
 static uint64_t sk_rand(void) {
@@ -241,6 +243,14 @@ static void sk_deinit(po_channel *ch, void *ctx) {
 
 static const po_channel_ops sk_ops = {sk_probe, sk_deinit};
 
+/* Every attach and every new socket gets a SeqN above all before it. */
+static void sk_new_seqn(sk_inc *c) {
+    c->seqn = po_channel_seqn(c->ch);
+    if (c->seqn <= sk.last_seqn)
+        sk.seqn_errors++;
+    sk.last_seqn = c->seqn;
+}
+
 /* A new incarnation in slot s, under its predecessor's number or a new one,
  * on a new pair (whose descriptors are usually the ones just closed). */
 static void sk_attach(int s, po_chn chn, int old_fd) {
@@ -265,7 +275,7 @@ static void sk_attach(int s, po_chn chn, int old_fd) {
         fprintf(stderr, "soak: po_attach: %s\n", po_strerror(rc));
         exit(2);
     }
-    c->seqn = po_channel_seqn(c->ch);
+    sk_new_seqn(c);
     c->live = true;
     sk.slot[s] = c;
     sk.ops++;
@@ -305,7 +315,7 @@ static void sk_resocket(sk_inc *c) {
     sk_close_pair(c);
     c->fd = sv[0];
     c->peer = sv[1];
-    c->seqn = po_channel_seqn(c->ch);
+    sk_new_seqn(c);
     c->sent = c->got = c->sent_bytes = c->got_bytes = 0;
     c->npart = 0;
     c->in_flight = 0;
@@ -320,13 +330,13 @@ static void sk_resocket(sk_inc *c) {
 static void sk_write(sk_inc *c) {
     if (c->peer_closed || c->in_flight >= MAX_IN_FLIGHT)
         return;
-    uint8_t buf[4 * MSG];
-    unsigned n = 1 + sk_below(4);
+    uint64_t buf[4][2]; /* messages: id, sequence number */
+    unsigned n = 1 + (unsigned)(sk_rand() & 3);
     for (unsigned i = 0; i < n; i++) {
-        uint64_t seq = c->sent + i;
-        memcpy(buf + i * MSG, &c->id, 8);
-        memcpy(buf + i * MSG + 8, &seq, 8);
+        buf[i][0] = c->id;
+        buf[i][1] = c->sent + i;
     }
+    _Static_assert(sizeof buf[0] == MSG, "a message is two words");
     ssize_t w = write(c->peer, buf, n * MSG);
     if (w != (ssize_t)(n * MSG)) {
         sk.byte_errors++;
@@ -639,6 +649,7 @@ int main(int argc, char **argv) {
     for (int s = 0; s < sk.o.channels; s++)
         sk_attach(s, (po_chn)s, -1);
     long setup_ops = sk.ops;
+    sk.attaches = 0; /* the counts are of the churn, after the set-up */
 
     double t0 = sk_now();
     while (sk.ops - setup_ops < sk.o.ops)
@@ -658,7 +669,8 @@ int main(int argc, char **argv) {
     po_stats st;
     po_get_stats(sk.p, &st);
     po_destroy(sk.p);
-    sk.round = UINT64_MAX;
+    uint64_t rounds = sk.round;
+    sk.round = UINT64_MAX; /* every ghost goes */
     sk_ghosts_expire();
     for (int s = 0; s < sk.o.channels; s++)
         if (sk.slot[s] != NULL && sk.slot[s]->live)
@@ -685,7 +697,7 @@ int main(int argc, char **argv) {
     printf("soak: %ld operations in %llu rounds: %ld attach, %ld delete, %ld "
            "set_socket, %ld mark; %ld hang-ups, %ld pool pauses; %ld "
            "attaches reused the last descriptor number\n",
-           ops, (unsigned long long)sk.round, sk.attaches, sk.deletes,
+           ops, (unsigned long long)rounds, sk.attaches, sk.deletes,
            sk.resockets, sk.marks, sk.hangups, sk.pools, sk.fd_reused);
     printf("soak: %llu messages, %llu bytes sent, %llu received, %llu "
            "discarded with deleted sockets; %llu channels walked\n",
@@ -702,10 +714,11 @@ int main(int argc, char **argv) {
            (double)ops / secs, (double)sk.msgs_sent / secs, secs,
            (double)ru.ru_maxrss / 1024.0);
     printf("soak: misrouted %ld, missed %ld, byte errors %ld, deinit errors "
-           "%ld\n",
-           sk.misrouted, sk.missed, sk.byte_errors, sk.deinit_errors);
+           "%ld, SeqN errors %ld\n",
+           sk.misrouted, sk.missed, sk.byte_errors, sk.deinit_errors,
+           sk.seqn_errors);
     bool ok = sk.misrouted == 0 && sk.missed == 0 && sk.byte_errors == 0 &&
-              sk.deinit_errors == 0;
+              sk.deinit_errors == 0 && sk.seqn_errors == 0;
     puts(ok ? "soak: PASS" : "soak: FAIL");
     return ok ? 0 : 1;
 }

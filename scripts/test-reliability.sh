@@ -1,0 +1,164 @@
+#!/bin/sh
+# Reliability: the operation fuzzer, the churn soak and valgrind.
+#
+#   1. The operation fuzzer (tests/fuzz/), built with clang and libFuzzer
+#      (AddressSanitizer + UndefinedBehaviorSanitizer + LeakSanitizer) in
+#      build/fuzz: first the committed seed corpus once on every backend,
+#      then POLLEROS_FUZZ_SECONDS (default 60) of fuzzing per backend, split
+#      between the two reconciliation modes.  Under CI=true the fuzzing is
+#      capped at 150 s in all.
+#   2. The churn soak (tests/soak/), shortened to POLLEROS_SOAK_OPS
+#      (default 100,000) operations over 5,000 socket-pair channels, on
+#      every backend in both reconciliation modes; scripts/soak.sh runs the
+#      full 1,000,000.
+#   3. valgrind memcheck over every conformance case on the epoll backend,
+#      in both reconciliation modes (build/gcc's po_conformance, which
+#      scripts/test.sh builds; else its own in build/vg), and over the
+#      fuzzer's seed corpus.
+#
+# ThreadSanitizer has nothing to run: no function of polleros is documented
+# as thread-safe (include/polleros.h: a poller and its channels belong to one
+# thread at a time).  A cross-thread notifier will bring the first such API,
+# and its TSan run with it.
+#
+# The last line is "reliability: N passed, F failed, S skipped" (one test per
+# fuzzing run, corpus replay, soak run and valgrind case); the exit status is
+# non-zero when anything failed.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/deps.sh
+if ! command -v valgrind >/dev/null 2>&1; then
+    echo "reliability: installing valgrind"
+    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q \
+        --no-install-recommends valgrind
+fi
+
+gen=""
+command -v ninja >/dev/null 2>&1 && gen="-G Ninja"
+jobs=$(nproc 2>/dev/null || echo 2)
+passed=0 failed=0 skipped=0
+pass() { passed=$((passed + 1)); echo "PASS $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; }
+
+# Backends this system builds (the library's CMake says which).
+backends="poll"
+[ "$(uname -s)" = Linux ] && backends="epoll poll"
+
+# ---------------------------------------------------------------------------
+echo "== fuzz: build (clang, libFuzzer, ASan+UBSan) in build/fuzz"
+CC=clang cmake -S tests/fuzz -B build/fuzz $gen >/dev/null
+cmake --build build/fuzz -j "$jobs"
+fuzz=build/fuzz/po_fuzz
+mkdir -p build/fuzz/artifacts
+
+secs=${POLLEROS_FUZZ_SECONDS:-60}
+nb=$(echo $backends | wc -w)
+if [ "${CI:-}" = true ] && [ $((secs * nb)) -gt 150 ]; then
+    secs=$((150 / nb))
+fi
+half=$((secs / 2))
+[ "$half" -ge 1 ] || half=1
+
+for b in $backends; do
+    # The committed seeds (and the regressions among them) first: each must
+    # run clean, in whichever mode its first byte names.
+    log=build/fuzz/replay-$b.log
+    if POLLEROS_BACKEND=$b "$fuzz" -runs=0 tests/fuzz/corpus >"$log" 2>&1; then
+        pass "fuzz/$b/corpus ($(ls tests/fuzz/corpus | wc -l) seeds)"
+    else
+        tail -n 30 "$log"
+        fail "fuzz/$b/corpus"
+    fi
+    for m in changed full; do
+        # A working corpus per cell, grown from the seeds; only it is written.
+        work=build/fuzz/corpus-$b-$m
+        mkdir -p "$work"
+        log=build/fuzz/fuzz-$b-$m.log
+        if POLLEROS_BACKEND=$b POLLEROS_FUZZ_RECONCILE=$m "$fuzz" \
+            -max_total_time="$half" -timeout=10 -rss_limit_mb=2048 \
+            -print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/$b-$m- \
+            "$work" tests/fuzz/corpus >"$log" 2>&1; then
+            execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+            rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+            pass "fuzz/$b/$m: ${half} s, $execs executions, $rate/s"
+        else
+            grep -E '^polleros fuzz|ERROR|SUMMARY|Test unit written' "$log" |
+                head -n 20
+            fail "fuzz/$b/$m (log: $log)"
+        fi
+    done
+done
+
+# ---------------------------------------------------------------------------
+echo "== soak: build in build/soak"
+CC=${CC:-cc} cmake -S tests/soak -B build/soak $gen >/dev/null
+cmake --build build/soak -j "$jobs"
+ops=${POLLEROS_SOAK_OPS:-100000}
+for b in $backends; do
+    for m in changed full; do
+        log=build/soak/soak-$b-$m.log
+        if build/soak/po_soak --ops "$ops" --backend "$b" --reconcile "$m" \
+            >"$log" 2>&1; then
+            rate=$(sed -n 's/^soak: \([0-9]*\) operations\/s.*/\1/p' "$log")
+            rss=$(sed -n 's/.*peak RSS \(.*\)$/\1/p' "$log")
+            bad=$(sed -n 's/^soak: misrouted \([0-9]*\).*/\1/p' "$log")
+            pass "soak/$b/$m: $ops operations, $rate/s, peak RSS $rss, misrouted $bad"
+        else
+            cat "$log"
+            fail "soak/$b/$m"
+        fi
+    done
+done
+
+# ---------------------------------------------------------------------------
+vg_backend=epoll
+[ "$(uname -s)" = Linux ] || vg_backend=poll
+echo "== valgrind: memcheck over the conformance suite ($vg_backend)"
+if [ -f build/gcc/CMakeCache.txt ]; then
+    conf_dir=build/gcc
+else
+    conf_dir=build/vg
+    CC=gcc cmake -S . -B build/vg $gen -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DPOLLEROS_BUILD_EXAMPLES=OFF >/dev/null
+fi
+cmake --build "$conf_dir" -j "$jobs" --target po_conformance
+conf=$conf_dir/tests/po_conformance
+vg="valgrind -q --error-exitcode=99 --leak-check=full
+    --errors-for-leak-kinds=definite,indirect,possible"
+mkdir -p build/vg/logs
+# Both reconciliations, as CTest runs the suite (<backend>/ and
+# <backend>-full/).
+for m in changed full; do
+    tag=$vg_backend
+    [ "$m" = full ] && tag=$vg_backend-full
+    for c in $("$conf" --list); do
+        log=build/vg/logs/$tag-$c.log
+        rc=0
+        POLLEROS_BACKEND=$vg_backend POLLEROS_RECONCILE=$m \
+            $vg "$conf" "$c" >"$log" 2>&1 || rc=$?
+        case $rc in
+        0) pass "valgrind/$tag/$c" ;;
+        77) skipped=$((skipped + 1)); echo "SKIP valgrind/$tag/$c" ;;
+        *) cat "$log"; fail "valgrind/$tag/$c (exit $rc)" ;;
+        esac
+    done
+done
+
+echo "== valgrind: memcheck over the fuzzer's seed corpus ($vg_backend, no sanitizers)"
+CC=gcc cmake -S tests/fuzz -B build/vg-fuzz $gen -DPOLLEROS_FUZZ_ENGINE=replay \
+    -DPOLLEROS_FUZZ_SANITIZE= >/dev/null
+cmake --build build/vg-fuzz -j "$jobs"
+log=build/vg/logs/fuzz-corpus.log
+if POLLEROS_BACKEND=$vg_backend $vg build/vg-fuzz/po_fuzz_replay tests/fuzz/corpus \
+    >"$log" 2>&1; then
+    pass "valgrind/$vg_backend/fuzz-corpus: $(tail -n 1 "$log")"
+else
+    tail -n 40 "$log"
+    fail "valgrind/$vg_backend/fuzz-corpus"
+fi
+
+echo "tsan: nothing to run: no polleros function is documented as thread-safe"
+echo "reliability: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
