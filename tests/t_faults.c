@@ -29,7 +29,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,30 +36,6 @@
 
 #include "fault.h"
 #include "harness.h"
-
-enum { T_SKIPPED = 77 };
-
-void po_fail(const char *file, int line, const char *fmt, ...) {
-    va_list ap;
-    fprintf(stderr, "FAIL %s:%d [%s]: ", file, line, t_backend());
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
-    exit(1);
-}
-
-void po_skip(const char *why) {
-    printf("SKIP [%s]: %s\n", t_backend(), why);
-    fflush(stdout);
-    exit(T_SKIPPED);
-}
-
-const char *t_backend(void) {
-    const char *b = getenv("POLLEROS_BACKEND");
-    return b && *b ? b : "default";
-}
 
 /* ------------------------------------------------------------------------ */
 /* Leak checks                                                              */
