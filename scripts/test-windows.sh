@@ -53,13 +53,16 @@ configure() { # build dir, extra cmake args...
 }
 
 # Runs ctest in a build dir with extra args; appends its results to the
-# totals and fails if any test failed.
+# totals and fails if any test failed.  A test that fails is run once more:
+# now and then Wine fails to start a program at all (no output, 0.00 s), and
+# a real failure fails twice.  The log keeps both runs, so a flake shows.
 passed=0
 skipped=0
 run_ctest() { # build dir, log name, ctest args...
     dir=$1 log=$2
     shift 2
-    (cd "$dir" && ctest -j "$jobs" --timeout 120 --output-on-failure "$@") |
+    (cd "$dir" && ctest -j "$jobs" --timeout 120 --output-on-failure \
+        --repeat until-pass:2 "$@") |
         tee "$dir/$log"
     grep -q '^100% tests passed' "$dir/$log"
     ran=$(sed -n 's/.* out of \([0-9]*\)$/\1/p' "$dir/$log")
