@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "measure.h"
 #include "polleros.h"
 
 /* ------------------------------------------------------------------------ */
@@ -87,25 +88,6 @@ static void *c_realloc(void *p, size_t n, void *ctx) {
 }
 
 /* ------------------------------------------------------------------------ */
-
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static long long rss_bytes(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long long kb = -1;
-    if (f == NULL)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %lld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb < 0 ? -1 : kb * 1024;
-}
 
 static po_triggers wants_nothing(po_channel *ch, void *ctx) {
     (void)ch;

@@ -20,6 +20,8 @@
 #define _GNU_SOURCE
 #include "pipes.h"
 
+#include "measure.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -154,26 +156,6 @@ static bool parse_args(int argc, char **argv, args *a) {
 
 /* ------------------------------------------------------------------------ */
 /* Measurements                                                             */
-
-static double now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-/* Resident memory in bytes, or -1. */
-static long long rss_bytes(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long long kb = -1;
-    if (f == NULL)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %lld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb < 0 ? -1 : kb * 1024;
-}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
