@@ -10,8 +10,9 @@
  * never reused (phase C).  The application then walks the triggered channels
  * with po_next_triggered() and acts.
  *
- * Threading: a poller and its channels belong to one thread at a time.  No
- * function here is safe to call concurrently on the same poller.
+ * Threading: a poller and its channels belong to one thread at a time.  The
+ * one function any thread may call at any time is po_notify(), which hands a
+ * payload to a notifier channel and wakes the poller's thread.
  *
  * Errors: functions that can fail return a negative PO_E... code (or NULL with
  * the code stored through an out parameter); po_strerror() names it.  When a
@@ -59,8 +60,9 @@ extern "C" {
  *   PO_ERR      also reported by the poller: a socket error, a hang-up while
  *               PO_RECV is not wanted, or a failed kernel call for the channel
  *               (see po_channel_errno())
- *   PO_TIMEOUT  per channel: a timer of the application's expired.  In the
- *               total of po_wait() it means the wait triggered no channel.
+ *   PO_TIMEOUT  per channel: its deadline (po_set_deadline()) passed.  As
+ *               the whole total of po_wait() it means the wait triggered
+ *               no channel.
  */
 typedef uint8_t po_triggers;
 enum {
@@ -191,7 +193,9 @@ enum {
     PO_EINUSE = -5,  /* the socket belongs to another channel of the poller */
     PO_EBUSY = -6,   /* called from inside a probe or a deinit */
     PO_ENOTSUP = -7, /* the backend is not available in this build or OS */
-    PO_ESYS = -8     /* a kernel call failed; see po_last_errno() */
+    PO_ESYS = -8,    /* a kernel call failed; see po_last_errno() */
+    PO_EAGAIN = -9   /* a notifier's queue is full (po_notify) or empty
+                        (po_notifier_take): try again later */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -313,8 +317,9 @@ PO_API int po_set_socket(po_channel *ch, po_socket s);
  *      so a channel that stops wanting PO_RECV hears nothing from its socket.
  *      A kernel call that fails for one channel gives that channel PO_ERR and
  *      po_channel_errno(); the others are served as usual.
- *   B. waits for the kernel up to timeout_ms (-1: no limit), or does not
- *      block at all when any channel has an internal trigger.
+ *   B. waits for the kernel up to timeout_ms (-1: no limit) and no longer
+ *      than the nearest channel deadline, or does not block at all when any
+ *      channel has an internal trigger.
  *   C. translates each event for its channel's wants and ORs it into act:
  *      readable -> PO_RECV, else PO_NOTIFY, else PO_ACCEPT (whichever is
  *      wanted); writable -> PO_SEND, else PO_CONNECT; socket error -> PO_ERR;
@@ -322,13 +327,16 @@ PO_API int po_set_socket(po_channel *ch, po_socket s);
  *      AF_UNIX peer, a reset) -> PO_RECV if wanted (read the rest, then EOF),
  *      else PO_ERR.  A TCP peer's half-close (FIN) is plain readability: EOF
  *      for the channel that reads, nothing for one that does not.  Events
- *      whose SeqN is stale are dropped.
+ *      whose SeqN is stale are dropped.  Then every channel whose deadline
+ *      has passed gets PO_TIMEOUT, and loses that deadline.
  * Returns the number of triggered channels (>= 0) and stores in *total (if not
  * NULL) the OR of their acts, or PO_TIMEOUT when none was triggered.  An
  * interrupted kernel wait (EINTR) ends the round early as if it timed out.
  * Errors: PO_EINVAL, PO_EBUSY, PO_ESYS (the kernel wait failed; see
  * po_last_errno(); the poller is unchanged and can wait again).
- * Never allocates.  O(channels) in phase A, O(events) in phase C.
+ * Never allocates.  Phase A costs O(candidates) in PO_RECONCILE_CHANGED
+ * mode, O(channels) in PO_RECONCILE_FULL; phase C O(events), plus O(log d)
+ * per deadline that fires.
  */
 PO_API int po_wait(po_poller *p, int timeout_ms, po_triggers *total);
 
@@ -363,6 +371,89 @@ PO_API po_triggers po_channel_wants(const po_channel *ch);
  * PO_ERR with 0 here: read it with getsockopt(SO_ERROR).
  */
 PO_API int po_channel_errno(const po_channel *ch);
+
+/* ------------------------------------------------------------------------ */
+/* Deadlines                                                                 */
+
+/* A point in time: nanoseconds on the system's monotonic clock, which wall
+ * clock changes do not move. */
+typedef uint64_t po_time;
+#define PO_NEVER ((po_time)UINT64_MAX) /* no deadline */
+#define PO_MSEC ((po_time)1000000)     /* one millisecond in po_time */
+
+/* The monotonic clock now (CLOCK_MONOTONIC; QueryPerformanceCounter on
+ * Windows).  Thread-safe.  O(1). */
+PO_API po_time po_now(void);
+
+/*
+ * Gives the channel a deadline (PO_NEVER removes it).  The first po_wait()
+ * that ends at or after `at` reports PO_TIMEOUT in the channel's act, ORed
+ * with whatever else it got, and the deadline is then gone: set it again for
+ * another.  po_wait() sleeps no longer than the nearest deadline.  A deadline
+ * already past fires at the next wait, without blocking it.  A deadline
+ * survives po_set_socket() and leaves with the channel.  Typical uses: a
+ * connect timeout (set it with the connect, remove it when PO_CONNECT
+ * comes) and an idle timeout (move it on at every PO_RECV).
+ * Errors: PO_EINVAL (ch NULL or deleted), PO_ENOMEM (the first deadline of a
+ * channel needs memory; nothing changed), PO_EBUSY (inside a probe or a
+ * deinit).  O(log d) for d channels with deadlines; a wait costs O(1) for the
+ * deadlines plus O(log d) per deadline that fires, however many are set.
+ * Safe during a walk.
+ */
+PO_API int po_set_deadline(po_channel *ch, po_time at);
+
+/* The channel's deadline, or PO_NEVER.  O(1) when it has none, else one
+ * lookup. */
+PO_API po_time po_channel_deadline(const po_channel *ch);
+
+/* ------------------------------------------------------------------------ */
+/* Notifier: waking the poller from another thread                           */
+
+/*
+ * A notifier is a channel that other threads use to wake the poller and hand
+ * it 64-bit payloads, in a bounded queue.  Its kernel object is an eventfd on
+ * Linux, a pipe on the BSDs and macOS, a loopback TCP pair on Windows; the
+ * poller watches it like any socket and reports PO_NOTIFY in the channel's
+ * act once payloads are waiting.  The application then takes them with
+ * po_notifier_take() until it returns PO_EAGAIN; payloads it leaves in the
+ * queue trigger the channel again at the next wait.  Each payload sent with
+ * PO_OK is taken exactly once, in the order of the queue.
+ */
+typedef struct po_notifier po_notifier;
+
+/*
+ * Creates a notifier and attaches it as channel chn.  capacity is how many
+ * payloads can wait in its queue (rounded up to a power of two; 0 means
+ * 1024, at most 2^24).  po_channel_ctx() of its channel is the notifier; it
+ * is deleted like any channel (po_delete(), po_destroy()), which closes its
+ * kernel objects: every thread must have stopped calling po_notify() by
+ * then.  Stores the notifier in *out and its channel in *ch (if not NULL).
+ * Errors: PO_EINVAL, PO_EEXIST, PO_ENOMEM, PO_EBUSY, PO_ESYS (the kernel
+ * refused the eventfd, pipe or socket pair; errno says why, a Winsock code
+ * on Windows).  Nothing
+ * changes on error.  O(capacity) to allocate the queue.
+ */
+PO_API int po_notifier_attach(po_poller *p, po_chn chn, size_t capacity,
+                              po_notifier **out, po_channel **ch);
+
+/*
+ * Thread-safe: queues value for the poller's thread and wakes it.  Never
+ * blocks and never drops a payload: when the queue is full it returns
+ * PO_EAGAIN and queues nothing, and the sender decides whether to retry, wait
+ * or give up.  Returns PO_OK, PO_EINVAL (n NULL), PO_EAGAIN, or PO_ESYS when
+ * the payload was queued but the wake-up could not be written (it is taken
+ * at the next wake-up of the poller; errno says why, a Winsock code on
+ * Windows).  Lock-free: O(1) with
+ * no lock, one kernel call only when the poller was not already woken.
+ */
+PO_API int po_notify(po_notifier *n, uint64_t value);
+
+/*
+ * The poller's thread only: takes the next payload into *value.  Returns
+ * PO_OK, PO_EAGAIN when the queue is empty (the channel will trigger again
+ * when a payload comes), or PO_EINVAL.  O(1).  Safe during a walk.
+ */
+PO_API int po_notifier_take(po_notifier *n, uint64_t *value);
 
 #ifdef __cplusplus
 }

@@ -61,27 +61,15 @@ const po_allocator *po__allocator(const po_poller *p);
 
 #ifdef POLLEROS_HAVE_EPOLL
 extern const po_backend_ops po_backend_epoll;
-/* The harvest path (po__deliver) is inline, with the poller record. */
-#include "poller.h"
-
 #endif
 #ifdef POLLEROS_HAVE_POLL
 extern const po_backend_ops po_backend_poll;
-/* The harvest path (po__deliver) is inline, with the poller record. */
-#include "poller.h"
-
 #endif
 #ifdef POLLEROS_HAVE_KQUEUE
 extern const po_backend_ops po_backend_kqueue;
-/* The harvest path (po__deliver) is inline, with the poller record. */
-#include "poller.h"
-
 #endif
 #ifdef POLLEROS_HAVE_WEPOLL
 extern const po_backend_ops po_backend_wepoll;
-/* The harvest path (po__deliver) is inline, with the poller record. */
-#include "poller.h"
-
 #endif
 
 /* The harvest path (po__deliver) is inline, with the poller record. */

@@ -12,6 +12,7 @@
  * changed); in PO_RECONCILE_FULL mode every live channel is.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,7 @@ po_poller *po_create(const po_options *opt, int *err) {
     po_map_init(&p->by_chn, offsetof(po_channel, chn), sizeof(po_chn));
     po_map_init(&p->by_seqn, offsetof(po_channel, seqn), sizeof(po_seqn));
     po_map_init(&p->by_sock, offsetof(po_channel, sock), sizeof(po_socket));
+    po_timers_init(&p->timers);
     unsigned max_events = opt->max_events ? opt->max_events : 256;
     rc = be->init(p, &p->bstate, max_events < 65536 ? max_events : 65536);
     if (rc != PO_OK) {
@@ -178,6 +180,7 @@ void po_destroy(po_poller *p) {
     po_map_free(&p->by_chn, &p->alloc);
     po_map_free(&p->by_seqn, &p->alloc);
     po_map_free(&p->by_sock, &p->alloc);
+    po_timers_free(&p->timers, &p->alloc);
     po_allocator a = p->alloc;
     a.free(p, a.ctx);
 }
@@ -215,6 +218,8 @@ const char *po_strerror(int err) {
         return "backend not available";
     case PO_ESYS:
         return "kernel call failed";
+    case PO_EAGAIN:
+        return "notifier queue full or empty; try again";
     default:
         return "unknown error";
     }
@@ -300,6 +305,8 @@ static int po_unregister(po_poller *p, po_channel *ch) {
 
 static void po_remove(po_poller *p, po_channel *ch) {
     po_unregister(p, ch);
+    if (ch->state & PO_ST_TIMER)
+        po_timers_set(&p->timers, ch, PO_NEVER, &p->alloc);
     po_map_del(&p->by_chn, ch);
     po_map_del(&p->by_seqn, ch);
     if (ch->sock != PO_NO_SOCKET) {
@@ -410,6 +417,23 @@ int po_set_socket(po_channel *ch, po_socket s) {
     return PO_OK;
 }
 
+int po_set_deadline(po_channel *ch, po_time at) {
+    if (ch == NULL)
+        return PO_EINVAL;
+    po_poller *p = po_poller_of(ch);
+    if (p->in_callback)
+        return PO_EBUSY;
+    if (!(ch->state & PO_ST_LIVE))
+        return PO_EINVAL;
+    return po_timers_set(&p->timers, ch, at, &p->alloc);
+}
+
+po_time po_channel_deadline(const po_channel *ch) {
+    if (ch == NULL || !(ch->state & PO_ST_TIMER))
+        return PO_NEVER;
+    return po_timers_get(&po_poller_of((po_channel *)ch)->timers, ch);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The wait                                                                 */
 
@@ -477,6 +501,23 @@ static void po_probe(po_poller *p, po_channel *ch) {
                                  (ch->os_errno ? PO_ERR : 0)));
 }
 
+/* Milliseconds from now to `at`, rounded up so that the wait ends at or
+ * after it; 0 when it has passed. */
+static int po_ms_until(po_time at) {
+    po_time now = po_now();
+    if (at <= now)
+        return 0;
+    po_time ms = (at - now + PO_MSEC - 1) / PO_MSEC;
+    return ms < (po_time)INT_MAX ? (int)ms : INT_MAX;
+}
+
+static void po_fire_deadlines(po_poller *p) {
+    po_time now = po_now();
+    po_channel *ch;
+    while ((ch = po_timers_pop_due(&p->timers, now)) != NULL)
+        po_trigger(p, ch, PO_TIMEOUT);
+}
+
 int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
     if (p == NULL)
         return PO_EINVAL;
@@ -509,10 +550,30 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
                     po_probe(p, &b->ch[i]);
     p->in_callback = false;
 
-    /* Phase B: wait, without blocking if anything is already triggered.
-     * Phase C runs inside: the backend delivers each event by token. */
-    p->stats.waits++;
-    int e = p->be->wait(p, p->bstate, p->ntrig ? 0 : timeout_ms);
+    /* Phase B: wait, without blocking if anything is already triggered, and
+     * no longer than the nearest deadline.  Phase C runs inside: the backend
+     * delivers each event by token; deadlines that passed are added after.
+     * A wait cut short by a deadline that has not quite come (a coarse
+     * system timer) waits again for the rest, so an untriggered round still
+     * means the caller's timeout. */
+    int e;
+    for (;;) {
+        int ms = p->ntrig ? 0 : timeout_ms;
+        bool for_deadline = false;
+        if (ms != 0 && p->timers.n) {
+            int until = po_ms_until(po_timers_next(&p->timers));
+            if (ms < 0 || until < ms) {
+                ms = until;
+                for_deadline = true;
+            }
+        }
+        p->stats.waits++;
+        e = p->be->wait(p, p->bstate, ms);
+        if (p->timers.n)
+            po_fire_deadlines(p);
+        if (!for_deadline || p->ntrig || e != 0)
+            break;
+    }
     int rc = (int)p->ntrig;
     if (e != 0 && e != EINTR) {
         p->last_errno = e;

@@ -25,17 +25,17 @@ int po_map_reserve(po_map *m, size_t extra, const po_allocator *a) {
     size_t n = slots ? slots : 16;
     unsigned bits = 0;
     while (po_map_room(n) < need) {
-        if (n > SIZE_MAX / 2 / sizeof(po_channel *))
+        if (n > SIZE_MAX / 2 / sizeof(void *))
             return PO_ENOMEM;
         n *= 2;
     }
     for (size_t t = n; t > 1; t >>= 1)
         bits++;
-    po_channel **fresh = a->malloc(n * sizeof *fresh, a->ctx);
+    void **fresh = a->malloc(n * sizeof *fresh, a->ctx);
     if (fresh == NULL)
         return PO_ENOMEM;
     memset(fresh, 0, n * sizeof *fresh);
-    po_channel **old = m->slots;
+    void **old = m->slots;
     m->slots = fresh;
     m->mask = n - 1;
     m->shift = 64 - bits;
@@ -53,14 +53,14 @@ void po_map_free(po_map *m, const po_allocator *a) {
     po_map_init(m, m->key_off, m->key_size);
 }
 
-void po_map_put(po_map *m, po_channel *ch) {
-    m->slots[po_map_free_slot(m, po_map_key(m, ch))] = ch;
+void po_map_put(po_map *m, void *rec) {
+    m->slots[po_map_free_slot(m, po_map_key(m, rec))] = rec;
     m->count++;
 }
 
-void po_map_del(po_map *m, po_channel *ch) {
-    size_t i = po_map_home(m, po_map_key(m, ch));
-    while (m->slots[i] != ch)
+void po_map_del(po_map *m, void *rec) {
+    size_t i = po_map_home(m, po_map_key(m, rec));
+    while (m->slots[i] != rec)
         i = (i + 1) & m->mask;
     m->count--;
     /* Backward shift: pull later entries of the run into the hole unless

@@ -2,12 +2,14 @@
  * The poller's maps: open addressing with linear probing and deletion by
  * backward shift (no tombstones, so lookups never slow down with churn).
  *
- * A slot holds only a channel pointer; the key is read from the channel
+ * A slot holds only a record pointer; the key is read from the record
  * itself (at key_off, key_size bytes).  Eight bytes a slot instead of
- * sixteen: a lookup that hits dereferences the channel it is about to use
- * anyway.  The poller keeps three: number -> channel (the identity map: the
- * channel carries its current SeqN), SeqN -> channel (the object map, used to
- * resolve kernel tokens), socket -> channel (one channel per socket).
+ * sixteen: a lookup that hits dereferences the record it is about to use
+ * anyway.  The poller keeps three over channels: number -> channel (the
+ * identity map: the channel carries its current SeqN), SeqN -> channel (the
+ * object map, used to resolve kernel tokens), socket -> channel (one channel
+ * per socket); and one over deadline records, keyed by their channel's
+ * address (timers.h).
  *
  * Insertion never allocates: po_map_reserve() first, so that a failed
  * allocation is reported before anything changes.
@@ -20,11 +22,11 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "channel.h"
+#include "polleros.h"
 
 typedef struct po_map {
-    po_channel **slots; /* NULL: empty */
-    size_t mask;        /* slots - 1; 0 while unallocated */
+    void **slots; /* NULL: empty */
+    size_t mask;  /* slots - 1; 0 while unallocated */
     size_t count;
     unsigned shift;    /* 64 - log2(slots) */
     unsigned key_off;  /* where the key lies in a channel */
@@ -35,16 +37,16 @@ void po_map_init(po_map *m, size_t key_off, size_t key_size);
 /* Makes room for `extra` more entries.  PO_OK or PO_ENOMEM (unchanged). */
 int po_map_reserve(po_map *m, size_t extra, const po_allocator *a);
 void po_map_free(po_map *m, const po_allocator *a);
-/* Inserts a channel whose key is not present; room must be reserved. */
-void po_map_put(po_map *m, po_channel *ch);
-/* Removes this channel (found by its key as it is now). */
-void po_map_del(po_map *m, po_channel *ch);
+/* Inserts a record whose key is not present; room must be reserved. */
+void po_map_put(po_map *m, void *rec);
+/* Removes this record (found by its key as it is now). */
+void po_map_del(po_map *m, void *rec);
 
-/* The key of a channel; `size` is m->key_size, or the same as a constant
+/* The key of a record; `size` is m->key_size, or the same as a constant
  * where the caller knows it, so that the compiler drops the branch. */
-static inline uint64_t po_map_key_sized(const po_map *m, const po_channel *ch,
+static inline uint64_t po_map_key_sized(const po_map *m, const void *rec,
                                         unsigned size) {
-    const char *field = (const char *)ch + m->key_off;
+    const char *field = (const char *)rec + m->key_off;
     if (size == 8) {
         uint64_t k;
         memcpy(&k, field, 8);
@@ -55,8 +57,8 @@ static inline uint64_t po_map_key_sized(const po_map *m, const po_channel *ch,
     return k;
 }
 
-static inline uint64_t po_map_key(const po_map *m, const po_channel *ch) {
-    return po_map_key_sized(m, ch, m->key_size);
+static inline uint64_t po_map_key(const po_map *m, const void *rec) {
+    return po_map_key_sized(m, rec, m->key_size);
 }
 
 static inline size_t po_map_home(const po_map *m, uint64_t key) {
@@ -65,20 +67,19 @@ static inline size_t po_map_home(const po_map *m, uint64_t key) {
     return (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> m->shift);
 }
 
-/* The channel with this key, or NULL; `size` as for po_map_key_sized().
+/* The record with this key, or NULL; `size` as for po_map_key_sized().
  * O(1) expected. */
-static inline po_channel *po_map_find(const po_map *m, uint64_t key,
-                                      unsigned size) {
+static inline void *po_map_find(const po_map *m, uint64_t key, unsigned size) {
     if (m->count == 0)
         return NULL;
     for (size_t i = po_map_home(m, key);; i = (i + 1) & m->mask) {
-        po_channel *ch = m->slots[i];
-        if (ch == NULL || po_map_key_sized(m, ch, size) == key)
-            return ch;
+        void *rec = m->slots[i];
+        if (rec == NULL || po_map_key_sized(m, rec, size) == key)
+            return rec;
     }
 }
 
-static inline po_channel *po_map_get(const po_map *m, uint64_t key) {
+static inline void *po_map_get(const po_map *m, uint64_t key) {
     return po_map_find(m, key, m->key_size);
 }
 

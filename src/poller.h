@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "map.h"
 #include "slab.h"
+#include "timers.h"
 
 struct po_poller {
     po_allocator alloc;
@@ -21,6 +22,7 @@ struct po_poller {
     po_map by_seqn; /* SeqN -> channel: kernel tokens resolve here */
     po_map by_sock; /* socket -> channel: one channel per socket */
     po_slabs slabs;
+    po_timers timers; /* channel deadlines */
     size_t nlive, nsock, nmarked;
     po_seqn next_seqn;
     po_channel *list; /* the candidate list */

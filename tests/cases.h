@@ -48,3 +48,17 @@ PO_CASE(half_close_readable)
 PO_CASE(pipe_peer_closed)
 /* t_kqueue.c */
 PO_CASE(kqueue_partial_add)
+/* t_deadline.c */
+PO_CASE(deadline_fires_once)
+PO_CASE(deadline_past_no_block)
+PO_CASE(deadline_move_and_remove)
+PO_CASE(deadline_with_events)
+PO_CASE(deadline_errors)
+PO_CASE(deadline_alloc_failure)
+PO_CASE(deadline_many_model)
+/* t_notify.c */
+PO_CASE(notify_delivers_in_order)
+PO_CASE(notify_full_eagain)
+PO_CASE(notify_errors)
+PO_CASE(notify_wakes_blocked_wait)
+PO_CASE(notify_threads_exactly_once)

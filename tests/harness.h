@@ -143,6 +143,14 @@ int t_file_errno(const char *backend);
 /* Makes room for n open sockets in this process, where there is a limit. */
 void t_fd_limit(size_t n);
 
+/* Threads (pthreads; Windows threads), for the notifier's cases. */
+typedef struct t_thread t_thread;
+t_thread *t_thread_start(void (*fn)(void *), void *arg);
+void t_thread_join(t_thread *t);
+/* Gives the processor to another thread. */
+void t_yield(void);
+void t_sleep_ms(int ms);
+
 /*
  * A channel whose probe answers `want` and counts its deinits.  Tests attach
  * a t_chan as ctx with t_ops.

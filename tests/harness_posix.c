@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,4 +236,38 @@ void t_fd_limit(size_t n) {
         rl.rlim_cur = (rlim_t)n;
         CHECK_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
     }
+}
+
+struct t_thread {
+    pthread_t id;
+    void (*fn)(void *);
+    void *arg;
+};
+
+static void *t_thread_main(void *arg) {
+    t_thread *t = arg;
+    t->fn(t->arg);
+    return NULL;
+}
+
+t_thread *t_thread_start(void (*fn)(void *), void *arg) {
+    t_thread *t = malloc(sizeof *t);
+    CHECK(t != NULL);
+    t->fn = fn;
+    t->arg = arg;
+    CHECK_EQ(pthread_create(&t->id, NULL, t_thread_main, t), 0);
+    return t;
+}
+
+void t_thread_join(t_thread *t) {
+    CHECK_EQ(pthread_join(t->id, NULL), 0);
+    free(t);
+}
+
+void t_yield(void) { sched_yield(); }
+
+void t_sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }

@@ -374,3 +374,35 @@ int t_file_errno(const char *backend) {
 void t_fd_limit(size_t n) {
     (void)n; /* no per-process socket limit to raise */
 }
+
+struct t_thread {
+    HANDLE h;
+    void (*fn)(void *);
+    void *arg;
+};
+
+static DWORD WINAPI t_thread_main(LPVOID arg) {
+    t_thread *t = arg;
+    t->fn(t->arg);
+    return 0;
+}
+
+t_thread *t_thread_start(void (*fn)(void *), void *arg) {
+    t_thread *t = malloc(sizeof *t);
+    CHECK(t != NULL);
+    t->fn = fn;
+    t->arg = arg;
+    t->h = CreateThread(NULL, 0, t_thread_main, t, 0, NULL);
+    CHECK(t->h != NULL);
+    return t;
+}
+
+void t_thread_join(t_thread *t) {
+    CHECK_EQ(WaitForSingleObject(t->h, INFINITE), WAIT_OBJECT_0);
+    CloseHandle(t->h);
+    free(t);
+}
+
+void t_yield(void) { SwitchToThread(); }
+
+void t_sleep_ms(int ms) { Sleep((DWORD)ms); }

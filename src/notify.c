@@ -1,0 +1,157 @@
+/*
+ * The notifier: a bounded queue that any thread can push to, and a wake-up
+ * object (wake.h) the poller watches as the notifier channel's socket.
+ *
+ * The queue is a ring of cells, each with a sequence number that says
+ * whose turn it is: a producer claims a cell by advancing the shared tail
+ * with a compare-and-swap, writes the payload, then publishes the cell by
+ * storing its sequence number; the one consumer reads cells in order.  No
+ * lock, so a producer preempted mid-push never stalls the others, and a
+ * full ring is seen at once (PO_EAGAIN) rather than waited out.
+ *
+ * Waking: `pending` is 1 while a wake-up is written and not yet consumed.
+ * Only the producer that turns it from 0 to 1 writes the kernel object, so
+ * a burst of payloads costs one kernel call.  The consumer, on finding the
+ * ring empty, first drains the kernel object, then clears `pending`, then
+ * looks once more: a producer that pushed before that clear is seen by the
+ * second look, and one that pushes after it finds 0 and writes a new
+ * wake-up.  Either way no payload waits without the channel being readable.
+ */
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "poller.h"
+#include "wake.h"
+
+typedef struct po_cell {
+    atomic_size_t seq;
+    uint64_t value;
+} po_cell;
+
+/* Producers share `tail`; the consumer alone moves `head`.  Padding keeps
+ * them on different cache lines, so pushes do not slow the takes. */
+struct po_notifier {
+    po_wake wake;
+    size_t mask;
+    char pad0[64];
+    atomic_size_t tail;
+    char pad1[64];
+    size_t head;
+    atomic_int pending;
+    char pad2[64];
+    po_cell cells[];
+};
+
+static po_triggers po_notifier_probe(po_channel *ch, void *ctx) {
+    (void)ch;
+    (void)ctx;
+    return PO_NOTIFY;
+}
+
+static void po_notifier_deinit(po_channel *ch, void *ctx) {
+    po_notifier *n = ctx;
+    const po_allocator *a = po__allocator(po_slab_of(ch)->poller);
+    po_wake_close(&n->wake);
+    a->free(n, a->ctx);
+}
+
+static const po_channel_ops po_notifier_ops = {po_notifier_probe,
+                                               po_notifier_deinit};
+
+int po_notifier_attach(po_poller *p, po_chn chn, size_t capacity,
+                       po_notifier **out, po_channel **chp) {
+    if (p == NULL || out == NULL || capacity > ((size_t)1 << 24))
+        return PO_EINVAL;
+    if (p->in_callback)
+        return PO_EBUSY;
+    if (po_find(p, chn) != NULL)
+        return PO_EEXIST;
+    size_t cap = 1;
+    while (cap < (capacity ? capacity : 1024))
+        cap *= 2;
+    const po_allocator *a = &p->alloc;
+    po_notifier *n = a->malloc(sizeof *n + cap * sizeof(po_cell), a->ctx);
+    if (n == NULL)
+        return PO_ENOMEM;
+    memset(n, 0, sizeof *n);
+    n->mask = cap - 1;
+    atomic_init(&n->tail, 0);
+    atomic_init(&n->pending, 0);
+    for (size_t i = 0; i < cap; i++) {
+        atomic_init(&n->cells[i].seq, i);
+        n->cells[i].value = 0;
+    }
+    int e = po_wake_open(&n->wake);
+    if (e != 0) {
+        a->free(n, a->ctx);
+        errno = e;
+        return PO_ESYS;
+    }
+    po_channel *ch;
+    int rc = po_attach(p, chn, n->wake.rd, &po_notifier_ops, n, &ch);
+    if (rc != PO_OK) {
+        po_wake_close(&n->wake);
+        a->free(n, a->ctx);
+        return rc;
+    }
+    *out = n;
+    if (chp)
+        *chp = ch;
+    return PO_OK;
+}
+
+int po_notify(po_notifier *n, uint64_t value) {
+    if (n == NULL)
+        return PO_EINVAL;
+    size_t pos = atomic_load_explicit(&n->tail, memory_order_relaxed);
+    po_cell *c;
+    for (;;) {
+        c = &n->cells[pos & n->mask];
+        size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+        if (seq == pos) {
+            if (atomic_compare_exchange_weak_explicit(&n->tail, &pos, pos + 1,
+                                                      memory_order_relaxed,
+                                                      memory_order_relaxed))
+                break;
+        } else if ((ptrdiff_t)(seq - pos) < 0) {
+            return PO_EAGAIN; /* the cell still holds a payload: full */
+        } else {
+            pos = atomic_load_explicit(&n->tail, memory_order_relaxed);
+        }
+    }
+    c->value = value;
+    atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
+    if (atomic_exchange(&n->pending, 1) == 0) {
+        int e = po_wake_signal(&n->wake);
+        if (e != 0) {
+            /* The payload stays queued; let the next sender try again. */
+            atomic_store(&n->pending, 0);
+            errno = e;
+            return PO_ESYS;
+        }
+    }
+    return PO_OK;
+}
+
+static bool po_notifier_pop(po_notifier *n, uint64_t *value) {
+    po_cell *c = &n->cells[n->head & n->mask];
+    if (atomic_load_explicit(&c->seq, memory_order_acquire) != n->head + 1)
+        return false;
+    *value = c->value;
+    atomic_store_explicit(&c->seq, n->head + n->mask + 1, memory_order_release);
+    n->head++;
+    return true;
+}
+
+int po_notifier_take(po_notifier *n, uint64_t *value) {
+    if (n == NULL || value == NULL)
+        return PO_EINVAL;
+    if (po_notifier_pop(n, value))
+        return PO_OK;
+    po_wake_drain(&n->wake);
+    /* An exchange, not a store: reading a producer's 1 makes its push
+     * visible to the look that follows. */
+    atomic_exchange(&n->pending, 0);
+    return po_notifier_pop(n, value) ? PO_OK : PO_EAGAIN;
+}

@@ -1,0 +1,133 @@
+#include "timers.h"
+
+#include <string.h>
+
+/* The map's key for a channel: its address, as the map reads it from a
+ * record's ch field. */
+static uint64_t po_timer_key(const po_channel *ch) {
+    uintptr_t u = (uintptr_t)ch;
+    return (uint64_t)u;
+}
+
+void po_timers_init(po_timers *t) {
+    memset(t, 0, sizeof *t);
+    po_map_init(&t->by_ch, offsetof(po_timer, ch), sizeof(po_channel *));
+}
+
+void po_timers_free(po_timers *t, const po_allocator *a) {
+    for (size_t i = 0; i < t->n; i++)
+        a->free(t->heap[i], a->ctx);
+    for (po_timer *r = t->spare, *next; r != NULL; r = next) {
+        next = r->next;
+        a->free(r, a->ctx);
+    }
+    if (t->heap)
+        a->free(t->heap, a->ctx);
+    po_map_free(&t->by_ch, a);
+    po_timers_init(t);
+}
+
+static void po_heap_place(po_timers *t, po_timer *r, size_t i) {
+    t->heap[i] = r;
+    r->pos = i;
+}
+
+/* Moves r from index i towards the root, then towards the leaves, until the
+ * heap holds again: one of the two loops does nothing. */
+static void po_heap_fix(po_timers *t, po_timer *r, size_t i) {
+    while (i > 0 && t->heap[(i - 1) / 2]->at > r->at) {
+        po_heap_place(t, t->heap[(i - 1) / 2], i);
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= t->n)
+            break;
+        if (c + 1 < t->n && t->heap[c + 1]->at < t->heap[c]->at)
+            c++;
+        if (t->heap[c]->at >= r->at)
+            break;
+        po_heap_place(t, t->heap[c], i);
+        i = c;
+    }
+    po_heap_place(t, r, i);
+}
+
+static void po_timers_remove(po_timers *t, po_timer *r) {
+    po_timer *last = t->heap[--t->n];
+    if (last != r)
+        po_heap_fix(t, last, r->pos);
+    po_map_del(&t->by_ch, r);
+    r->ch->state &= (uint8_t)~PO_ST_TIMER;
+    r->next = t->spare;
+    t->spare = r;
+}
+
+static po_timer *po_timers_find(const po_timers *t, const po_channel *ch) {
+    if (!(ch->state & PO_ST_TIMER))
+        return NULL;
+    return po_map_get(&t->by_ch, po_timer_key(ch));
+}
+
+/* Room for one more record in the heap, the map and the free list. */
+static int po_timers_reserve(po_timers *t, const po_allocator *a) {
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 16;
+        if (cap > SIZE_MAX / sizeof *t->heap)
+            return PO_ENOMEM;
+        po_timer **heap = a->realloc(t->heap, cap * sizeof *heap, a->ctx);
+        if (heap == NULL)
+            return PO_ENOMEM;
+        t->heap = heap;
+        t->cap = cap;
+    }
+    if (po_map_reserve(&t->by_ch, 1, a) != PO_OK)
+        return PO_ENOMEM;
+    if (t->spare == NULL) {
+        t->spare = a->malloc(sizeof *t->spare, a->ctx);
+        if (t->spare == NULL)
+            return PO_ENOMEM;
+        t->spare->next = NULL;
+    }
+    return PO_OK;
+}
+
+int po_timers_set(po_timers *t, po_channel *ch, po_time at,
+                  const po_allocator *a) {
+    po_timer *r = po_timers_find(t, ch);
+    if (r != NULL) {
+        if (at == PO_NEVER) {
+            po_timers_remove(t, r);
+        } else {
+            r->at = at;
+            po_heap_fix(t, r, r->pos);
+        }
+        return PO_OK;
+    }
+    if (at == PO_NEVER)
+        return PO_OK;
+    if (po_timers_reserve(t, a) != PO_OK)
+        return PO_ENOMEM;
+    r = t->spare;
+    t->spare = r->next;
+    r->at = at;
+    r->ch = ch;
+    po_map_put(&t->by_ch, r);
+    ch->state |= PO_ST_TIMER;
+    po_heap_fix(t, r, t->n++);
+    return PO_OK;
+}
+
+po_time po_timers_get(const po_timers *t, const po_channel *ch) {
+    po_timer *r = po_timers_find(t, ch);
+    return r ? r->at : PO_NEVER;
+}
+
+po_channel *po_timers_pop_due(po_timers *t, po_time now) {
+    if (t->n == 0 || t->heap[0]->at > now)
+        return NULL;
+    po_timer *r = t->heap[0];
+    po_channel *ch = r->ch;
+    po_timers_remove(t, r);
+    return ch;
+}

@@ -1,0 +1,28 @@
+/*
+ * The kernel object a notifier wakes its poller with: something the poller
+ * can watch for readability like a socket, and that any thread can make
+ * readable.  An eventfd on Linux, a pipe on other POSIX systems, a loopback
+ * TCP pair on Windows (where the poller watches only sockets).  One file per
+ * system family: wake_posix.c, wake_win.c.
+ */
+#ifndef POLLEROS_WAKE_H
+#define POLLEROS_WAKE_H
+
+#include "polleros.h"
+
+typedef struct po_wake {
+    po_socket rd; /* watched by the poller */
+    po_socket wr; /* written by the notifying threads (rd for an eventfd) */
+} po_wake;
+
+/* Opens both ends, non-blocking and not inherited by child processes.
+ * 0 or an errno (a Winsock code on Windows); nothing is left open on
+ * failure. */
+int po_wake_open(po_wake *w);
+void po_wake_close(po_wake *w);
+/* Makes rd readable; thread-safe.  0, or an errno (Winsock code). */
+int po_wake_signal(po_wake *w);
+/* Reads rd until it is no longer readable.  The poller's thread only. */
+void po_wake_drain(po_wake *w);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * Windows: a loopback TCP connection.  The wepoll API and WSAPoll watch only
+ * sockets, and Windows has no socketpair(); the pair is made by listening on
+ * 127.0.0.1 with an ephemeral port, connecting, and accepting.  Another
+ * process could connect to that port in between, so the accepted peer is
+ * checked to be our own connecting socket.  Winsock is started by the poller
+ * the notifier belongs to.
+ */
+#include <winsock2.h>
+
+#include <ws2tcpip.h>
+
+#include "wake.h"
+
+static int po_wake_fail(SOCKET a, SOCKET b, SOCKET c) {
+    int e = WSAGetLastError();
+    SOCKET all[3] = {a, b, c};
+    for (int i = 0; i < 3; i++)
+        if (all[i] != INVALID_SOCKET)
+            closesocket(all[i]);
+    return e ? e : WSAEINVAL;
+}
+
+static int po_same_addr(const struct sockaddr_in *x,
+                        const struct sockaddr_in *y) {
+    return x->sin_port == y->sin_port &&
+           x->sin_addr.s_addr == y->sin_addr.s_addr;
+}
+
+int po_wake_open(po_wake *w) {
+    SOCKET lst = INVALID_SOCKET, wr = INVALID_SOCKET, rd = INVALID_SOCKET;
+    struct sockaddr_in addr = {0}, mine = {0}, peer = {0};
+    int len = sizeof addr;
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    lst = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, NULL, 0,
+                     WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+    if (lst == INVALID_SOCKET ||
+        bind(lst, (struct sockaddr *)&addr, sizeof addr) != 0 ||
+        listen(lst, 1) != 0 ||
+        getsockname(lst, (struct sockaddr *)&addr, &len) != 0)
+        return po_wake_fail(lst, wr, rd);
+    wr = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, NULL, 0,
+                    WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+    if (wr == INVALID_SOCKET ||
+        connect(wr, (struct sockaddr *)&addr, sizeof addr) != 0)
+        return po_wake_fail(lst, wr, rd);
+    len = sizeof mine;
+    if (getsockname(wr, (struct sockaddr *)&mine, &len) != 0)
+        return po_wake_fail(lst, wr, rd);
+    for (;;) {
+        len = sizeof peer;
+        rd = accept(lst, (struct sockaddr *)&peer, &len);
+        if (rd == INVALID_SOCKET)
+            return po_wake_fail(lst, wr, rd);
+        if (po_same_addr(&peer, &mine))
+            break;
+        closesocket(rd); /* a stranger: not ours */
+    }
+    closesocket(lst);
+    u_long on = 1;
+    BOOL nodelay = TRUE;
+    if (ioctlsocket(rd, FIONBIO, &on) != 0 ||
+        ioctlsocket(wr, FIONBIO, &on) != 0 ||
+        setsockopt(wr, IPPROTO_TCP, TCP_NODELAY, (const char *)&nodelay,
+                   sizeof nodelay) != 0)
+        return po_wake_fail(INVALID_SOCKET, wr, rd);
+    w->rd = (po_socket)rd;
+    w->wr = (po_socket)wr;
+    return 0;
+}
+
+void po_wake_close(po_wake *w) {
+    closesocket((SOCKET)w->rd);
+    closesocket((SOCKET)w->wr);
+}
+
+int po_wake_signal(po_wake *w) {
+    char b = 1;
+    if (send((SOCKET)w->wr, &b, 1, 0) == 1)
+        return 0;
+    int e = WSAGetLastError();
+    return e == WSAEWOULDBLOCK ? 0 : e; /* a full buffer is readable */
+}
+
+void po_wake_drain(po_wake *w) {
+    char buf[64];
+    while (recv((SOCKET)w->rd, buf, sizeof buf, 0) > 0)
+        ;
+}
