@@ -698,6 +698,35 @@ set multiplot layout 1,{len(actives)} title 'chained pipes: {ylabel}'
                + (f"; {libs}" if libs else "") + ".")
         self.w()
 
+    # -- deadlines ---------------------------------------------------------
+
+    def deadlines_section(self):
+        rows = read_tsv(os.path.join(self.raw, "deadlines.tsv"))
+        if not rows:
+            return
+        data = {}
+        for _, _, be, d, metric, value in rows:
+            data.setdefault(int(d), {})[metric] = float(value)
+            self.add("deadlines", f"polleros/{be}", f"d={d}", metric,
+                     float(value))
+        self.w("## Deadlines (polleros)")
+        self.w()
+        self.w("d socketless channels, each with a deadline an hour away: "
+               "ns to set each, to move each, the median idle `po_wait(p, 0)` "
+               "with all d pending, and ns per deadline for the one wait "
+               "that fires all d once they are moved into the past (a "
+               "binary heap: O(log d) per change, O(1) for the idle wait).")
+        self.w()
+        self.w("| d | set ns | move ns | idle wait ns | fire ns/deadline |")
+        self.w("|---:|---:|---:|---:|---:|")
+        for d in sorted(data):
+            m = data[d]
+            self.w(f"| {d:,} | {fmt(m.get('set_ns'), 1)} | "
+                   f"{fmt(m.get('move_ns'), 1)} | "
+                   f"{fmt(m.get('idle_wait_ns'), 0)} | "
+                   f"{fmt(m.get('fire_ns'), 1)} |")
+        self.w()
+
     def run(self):
         self.load_pipes()
         body_start = len(self.md)
@@ -706,6 +735,7 @@ set multiplot layout 1,{len(actives)} title 'chained pipes: {ylabel}'
         self.kernel_section()
         self.echo_section()
         self.churn_section()
+        self.deadlines_section()
         self.profile_section()
         body = self.md[body_start:]
         self.md = self.md[:body_start]

@@ -23,6 +23,8 @@
 #   pipes    chained pipes, every driver, wall time and callgrind instructions
 #   kernel   ctl and wait calls per event, counted by strace -c
 #   churn    attach/delete rate, memory per channel
+#   deadlines  set, move and fire cost of channel deadlines, and the idle
+#            wait, at 0 to 1,000,000 deadlines
 #   echo     the echo demo's client against the polleros, libuv and libevent
 #            echo servers
 # BENCH_ONLY="pipes churn" limits a run to some of them (for iterating).
@@ -39,7 +41,7 @@ case "${1:-}" in
     exit 2
     ;;
 esac
-only=${BENCH_ONLY:-"pipes kernel churn echo"}
+only=${BENCH_ONLY:-"pipes kernel churn deadlines echo"}
 want() { case " $only " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 sh scripts/deps.sh
@@ -265,6 +267,15 @@ if want churn; then
         done
     done
     awk -F '\t' '{ printf "   %-16s %-18s %-36s %s\n", $3, $4, $5, $6 }' "$out"
+fi
+
+if want deadlines; then
+    echo "== deadlines: cost per deadline and the idle wait, as they grow"
+    out=$raw/deadlines.tsv
+    counts=0,1000,10000,100000,1000000
+    [ "$quick" -eq 1 ] && counts=0,1000,100000
+    "$bin/deadlines" -d "$counts" >"$out" || echo "   deadlines failed" >&2
+    awk -F '\t' '{ printf "   d=%-8s %-14s %s\n", $4, $5, $6 }' "$out"
 fi
 
 # ---------------------------------------------------------------------------

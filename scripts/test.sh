@@ -1,6 +1,7 @@
 #!/bin/sh
 # Every test: the conformance suite on every backend, built twice (gcc with
-# -Werror; clang with AddressSanitizer + UndefinedBehaviorSanitizer), then an
+# -Werror; clang with AddressSanitizer + UndefinedBehaviorSanitizer), the
+# thread-safe part of the API (the notifier) under ThreadSanitizer, then an
 # install of the library consumed through find_package and pkg-config.
 set -eu
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 gen=""
 command -v ninja >/dev/null 2>&1 && gen="-G Ninja"
 
-suite() { # name, compiler, extra cmake args...
+suite() { # name, compiler, extra cmake args...; $only: a ctest -R filter
     name=$1 cc=$2
     shift 2
     echo "== $name: configure and build"
@@ -19,7 +20,7 @@ suite() { # name, compiler, extra cmake args...
         -DPOLLEROS_WERROR=ON "$@" >/dev/null
     cmake --build "build/$name" -j "$jobs"
     echo "== $name: conformance suite"
-    (cd "build/$name" && ctest -j "$jobs" --output-on-failure) |
+    (cd "build/$name" && ctest -j "$jobs" --output-on-failure ${only:+-R "$only"}) |
         tee "build/$name/ctest.log"
     # ctest's pipeline status is lost in the pipe: read its verdict back.
     grep -q '^100% tests passed' "build/$name/ctest.log"
@@ -30,11 +31,16 @@ suite() { # name, compiler, extra cmake args...
 }
 passed=0
 skips=0
+only=""
 
 suite gcc gcc
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     suite clang-asan clang -DPOLLEROS_SANITIZE=address,undefined
+# Only the cases and examples that run threads: the rest has none.
+only=notify
+TSAN_OPTIONS=halt_on_error=1 suite clang-tsan clang -DPOLLEROS_SANITIZE=thread
+only=""
 
 echo "== install: find_package and pkg-config consumers"
 prefix="$root/build/install"
