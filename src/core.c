@@ -449,15 +449,13 @@ po_time po_channel_deadline(const po_channel *ch) {
         PO_INTEREST4((w) + 12)
 static const uint8_t po_interest[32] = {PO_INTEREST16(0), PO_INTEREST16(16)};
 
-/* Brings the kernel in line with the channel's wants: at most one add, mod or
- * del, and none when nothing changed.  A failure parks the channel: it is
- * unregistered, reports PO_ERR and makes no kernel call until its socket is
- * set again. */
-static void po_sync(po_poller *p, po_channel *ch) {
+/* Brings the kernel in line with the channel's wants when they need another
+ * interest than the kernel holds: at most one add, mod or del.  A failure
+ * parks the channel: it is unregistered, reports PO_ERR and makes no kernel
+ * call until its socket is set again.  Out of line, so that the probe's
+ * steady state, where nothing changed, stays a few instructions. */
+static void po_sync(po_poller *p, po_channel *ch, unsigned k) {
     unsigned held = ch->state & PO_ST_KINT;
-    unsigned k = po_interest[ch->want & PO_KERNEL_TRIGGERS];
-    if (k == held)
-        return; /* the steady state: one lookup and one compare */
     if (ch->sock == PO_NO_SOCKET || ch->os_errno != 0)
         k = 0;
     if (k == held)
@@ -491,14 +489,24 @@ static void po_sync(po_poller *p, po_channel *ch) {
     po_unregister(p, ch);
 }
 
-/* Phase A for one channel. */
-static void po_probe(po_poller *p, po_channel *ch) {
-    ch->want = ch->ops->triggers(ch, ch->ctx);
-    po_sync(p, ch);
-    if ((ch->want & PO_INTERNAL_TRIGGERS) || ch->os_errno != 0)
-        po_trigger(p, ch,
-                   (po_triggers)((ch->want & PO_INTERNAL_TRIGGERS) |
-                                 (ch->os_errno ? PO_ERR : 0)));
+/* A parked channel or internal triggers: reported without waiting. */
+static void po_probe_report(po_poller *p, po_channel *ch) {
+    po_trigger(p, ch,
+               (po_triggers)((ch->want & PO_INTERNAL_TRIGGERS) |
+                             (ch->os_errno ? PO_ERR : 0)));
+}
+
+/* Phase A for one channel.  Inline in the wait's loops; the steady state
+ * (same interest, no internal trigger) takes no other call than the
+ * probe. */
+static inline void po_probe(po_poller *p, po_channel *ch) {
+    po_triggers want = ch->ops->triggers(ch, ch->ctx);
+    ch->want = want;
+    unsigned k = po_interest[want & PO_KERNEL_TRIGGERS];
+    if (k != (ch->state & PO_ST_KINT))
+        po_sync(p, ch, k);
+    if ((want & PO_INTERNAL_TRIGGERS) || ch->os_errno != 0)
+        po_probe_report(p, ch);
 }
 
 /* Milliseconds from now to `at`, rounded up so that the wait ends at or
@@ -518,6 +526,30 @@ static void po_fire_deadlines(po_poller *p) {
         po_trigger(p, ch, PO_TIMEOUT);
 }
 
+/* Phase B (and C) while deadlines are set: the wait lasts no longer than
+ * the nearest, and the deadlines that passed are added to the events.  A
+ * wait cut short by a deadline that has not quite come (a coarse system
+ * timer) waits again for the rest, so that an untriggered round still means
+ * the caller's timeout.  Returns the kernel wait's result. */
+static int po_wait_deadlines(po_poller *p, int timeout_ms) {
+    for (;;) {
+        int ms = timeout_ms;
+        bool for_deadline = false;
+        if (ms != 0) {
+            int until = po_ms_until(po_timers_next(&p->timers));
+            if (ms < 0 || until < ms) {
+                ms = until;
+                for_deadline = true;
+            }
+        }
+        p->stats.waits++;
+        int e = p->be->wait(p, p->bstate, ms);
+        po_fire_deadlines(p);
+        if (!for_deadline || p->ntrig || e != 0)
+            return e;
+    }
+}
+
 int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
     if (p == NULL)
         return PO_EINVAL;
@@ -532,7 +564,6 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
     p->total = 0;
     p->round++;
     p->in_callback = true;
-    bool probe_candidates = p->changed;
     for (po_channel *ch = cand, *next; ch != NULL; ch = next) {
         uint8_t state = ch->state;
         next = ch->link;
@@ -540,39 +571,24 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
         ch->act = 0;
         if (state & PO_ST_DELETED)
             po_slab_give(&p->slabs, ch, &p->alloc);
-        else if (probe_candidates)
+        else if (p->changed)
             po_probe(p, ch);
     }
-    if (!probe_candidates)
+    if (!p->changed)
         for (po_slab *b = p->slabs.all; b != NULL; b = b->next)
             for (unsigned i = 0; i < PO_SLAB_N; i++)
                 if (b->ch[i].state & PO_ST_LIVE)
                     po_probe(p, &b->ch[i]);
     p->in_callback = false;
 
-    /* Phase B: wait, without blocking if anything is already triggered, and
-     * no longer than the nearest deadline.  Phase C runs inside: the backend
-     * delivers each event by token; deadlines that passed are added after.
-     * A wait cut short by a deadline that has not quite come (a coarse
-     * system timer) waits again for the rest, so an untriggered round still
-     * means the caller's timeout. */
-    int e;
-    for (;;) {
-        int ms = p->ntrig ? 0 : timeout_ms;
-        bool for_deadline = false;
-        if (ms != 0 && p->timers.n) {
-            int until = po_ms_until(po_timers_next(&p->timers));
-            if (ms < 0 || until < ms) {
-                ms = until;
-                for_deadline = true;
-            }
-        }
+    /* Phase B: wait, without blocking if anything is already triggered.
+     * Phase C runs inside: the backend delivers each event by token. */
+    int ms = p->ntrig ? 0 : timeout_ms, e;
+    if (p->timers.n == 0) {
         p->stats.waits++;
         e = p->be->wait(p, p->bstate, ms);
-        if (p->timers.n)
-            po_fire_deadlines(p);
-        if (!for_deadline || p->ntrig || e != 0)
-            break;
+    } else {
+        e = po_wait_deadlines(p, ms);
     }
     int rc = (int)p->ntrig;
     if (e != 0 && e != EINTR) {
