@@ -30,6 +30,7 @@ typedef struct pipes_config {
     long idle;           /* extra idle channels without a socket */
     const char *backend; /* polleros: "epoll" or "poll"; NULL: default */
     const char *mode;    /* polleros: "changed" or "full"; NULL: default */
+    unsigned max_events; /* polleros: po_options.max_events; 0: default */
 } pipes_config;
 
 /* Kernel calls a driver made, when it can count them itself. */

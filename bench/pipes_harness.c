@@ -5,8 +5,10 @@
  *
  * usage: pipes_DRIVER -n N -a A -w W -r ROUNDS [-i IDLE]
  *                     [--backend epoll|poll] [--mode changed|full]
- *                     [--budget-ms MS] [--callgrind] [--header]
+ *                     [--max-events K] [--budget-ms MS] [--callgrind]
+ *                     [--header]
  *
+ *   --max-events K polleros: events one wait harvests (po_options)
  *   -w W           write budget per round; with --budget-ms, the largest
  *   --budget-ms MS choose W so that a round lasts about MS ms (at least
  *                  max(100, 4 A) writes), from an untimed calibration
@@ -86,7 +88,8 @@ typedef struct args {
 static void usage(const char *prog) {
     fprintf(stderr,
             "usage: %s -n N -a A -w W -r ROUNDS [-i IDLE] "
-            "[--backend epoll|poll] [--mode changed|full] [--budget-ms MS] "
+            "[--backend epoll|poll] [--mode changed|full] [--max-events K] "
+            "[--budget-ms MS] "
             "[--callgrind] [--header]\n",
             prog);
 }
@@ -107,7 +110,7 @@ static bool parse_long(const char *opt, const char *s, long min, long max,
 }
 
 static bool parse_args(int argc, char **argv, args *a) {
-    long n = 0, act = 0, w = -1, r = 0, idle = 0, budget = 0;
+    long n = 0, act = 0, w = -1, r = 0, idle = 0, budget = 0, maxev = 0;
     memset(a, 0, sizeof *a);
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -122,6 +125,8 @@ static bool parse_args(int argc, char **argv, args *a) {
             ok = parse_long(o, v, 1, 1000, &r);
         else if (strcmp(o, "-i") == 0)
             ok = parse_long(o, v, 0, INT_MAX / 2, &idle);
+        else if (strcmp(o, "--max-events") == 0)
+            ok = parse_long(o, v, 1, 65536, &maxev);
         else if (strcmp(o, "--budget-ms") == 0)
             ok = parse_long(o, v, 1, 3600000, &budget);
         else if (strcmp(o, "--backend") == 0 && v)
@@ -150,6 +155,7 @@ static bool parse_args(int argc, char **argv, args *a) {
     a->cfg.writes = w;
     a->cfg.rounds = (int)r;
     a->cfg.idle = idle;
+    a->cfg.max_events = (unsigned)maxev;
     a->budget_ms = a->callgrind ? 0 : budget;
     return true;
 }

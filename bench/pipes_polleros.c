@@ -35,6 +35,7 @@ static const po_channel_ops idle_ops = {idle_wants, NULL};
 
 static void *po_setup(const pipes_config *cfg, const int *read_fds) {
     po_options opt = {.backend = PO_BACKEND_DEFAULT,
+                      .max_events = cfg->max_events,
                       .reconcile = PO_RECONCILE_DEFAULT};
     const char *b = cfg->backend, *m = cfg->mode;
     if (b && strcmp(b, "epoll") == 0)

@@ -698,6 +698,37 @@ set multiplot layout 1,{len(actives)} title 'chained pipes: {ylabel}'
                + (f"; {libs}" if libs else "") + ".")
         self.w()
 
+    # -- harvest size ------------------------------------------------------
+
+    def harvest_section(self):
+        rows = read_tsv(os.path.join(self.raw, "harvest.tsv"))
+        if not rows:
+            return
+        wall, instr = {}, {}
+        for _, a, k, metric, value in rows:
+            key = (int(a), int(k))
+            if metric == "wall_ns":
+                wall.setdefault(key, []).append(float(value))
+            else:
+                instr[key] = float(value)
+        self.w("## The events buffer (polleros/epoll, changed)")
+        self.w()
+        self.w("Chained pipes at N = 9,984 with `po_options.max_events` from "
+               "16 to 4,096: median wall ns per event over three interleaved "
+               "passes, and callgrind instructions per event. The default "
+               "is 256.")
+        self.w()
+        self.w("| A | max_events | wall ns/event | instructions/event |")
+        self.w("|---:|---:|---:|---:|")
+        for a, k in sorted(set(wall) | set(instr)):
+            w = wall.get((a, k))
+            med = statistics.median(w) if w else None
+            self.add("harvest", "polleros/epoll/changed",
+                     f"n=9984,a={a},max_events={k}", "wall_ns", med or 0)
+            self.w(f"| {a:,} | {k:,} | {fmt(med, 0)} | "
+                   f"{fmt(instr.get((a, k)), 1)} |")
+        self.w()
+
     # -- deadlines ---------------------------------------------------------
 
     def deadlines_section(self):
@@ -735,6 +766,7 @@ set multiplot layout 1,{len(actives)} title 'chained pipes: {ylabel}'
         self.kernel_section()
         self.echo_section()
         self.churn_section()
+        self.harvest_section()
         self.deadlines_section()
         self.profile_section()
         body = self.md[body_start:]

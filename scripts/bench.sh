@@ -25,6 +25,8 @@
 #   churn    attach/delete rate, memory per channel
 #   deadlines  set, move and fire cost of channel deadlines, and the idle
 #            wait, at 0 to 1,000,000 deadlines
+#   harvest  the events buffer: chained pipes at N = 9,984 with each
+#            max_events from 16 to 4,096, wall time and instructions
 #   echo     the echo demo's client against the polleros, libuv and libevent
 #            echo servers
 # BENCH_ONLY="pipes churn" limits a run to some of them (for iterating).
@@ -41,7 +43,7 @@ case "${1:-}" in
     exit 2
     ;;
 esac
-only=${BENCH_ONLY:-"pipes kernel churn deadlines echo"}
+only=${BENCH_ONLY:-"pipes kernel churn deadlines harvest echo"}
 want() { case " $only " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 sh scripts/deps.sh
@@ -267,6 +269,40 @@ if want churn; then
         done
     done
     awk -F '\t' '{ printf "   %-16s %-18s %-36s %s\n", $3, $4, $5, $6 }' "$out"
+fi
+
+if want harvest; then
+    # The size of the events buffer (po_options.max_events): one wait
+    # harvests at most that many.  Sizes interleave within each pass, so
+    # that the machine's drift hits them all alike.
+    echo "== harvest: events buffer size, chained pipes n=9984"
+    out=$raw/harvest.tsv
+    : >"$out"
+    sizes="16 64 256 1024 4096"
+    for a in 100 1000; do
+        for pass in 1 2 3; do
+            for k in $sizes; do
+                ns=$($pin "$bin/pipes_polleros" -n 9984 -a "$a" -w "$MAX_WRITES" \
+                    -r "$ROUNDS" --budget-ms "$BUDGET_MS" --backend epoll \
+                    --mode changed --max-events "$k" | tail -1 | cut -f11)
+                printf 'harvest\t%s\t%s\twall_ns\t%s\n' "$a" "$k" "$ns" >>"$out"
+            done
+        done
+        for k in $sizes; do
+            for w in 4000 8000; do
+                valgrind --tool=callgrind --instr-atstart=no \
+                    --callgrind-out-file="$raw/harvest.k$k.w$w.cg" \
+                    "$bin/pipes_polleros" -n 9984 -a "$a" -w "$w" -r 1 \
+                    --callgrind --backend epoll --mode changed \
+                    --max-events "$k" >/dev/null 2>&1
+            done
+            i1=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$raw/harvest.k$k.w4000.cg")
+            i2=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$raw/harvest.k$k.w8000.cg")
+            printf 'harvest\t%s\t%s\tinstr\t%s\n' "$a" "$k" \
+                "$(awk -v a="$i1" -v b="$i2" 'BEGIN { printf "%.1f", (b - a) / 4000 }')" >>"$out"
+        done
+    done
+    awk -F '\t' '{ printf "   a=%-5s max_events=%-5s %-8s %s\n", $2, $3, $4, $5 }' "$out"
 fi
 
 if want deadlines; then
