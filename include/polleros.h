@@ -55,8 +55,13 @@ extern "C" {
  * Internal triggers (the probe raises them itself; they are reported back in
  * the same wait without asking the kernel, and keep the wait from blocking):
  *   PO_POOL     the channel has internal work, typically "buffers are
- *               available again"; answering PO_POOL instead of PO_RECV is how
- *               a channel applies backpressure
+ *               available again".  Backpressure: while its buffers are
+ *               gone a channel stops asking for PO_RECV (the socket is then
+ *               not watched for reading), and when they come back it is
+ *               touched and answers PO_POOL, once, instead of PO_RECV.  Like
+ *               every internal trigger, PO_POOL keeps the wait from
+ *               blocking: a probe that answered it while still waiting
+ *               would make the loop spin
  *   PO_ERR      also reported by the poller: a socket error, a hang-up while
  *               PO_RECV is not wanted, or a failed kernel call for the channel
  *               (see po_channel_errno())
@@ -437,7 +442,10 @@ PO_API int po_notifier_attach(po_poller *p, po_chn chn, size_t capacity,
                               po_notifier **out, po_channel **ch);
 
 /*
- * Thread-safe: queues value for the poller's thread and wakes it.  Never
+ * Thread-safe: queues value for the poller's thread and wakes it.  What the
+ * sending thread wrote before the call is visible to the poller's thread
+ * once it has taken the payload (release and acquire ordering), so a
+ * payload may carry a pointer to data handed over.  Never
  * blocks and never drops a payload: when the queue is full it returns
  * PO_EAGAIN and queues nothing, and the sender decides whether to retry, wait
  * or give up.  Returns PO_OK, PO_EINVAL (n NULL), PO_EAGAIN, or PO_ESYS when

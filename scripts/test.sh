@@ -57,10 +57,11 @@ LD_LIBRARY_PATH="$prefix/lib" build/consumer/consumer_pc
 echo "== install consumers passed"
 passed=$((passed + 2))
 
-# The fault-injection build (scripts/test-faults.sh), then other operating
-# systems, built here with cross toolchains: each script prints a last line
+# The fault-injection build (scripts/test-faults.sh), the reliability
+# checks, other operating systems built here with cross toolchains, and the
+# documentation site: each script prints a last line
 # "<name>: N passed, N failed, N skipped".
-for os in faults reliability windows macos; do
+for os in faults reliability windows macos docs; do
     [ -f "scripts/test-$os.sh" ] || continue
     sh "scripts/test-$os.sh" | tee "build/test-$os.log"
     last=$(tail -n 1 "build/test-$os.log")
