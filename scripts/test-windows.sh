@@ -8,6 +8,19 @@
 # found with find_path/find_library (the bridge, installed under the
 # upstream library's names, stands in for it), with a few cases run.
 #
+# Then the reliability checks that scripts/test-faults.sh and
+# scripts/test-reliability.sh run on Linux, on both Windows backends:
+#   - the fault build (-DPOLLEROS_FAULTS=ON, build/win-faults): every kernel
+#     call site failed with each errno, faults/<backend>/<site>, and the
+#     matrix site x errno -> outcome (a combination that cannot happen on
+#     Windows is skipped, with its reason);
+#   - the operation fuzzer's corpus replayed by its replay driver (mingw has
+#     no libFuzzer; build/win-replay) against its reference model, in both
+#     reconciliation modes;
+#   - the churn soak, shortened (POLLEROS_WIN_SOAK_OPS operations, default
+#     3,000, over 500 loopback TCP pairs whose SOCKET values Winsock hands
+#     out again; build/win-soak), in both modes.
+#
 # Called by scripts/test.sh; its last line is
 #     windows: N passed, 0 failed, K skipped
 set -eu
@@ -115,4 +128,110 @@ echo "== windows: POLLEROS_WEPOLL=system: $(count wepoll/ build/win-sys/ctest.lo
 grep -h '^SKIP \[' build/win/Testing/Temporary/LastTest.log \
     build/win-sys/Testing/Temporary/LastTest.log || true
 echo "== windows: Wine run time: $((t1 - t0)) s, plus $((t3 - t2)) s for the system-wepoll build"
+
+# ---------------------------------------------------------------------------
+# Reliability: the fault build, the fuzzer's corpus replay, the churn soak.
+
+# Runs a Windows program (a command line, under "$wine"), its output with
+# Windows line ends made Unix ones in log $1.  A run that printed nothing at
+# all is Wine failing to start the program: it runs once more, and says so.
+wine_run() { # log, command...
+    log=$1
+    shift
+    rc=0
+    "$@" </dev/null >"$log.raw" 2>&1 || rc=$?
+    if [ "$rc" -ne 0 ] && [ ! -s "$log.raw" ]; then
+        echo "(no output, exit $rc: Wine did not start it; once more)"
+        rc=0
+        "$@" </dev/null >"$log.raw" 2>&1 || rc=$?
+    fi
+    tr -d '\r' <"$log.raw" >"$log"
+    rm -f "$log.raw"
+    return "$rc"
+}
+toolchain="$root/cmake/mingw-w64-x86_64.cmake"
+
+echo "== windows: fault injection: build (POLLEROS_FAULTS, build/win-faults)"
+cmake -S . -B build/win-faults $gen -DCMAKE_TOOLCHAIN_FILE="$toolchain" \
+    -DCMAKE_CROSSCOMPILING_EMULATOR="$wine" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DPOLLEROS_WERROR=ON -DPOLLEROS_FAULTS=ON -DPOLLEROS_BUILD_EXAMPLES=OFF \
+    >/dev/null
+cmake --build build/win-faults -j "$jobs" --target po_faults
+t4=$(date +%s)
+p0=$passed s0=$skipped
+run_ctest build/win-faults ctest.log -R '^faults/'
+t5=$(date +%s)
+faults_passed=$((passed - p0)) faults_skipped=$((skipped - s0))
+echo "== windows: fault matrix (site x errno -> outcome)"
+flog=build/win-faults/Testing/Temporary/LastTest.log
+for b in wepoll poll; do
+    for site in create ctl_add ctl_mod ctl_del wait close; do
+        grep -E "^faults/$b/$site " "$flog" | awk '!seen[$0]++'
+    done
+done
+cells=$(grep -E '^faults/' "$flog" | awk '!seen[$0]++' |
+    grep -cv -e ' n/a: ' -e ' skipped: ' || true)
+cell_skips=$(grep -E '^faults/' "$flog" | awk '!seen[$0]++' |
+    grep -c ' skipped: ' || true)
+
+echo "== windows: fuzzer corpus replay: build (build/win-replay)"
+cmake -S tests/fuzz -B build/win-replay $gen \
+    -DCMAKE_TOOLCHAIN_FILE="$toolchain" >/dev/null
+cmake --build build/win-replay -j "$jobs"
+ncorpus=$(ls tests/fuzz/corpus | wc -l)
+t6=$(date +%s)
+for b in wepoll poll; do
+    for m in changed full; do
+        log=build/win-replay/replay-$b-$m.log
+        if wine_run "$log" env POLLEROS_BACKEND=$b POLLEROS_RECONCILE=$m \
+            "$wine" build/win-replay/po_fuzz_replay.exe tests/fuzz/corpus &&
+            grep -q "^replay: $ncorpus inputs, 0 errors" "$log"; then
+            late=$(sed -n 's/^polleros fuzz: \([0-9]*\) event.*/\1/p' "$log")
+            echo "PASS replay/$b/$m: $(sed -n 's/^replay: //p' "$log");" \
+                "${late:-0} event(s) one wait late after a widened interest"
+            passed=$((passed + 1))
+        else
+            tail -n 30 "$log"
+            echo "FAIL replay/$b/$m (log: $log)"
+            exit 1
+        fi
+    done
+done
+t7=$(date +%s)
+
+echo "== windows: churn soak: build (build/win-soak)"
+cmake -S tests/soak -B build/win-soak $gen \
+    -DCMAKE_TOOLCHAIN_FILE="$toolchain" >/dev/null
+cmake --build build/win-soak -j "$jobs"
+soak_ops=${POLLEROS_WIN_SOAK_OPS:-3000}
+t8=$(date +%s)
+for b in wepoll poll; do
+    for m in changed full; do
+        log=build/win-soak/soak-$b-$m.log
+        if wine_run "$log" "$wine" build/win-soak/po_soak.exe \
+            --ops "$soak_ops" --channels 500 --writes 100 --churn 25 \
+            --backend "$b" --reconcile "$m" &&
+            grep -q '^soak: PASS' "$log"; then
+            rate=$(sed -n 's/^soak: \([0-9]*\) operations\/s.*/\1/p' "$log")
+            bytes=$(sed -n 's/^soak: [0-9]* messages, \([0-9]*\) bytes sent, \([0-9]*\) received, \([0-9]*\) discarded.*/\1 bytes sent = \2 received + \3 discarded/p' "$log")
+            reuse=$(sed -n 's/.*mark; .*; \([0-9]*\) attaches reused.*/\1/p' "$log")
+            bad=$(sed -n 's/^soak: misrouted \([0-9]*\), missed \([0-9]*\), byte errors \([0-9]*\).*/misrouted \1, missed \2, byte errors \3/p' "$log")
+            echo "PASS soak/$b/$m: $soak_ops operations, $rate/s; $bytes;" \
+                "$reuse attaches on a just-freed SOCKET value; $bad"
+            passed=$((passed + 1))
+        else
+            cat "$log"
+            echo "FAIL soak/$b/$m (log: $log)"
+            exit 1
+        fi
+    done
+done
+t9=$(date +%s)
+
+echo "== windows: fault build: $faults_passed passed, $faults_skipped skipped" \
+    "(sites no backend call makes); matrix: $cells site x errno cells" \
+    "checked, $cell_skips skipped (cannot apply on Windows)"
+grep -h '^SKIP \[' "$flog" | awk '!seen[$0]++' || true
+echo "== windows: reliability run time: faults $((t5 - t4)) s, corpus replay" \
+    "$((t7 - t6)) s, soak $((t9 - t8)) s"
 echo "windows: $passed passed, 0 failed, $skipped skipped"

@@ -4,8 +4,10 @@
  * add/mod/del (O(1) each: a deleted entry is replaced by the last one), so a
  * round that changed nothing costs only the poll() call.  The token of an
  * event is its vector index, mapped back to the SeqN of the channel.
- * poll() (WSAPoll) is the one kernel call, so the wait is this backend's only
- * fault site (fault.h): add, mod and del edit the vector alone.
+ * poll() (WSAPoll) is the one kernel call on POSIX, so the wait is this
+ * backend's only fault site there (fault.h): add, mod and del edit the
+ * vector alone.  On Windows the start and stop of Winsock are the create and
+ * close sites, and add's check of the socket is the add site.
  */
 #include <errno.h>
 #include <string.h>
@@ -28,9 +30,12 @@
 typedef WSAPOLLFD po_pollfd;
 static int po_poll_os_start(void) {
     WSADATA wsa;
-    return WSAStartup(MAKEWORD(2, 2), &wsa);
+    /* A fault is reported as WSAStartup reports its errors: returned. */
+    return PO_FAULT(PO_FAULT_CREATE, errno, WSAStartup(MAKEWORD(2, 2), &wsa));
 }
-static void po_poll_os_stop(void) { WSACleanup(); }
+static void po_poll_os_stop(void) {
+    (void)PO_FAULT_AFTER(PO_FAULT_CLOSE, WSACleanup());
+}
 static int po_poll_os_check(po_socket s) {
     DWORD flags;
     int type = 0, len = sizeof type;
@@ -39,6 +44,10 @@ static int po_poll_os_check(po_socket s) {
     return getsockopt((SOCKET)s, SOL_SOCKET, SO_TYPE, (char *)&type, &len) == 0
                ? 0
                : ENOTSOCK;
+}
+/* The check at add: two kernel calls, the add site. */
+static int po_poll_os_add_check(po_socket s) {
+    return PO_FAULT(PO_FAULT_CTL_ADD, errno, po_poll_os_check(s));
 }
 static int po_poll_os_wait(po_pollfd *fds, size_t n, int timeout_ms) {
     if (n == 0) {
@@ -66,7 +75,8 @@ static unsigned po_poll_os_hup(short revents) {
 typedef struct pollfd po_pollfd;
 static int po_poll_os_start(void) { return 0; }
 static void po_poll_os_stop(void) {}
-static int po_poll_os_check(po_socket s) {
+/* poll() takes any descriptor: nothing to check at add. */
+static int po_poll_os_add_check(po_socket s) {
     (void)s;
     return 0;
 }
@@ -152,7 +162,7 @@ static int po_poll_add(void *state, po_socket s, unsigned interest,
     po_pollset *ps = state;
     if (ps->n == ps->cap)
         return ENOMEM; /* the core reserves room: not reached */
-    int e = po_poll_os_check(s);
+    int e = po_poll_os_add_check(s);
     if (e != 0)
         return e;
     size_t i = ps->n++;

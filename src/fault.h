@@ -6,19 +6,25 @@
  * it, PO_FAULT(site, fail, call) is just `call`.
  *
  * The sites are the kinds of call the backends make; a backend that makes
- * no such call (the poll backend's add, mod and del, for one) has no site.
+ * no such call (the poll backend's mod and del, for one) has no site.  A
+ * failure is reported as the call would report it: errno, or on Windows
+ * where the call returns a Winsock error (WSAStartup, WSAPoll), that code,
+ * with errno's value.
  * The fault test (tests/t_faults.c) arms them with po_fault_arm().
  */
 #ifndef POLLEROS_FAULT_H
 #define POLLEROS_FAULT_H
 
 enum {
-    PO_FAULT_CREATE,  /* the kernel object: epoll_create1, kqueue */
-    PO_FAULT_CTL_ADD, /* register a socket: epoll_ctl, kevent */
+    PO_FAULT_CREATE,  /* the kernel object: epoll_create1, kqueue; WSAStartup
+                         for poll on Windows */
+    PO_FAULT_CTL_ADD, /* register a socket: epoll_ctl, kevent; poll on
+                         Windows: the check that it is an open socket */
     PO_FAULT_CTL_MOD, /* change its interest */
     PO_FAULT_CTL_DEL, /* unregister it */
     PO_FAULT_WAIT,    /* epoll_wait, poll, WSAPoll, kevent */
-    PO_FAULT_CLOSE,   /* close the kernel object */
+    PO_FAULT_CLOSE,   /* close the kernel object (epoll_close on Windows);
+                         WSACleanup for poll on Windows */
     PO_FAULT_NSITES
 };
 

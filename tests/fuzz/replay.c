@@ -1,10 +1,12 @@
 /*
- * A main() for the fuzz target where libFuzzer is not available (gcc, or a
- * build for valgrind): runs each file named on the command line, or every
- * file of each directory named, once, as libFuzzer would run a corpus.
+ * A main() for the fuzz target where libFuzzer is not available (gcc, a
+ * build for valgrind, mingw-w64 for Windows): runs each file named on the
+ * command line, or every file of each directory named, once, as libFuzzer
+ * would run a corpus.  An input that fails is named on stderr.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,16 @@
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The input running now, named when it fails (the target aborts). */
+static const char *volatile current;
+
+static void on_abort(int sig) {
+    (void)sig;
+    if (current != NULL)
+        fprintf(stderr, "replay: the failing input: %s\n", current);
+    fflush(stderr);
+}
 
 static int run_file(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -39,7 +51,9 @@ static int run_file(const char *path) {
         len += n;
     }
     fclose(f);
+    current = path;
     LLVMFuzzerTestOneInput(buf, len);
+    current = NULL;
     free(buf);
     return 0;
 }
@@ -47,6 +61,7 @@ static int run_file(const char *path) {
 int main(int argc, char **argv) {
     int runs = 0, errors = 0;
     LLVMFuzzerInitialize(&argc, &argv);
+    signal(SIGABRT, on_abort);
     for (int i = 1; i < argc; i++) {
         struct stat st;
         if (stat(argv[i], &st) != 0) {

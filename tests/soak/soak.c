@@ -29,25 +29,289 @@
  *   deinit: a deinit that is not exactly one per incarnation;
  *   SeqN: a SeqN not above every SeqN handed out before it.
  * An operation is one po_attach, po_delete, po_set_socket or po_mark_delete.
+ *
+ * It builds for Windows too (mingw-w64; scripts/test-windows.sh runs it
+ * under Wine): the pairs are loopback TCP connections there, see "The
+ * system" below.  One wait must then report every due channel: keep
+ * --writes (plus the hang-ups of --churn) under the most events one wait
+ * harvests, which on the wepoll backend is its bridge's batch of 256.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
+#ifdef _WIN32
+/* winsock2.h first: windows.h alone would bring in the old winsock.h. */
+#include <winsock2.h>
+
+#include <windows.h>
+
+#include <psapi.h>
+#else
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#endif
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "polleros.h"
 
+/* ------------------------------------------------------------------------ */
+/* The system                                                               */
+
+/*
+ * A socket as the poller takes it (a descriptor; a SOCKET on Windows, whose
+ * values Winsock hands out again as POSIX does descriptor numbers: Wine the
+ * lowest free one, Windows the last freed).  POSIX pairs are AF_UNIX
+ * socketpairs.  Windows has no socketpair() (and Wine no AF_UNIX): a pair is
+ * a loopback TCP connection, Nagle off, whose bytes and FIN reach the other
+ * end a little after the call that sent them; so before each wait the soak
+ * waits until every channel the wait must report is readable by the
+ * system's own account (sk_os_settle()), as it always is at once on POSIX.
+ * A peer that hangs up sends a FIN (it never has bytes unread: channels do
+ * not write), which the channel reads as EOF, as on POSIX.
+ */
+typedef po_socket sk_sock;
+#define SK_NONE PO_NO_SOCKET
+#define SK_SNUM(s) ((long long)(s))
+
+#ifdef _WIN32
+static void sk_die(const char *what) {
+    fprintf(stderr, "soak: %s: Winsock error %d\n", what, WSAGetLastError());
+    exit(2);
+}
+
+static void sk_os_start(void) {
+    WSADATA wsa;
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0)
+        sk_die("WSAStartup");
+}
+
+static double sk_now(void) {
+    LARGE_INTEGER f, t;
+    QueryPerformanceFrequency(&f);
+    QueryPerformanceCounter(&t);
+    return (double)t.QuadPart / (double)f.QuadPart;
+}
+
+static void sk_os_nonblock(SOCKET s) {
+    u_long on = 1;
+    int nodelay = 1;
+    if (ioctlsocket(s, FIONBIO, &on) != 0 ||
+        setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&nodelay,
+                   sizeof nodelay) != 0)
+        sk_die("ioctlsocket/setsockopt");
+}
+
+static struct sockaddr_in sk_loopback(u_short port) {
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return sa;
+}
+
+static u_short sk_port(SOCKET s, bool peer) {
+    struct sockaddr_in sa;
+    int len = sizeof sa;
+    if ((peer ? getpeername(s, (struct sockaddr *)&sa, &len)
+              : getsockname(s, (struct sockaddr *)&sa, &len)) != 0)
+        sk_die("getsockname");
+    return ntohs(sa.sin_port);
+}
+
+/* A connection to the process's one listener; sv[0] is the accepted end. */
+static void sk_pair(sk_sock sv[2]) {
+    static SOCKET listener = INVALID_SOCKET;
+    static u_short port;
+    if (listener == INVALID_SOCKET) {
+        struct sockaddr_in sa = sk_loopback(0);
+        listener = socket(AF_INET, SOCK_STREAM, 0);
+        if (listener == INVALID_SOCKET ||
+            bind(listener, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+            listen(listener, SOMAXCONN) != 0)
+            sk_die("listener");
+        port = sk_port(listener, false);
+    }
+    struct sockaddr_in sa = sk_loopback(port);
+    SOCKET c = socket(AF_INET, SOCK_STREAM, 0);
+    if (c == INVALID_SOCKET ||
+        connect(c, (struct sockaddr *)&sa, sizeof sa) != 0)
+        sk_die("connect");
+    SOCKET a = accept(listener, NULL, NULL);
+    if (a == INVALID_SOCKET)
+        sk_die("accept");
+    if (sk_port(a, true) != sk_port(c, false)) {
+        fprintf(stderr, "soak: accepted another connection than ours\n");
+        exit(2);
+    }
+    sk_os_nonblock(a);
+    sk_os_nonblock(c);
+    sv[0] = a;
+    sv[1] = c;
+}
+
+static int sk_os_close(sk_sock s) { return closesocket((SOCKET)s); }
+
+/* Closes an end whose connection is over with a reset, so that the many
+ * connections of a run leave no TIME_WAIT behind to run out of ports. */
+static int sk_os_discard(sk_sock s) {
+    struct linger lg = {1, 0};
+    (void)setsockopt((SOCKET)s, SOL_SOCKET, SO_LINGER, (const char *)&lg,
+                     sizeof lg);
+    return closesocket((SOCKET)s);
+}
+
+static sk_sock sk_os_dup(sk_sock s) {
+    WSAPROTOCOL_INFOW info;
+    if (WSADuplicateSocketW((SOCKET)s, GetCurrentProcessId(), &info) != 0)
+        return SK_NONE;
+    SOCKET d = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+                          FROM_PROTOCOL_INFO, &info, 0, WSA_FLAG_OVERLAPPED);
+    if (d == INVALID_SOCKET)
+        return SK_NONE;
+    sk_os_nonblock(d);
+    return d;
+}
+
+static long sk_os_read(sk_sock s, void *buf, size_t n) {
+    return recv((SOCKET)s, buf, (int)n, 0);
+}
+static long sk_os_write(sk_sock s, const void *buf, size_t n) {
+    return send((SOCKET)s, buf, (int)n, 0);
+}
+static bool sk_os_again(void) { return WSAGetLastError() == WSAEWOULDBLOCK; }
+static const char *sk_os_error(void) {
+    static char buf[32];
+    snprintf(buf, sizeof buf, "Winsock error %d", WSAGetLastError());
+    return buf;
+}
+
+/* Waits until each of the n sockets is readable (bytes or EOF) by WSAPoll's
+ * account, using pfd (room for n); fails after seconds. */
+typedef WSAPOLLFD sk_pollfd;
+static void sk_os_settle(const sk_sock *s, size_t n, sk_pollfd *pfd) {
+    size_t left = n;
+    for (size_t i = 0; i < n; i++) {
+        pfd[i].fd = (SOCKET)s[i];
+        pfd[i].events = POLLRDNORM;
+        pfd[i].revents = 0;
+    }
+    for (int tries = 0; left > 0; tries++) {
+        if (tries == 5000) {
+            fprintf(stderr, "soak: %zu socket(s) never became readable\n",
+                    left);
+            exit(2);
+        }
+        if (WSAPoll(pfd, (ULONG)left, tries == 0 ? 0 : 1) < 0)
+            sk_die("WSAPoll");
+        for (size_t i = 0; i < left;) {
+            if (pfd[i].revents & (POLLRDNORM | POLLHUP | POLLERR))
+                pfd[i] = pfd[--left];
+            else
+                pfd[i++].revents = 0;
+        }
+    }
+}
+
+/* No descriptor limit to raise. */
+static int sk_os_limits(int channels) {
+    (void)channels;
+    return 0;
+}
+
+static double sk_peak_rss_mb(void) {
+    PROCESS_MEMORY_COUNTERS pmc;
+    if (!GetProcessMemoryInfo(GetCurrentProcess(), &pmc, sizeof pmc))
+        return 0;
+    return (double)pmc.PeakWorkingSetSize / (1024.0 * 1024.0);
+}
+#else
+static void sk_die(const char *what) {
+    fprintf(stderr, "soak: %s: %s\n", what, strerror(errno));
+    exit(2);
+}
+
+static void sk_os_start(void) {
+    /* A write to a peer that is gone must fail, not kill the soak. */
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static double sk_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sk_pair(sk_sock sv[2]) {
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+        sk_die("socketpair");
+    for (int i = 0; i < 2; i++) {
+        int fl = fcntl(sv[i], F_GETFL);
+        if (fl < 0 || fcntl(sv[i], F_SETFL, fl | O_NONBLOCK) != 0 ||
+            fcntl(sv[i], F_SETFD, FD_CLOEXEC) != 0)
+            sk_die("fcntl");
+    }
+}
+
+static int sk_os_close(sk_sock fd) { return close(fd); }
+static int sk_os_discard(sk_sock fd) { return close(fd); }
+/* Above the number, so that the number itself is free for the next pair. */
+static sk_sock sk_os_dup(sk_sock fd) {
+    return fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
+}
+static long sk_os_read(sk_sock fd, void *buf, size_t n) {
+    return (long)read(fd, buf, n);
+}
+static long sk_os_write(sk_sock fd, const void *buf, size_t n) {
+    return (long)write(fd, buf, n);
+}
+static bool sk_os_again(void) {
+    return errno == EAGAIN || errno == EWOULDBLOCK;
+}
+static const char *sk_os_error(void) { return strerror(errno); }
+
+/* AF_UNIX: a write is readable at the other end before it returns. */
+typedef int sk_pollfd;
+static void sk_os_settle(const sk_sock *s, size_t n, sk_pollfd *pfd) {
+    (void)s;
+    (void)n;
+    (void)pfd;
+}
+
+/* Two descriptors per channel, and a few more; nonzero if the limit is too
+ * low for that. */
+static int sk_os_limits(int channels) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+        rl.rlim_cur < (rlim_t)channels * 2 + 64) {
+        fprintf(stderr,
+                "soak: %d channels need %d descriptors; the limit is %llu\n",
+                channels, channels * 2 + 64, (unsigned long long)rl.rlim_cur);
+        return 1;
+    }
+    return 0;
+}
+
+static double sk_peak_rss_mb(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0;
+}
+#endif
+
 enum {
-    MSG = 16,
+    SK_MSG = 16,
     MAX_IN_FLIGHT = 24,
     POOL_ROUNDS = 3,
     MAX_GHOSTS = 32,
@@ -61,7 +325,7 @@ enum {
  * meanwhile the number serves a new channel.  Those events must be dropped
  * as stale, never delivered to the channel that reused the number. */
 typedef struct sk_ghost {
-    int dup, peer;
+    sk_sock dup, peer;
     uint64_t until_round;
 } sk_ghost;
 
@@ -74,14 +338,14 @@ typedef struct sk_inc {
     po_chn chn;
     po_channel *ch;
     po_seqn seqn;
-    int fd, peer;
+    sk_sock fd, peer;
     po_triggers wants; /* PO_RECV, or PO_POOL while it does not read */
     int pool_left;     /* rounds of PO_POOL to go */
     bool peer_closed;
     uint64_t sent, got; /* messages on the current socket */
     uint64_t sent_bytes, got_bytes;
     int in_flight; /* writes not yet read, bounded */
-    uint8_t part[MSG];
+    uint8_t part[SK_MSG];
     size_t npart;
     uint64_t due_round; /* a wait in this round must trigger it */
     uint64_t seen_round;
@@ -107,6 +371,8 @@ static struct {
     sk_inc *limbo;    /* deleted this round: recycled at its end */
     sk_inc **pending; /* incarnations with bytes or a hang-up not read */
     size_t npending;
+    sk_sock *due;       /* the sockets a wait must report (sk_os_settle()) */
+    sk_pollfd *due_pfd; /* and room to poll them */
     uint64_t rng;
     uint64_t next_id;
     po_chn next_chn;
@@ -134,30 +400,8 @@ static uint64_t sk_rand(void) {
 }
 static unsigned sk_below(unsigned n) { return (unsigned)(sk_rand() % n); }
 
-static void sk_die(const char *what) {
-    fprintf(stderr, "soak: %s: %s\n", what, strerror(errno));
-    exit(2);
-}
-
-static double sk_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Incarnations                                                             */
-
-static void sk_pair(int sv[2]) {
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
-        sk_die("socketpair");
-    for (int i = 0; i < 2; i++) {
-        int fl = fcntl(sv[i], F_GETFL);
-        if (fl < 0 || fcntl(sv[i], F_SETFL, fl | O_NONBLOCK) != 0 ||
-            fcntl(sv[i], F_SETFD, FD_CLOEXEC) != 0)
-            sk_die("fcntl");
-    }
-}
 
 static void sk_list_pending(sk_inc *c) {
     if (c->pending_listed)
@@ -175,7 +419,7 @@ static void sk_list_pending(sk_inc *c) {
 static bool sk_read(sk_inc *c) {
     uint8_t buf[8192];
     for (;;) {
-        ssize_t n = read(c->fd, buf, sizeof buf);
+        long n = sk_os_read(c->fd, buf, sizeof buf);
         if (n == 0) {
             if (!c->peer_closed) {
                 sk.byte_errors++;
@@ -184,17 +428,17 @@ static bool sk_read(sk_inc *c) {
             return false;
         }
         if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
+            if (sk_os_again())
                 return true;
             sk.byte_errors++;
-            fprintf(stderr, "soak: read: %s\n", strerror(errno));
+            fprintf(stderr, "soak: read: %s\n", sk_os_error());
             return true;
         }
         sk.bytes_got += (uint64_t)n;
         c->got_bytes += (uint64_t)n;
-        for (ssize_t i = 0; i < n; i++) {
+        for (long i = 0; i < n; i++) {
             c->part[c->npart++] = buf[i];
-            if (c->npart < MSG)
+            if (c->npart < SK_MSG)
                 continue;
             uint64_t id, seq;
             memcpy(&id, c->part, 8);
@@ -221,10 +465,10 @@ static po_triggers sk_probe(po_channel *ch, void *ctx) {
 }
 
 static void sk_close_pair(sk_inc *c) {
-    if ((c->fd >= 0 && close(c->fd) != 0) ||
-        (c->peer >= 0 && close(c->peer) != 0))
+    if ((c->fd != SK_NONE && sk_os_discard(c->fd) != 0) ||
+        (c->peer != SK_NONE && sk_os_discard(c->peer) != 0))
         sk_die("close");
-    c->fd = c->peer = -1;
+    c->fd = c->peer = SK_NONE;
 }
 
 static void sk_deinit(po_channel *ch, void *ctx) {
@@ -253,7 +497,7 @@ static void sk_new_seqn(sk_inc *c) {
 
 /* A new incarnation in slot s, under its predecessor's number or a new one,
  * on a new pair (whose descriptors are usually the ones just closed). */
-static void sk_attach(int s, po_chn chn, int old_fd) {
+static void sk_attach(int s, po_chn chn, sk_sock old_fd) {
     sk_inc *c = sk.free;
     if (c != NULL)
         sk.free = c->next_free;
@@ -265,7 +509,7 @@ static void sk_attach(int s, po_chn chn, int old_fd) {
     c->id = ++sk.next_id;
     c->chn = chn;
     c->wants = PO_RECV;
-    int sv[2];
+    sk_sock sv[2];
     sk_pair(sv);
     c->fd = sv[0];
     c->peer = sv[1];
@@ -283,7 +527,8 @@ static void sk_attach(int s, po_chn chn, int old_fd) {
 }
 
 static void sk_delete(sk_inc *c, bool drain) {
-    int s = c->slot, fd = c->fd;
+    int s = c->slot;
+    sk_sock fd = c->fd;
     po_chn chn = c->chn;
     if (drain && !c->peer_closed)
         sk_read(c);
@@ -301,7 +546,7 @@ static void sk_delete(sk_inc *c, bool drain) {
 }
 
 static void sk_resocket(sk_inc *c) {
-    int sv[2];
+    sk_sock sv[2];
     sk_pair(sv);
     if (po_set_socket(c->ch, sv[0]) != PO_OK) {
         fprintf(stderr, "soak: po_set_socket failed\n");
@@ -336,18 +581,18 @@ static void sk_write(sk_inc *c) {
         buf[i][0] = c->id;
         buf[i][1] = c->sent + i;
     }
-    _Static_assert(sizeof buf[0] == MSG, "a message is two words");
-    ssize_t w = write(c->peer, buf, n * MSG);
-    if (w != (ssize_t)(n * MSG)) {
+    _Static_assert(sizeof buf[0] == SK_MSG, "a message is two words");
+    long w = sk_os_write(c->peer, buf, n * SK_MSG);
+    if (w != (long)(n * SK_MSG)) {
         sk.byte_errors++;
-        fprintf(stderr, "soak: peer write: %zd of %u\n", w, n * MSG);
+        fprintf(stderr, "soak: peer write: %ld of %u\n", w, n * SK_MSG);
         return;
     }
     c->sent += n;
-    c->sent_bytes += n * MSG;
+    c->sent_bytes += n * SK_MSG;
     c->in_flight++;
     sk.msgs_sent += n;
-    sk.bytes_sent += n * MSG;
+    sk.bytes_sent += n * SK_MSG;
     sk_list_pending(c);
 }
 
@@ -358,18 +603,19 @@ static void sk_ghost_one(sk_inc *c) {
     if (sk.nghosts == MAX_GHOSTS || c->peer_closed)
         return;
     sk_ghost *g = &sk.ghost[sk.nghosts];
-    g->dup = fcntl(c->fd, F_DUPFD_CLOEXEC, c->fd + 1);
-    if (g->dup < 0)
+    g->dup = sk_os_dup(c->fd);
+    if (g->dup == SK_NONE)
         sk_die("dup");
     g->peer = c->peer;
     g->until_round = sk.round + GHOST_ROUNDS;
     sk.nghosts++;
     sk.ghosts++;
-    int fd = c->fd, s = c->slot;
+    sk_sock fd = c->fd;
+    int s = c->slot;
     po_chn chn = c->chn;
-    if (close(fd) != 0)
+    if (sk_os_close(fd) != 0)
         sk_die("close");
-    c->fd = c->peer = -1; /* the ghost has them now */
+    c->fd = c->peer = SK_NONE; /* the ghost has them now */
     sk.bytes_discarded += c->sent_bytes - c->got_bytes;
     c->got_bytes = c->sent_bytes;
     c->expect_deinit = true;
@@ -379,8 +625,8 @@ static void sk_ghost_one(sk_inc *c) {
     sk.ops++;
     sk.deletes++;
     sk_attach(s, sk_below(2) ? chn : sk.next_chn++, fd);
-    static const char junk[MSG] = "ghost";
-    if (write(g->peer, junk, sizeof junk) != (ssize_t)sizeof junk)
+    static const char junk[SK_MSG] = "ghost";
+    if (sk_os_write(g->peer, junk, sizeof junk) != (long)sizeof junk)
         sk_die("ghost write");
 }
 
@@ -391,7 +637,7 @@ static void sk_ghosts_expire(void) {
             i++;
             continue;
         }
-        if (close(g->dup) != 0 || close(g->peer) != 0)
+        if (sk_os_discard(g->dup) != 0 || sk_os_discard(g->peer) != 0)
             sk_die("close");
         *g = sk.ghost[--sk.nghosts];
     }
@@ -416,9 +662,9 @@ static void sk_churn_one(void) {
         c->marked = true;
     } else if (r < 85) {
         if (!c->peer_closed) { /* RECV, then EOF, then the walk deletes */
-            if (close(c->peer) != 0)
+            if (sk_os_close(c->peer) != 0)
                 sk_die("close");
-            c->peer = -1;
+            c->peer = SK_NONE;
             c->peer_closed = true;
             sk.hangups++;
             sk_list_pending(c);
@@ -453,9 +699,9 @@ static void sk_walk(void) {
         if (act != expect) {
             if (sk.misrouted++ < 10)
                 fprintf(stderr,
-                        "soak: incarnation %llu (fd %d): act %#x, expected "
+                        "soak: incarnation %llu (fd %lld): act %#x, expected "
                         "%#x\n",
-                        (unsigned long long)c->id, c->fd, act, expect);
+                        (unsigned long long)c->id, SK_SNUM(c->fd), act, expect);
             continue;
         }
         if (act & PO_POOL) {
@@ -479,12 +725,16 @@ static void sk_round(void) {
     /* What the wait must report: every reading channel with bytes or a
      * hang-up waiting. */
     sk.round++;
+    size_t ndue = 0;
     for (size_t i = 0; i < sk.npending; i++) {
         sk_inc *c = sk.pending[i];
         if (c->live && c->wants == PO_RECV &&
-            (c->got_bytes < c->sent_bytes || c->peer_closed))
+            (c->got_bytes < c->sent_bytes || c->peer_closed)) {
             c->due_round = sk.round;
+            sk.due[ndue++] = c->fd;
+        }
     }
+    sk_os_settle(sk.due, ndue, sk.due_pfd);
     int rc = po_wait(sk.p, 0, NULL);
     if (rc < 0) {
         fprintf(stderr, "soak: po_wait: %s\n", po_strerror(rc));
@@ -519,7 +769,7 @@ static void sk_round(void) {
             sk.slot[s] = NULL;
             sk.deletes++;
             sk.ops++;
-            sk_attach(s, sk.next_chn++, -1);
+            sk_attach(s, sk.next_chn++, SK_NONE);
         }
         sk.marked_now = 0;
     }
@@ -533,9 +783,9 @@ static void sk_round(void) {
         if (c->due_round == sk.round && c->seen_round != sk.round) {
             if (sk.missed++ < 10)
                 fprintf(stderr,
-                        "soak: incarnation %llu (fd %d) was due "
+                        "soak: incarnation %llu (fd %lld) was due "
                         "and not triggered\n",
-                        (unsigned long long)c->id, c->fd);
+                        (unsigned long long)c->id, SK_SNUM(c->fd));
         }
         if (c->got_bytes < c->sent_bytes || c->peer_closed)
             sk.pending[keep++] = c;
@@ -608,24 +858,11 @@ static void sk_args(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     sk_args(argc, argv);
-    signal(SIGPIPE, SIG_IGN);
+    sk_os_start();
     sk.rng = sk.o.seed * UINT64_C(0x9E3779B97F4A7C15) + 1;
 
-    /* Two descriptors per channel, and a few more. */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-        rl.rlim_cur < (rlim_t)sk.o.channels * 2 + 64) {
-        fprintf(stderr,
-                "soak: %d channels need %d descriptors; the limit "
-                "is %llu\n",
-                sk.o.channels, sk.o.channels * 2 + 64,
-                (unsigned long long)rl.rlim_cur);
+    if (sk_os_limits(sk.o.channels) != 0)
         return 2;
-    }
 
     po_options opt;
     memset(&opt, 0, sizeof opt);
@@ -643,11 +880,14 @@ int main(int argc, char **argv) {
     /* A slot's incarnations can be listed more than once in a round. */
     sk.pending_cap = (size_t)sk.o.channels * 2 + (size_t)sk.o.churn * 4 + 64;
     sk.pending = calloc(sk.pending_cap, sizeof *sk.pending);
-    if (sk.slot == NULL || sk.pending == NULL)
+    sk.due = calloc(sk.pending_cap, sizeof *sk.due);
+    sk.due_pfd = calloc(sk.pending_cap, sizeof *sk.due_pfd);
+    if (sk.slot == NULL || sk.pending == NULL || sk.due == NULL ||
+        sk.due_pfd == NULL)
         sk_die("calloc");
     sk.next_chn = (po_chn)sk.o.channels;
     for (int s = 0; s < sk.o.channels; s++)
-        sk_attach(s, (po_chn)s, -1);
+        sk_attach(s, (po_chn)s, SK_NONE);
     long setup_ops = sk.ops;
     sk.attaches = 0; /* the counts are of the churn, after the set-up */
 
@@ -668,6 +908,7 @@ int main(int argc, char **argv) {
     }
     po_stats st;
     po_get_stats(sk.p, &st);
+    const char *backend = po_backend_name(sk.p); /* a static string */
     po_destroy(sk.p);
     uint64_t rounds = sk.round;
     sk.round = UINT64_MAX; /* every ghost goes */
@@ -685,13 +926,7 @@ int main(int argc, char **argv) {
         sk.byte_errors++;
     }
 
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    printf("soak: %s, %s reconciliation, %d channels, seed %llu\n",
-           sk.o.backend == PO_BACKEND_DEFAULT ? "default backend"
-           : sk.o.backend == PO_BACKEND_POLL  ? "poll"
-           : sk.o.backend == PO_BACKEND_EPOLL ? "epoll"
-                                              : "other backend",
+    printf("soak: %s, %s reconciliation, %d channels, seed %llu\n", backend,
            sk.o.reconcile == PO_RECONCILE_FULL ? "full" : "changed",
            sk.o.channels, (unsigned long long)sk.o.seed);
     printf("soak: %ld operations in %llu rounds: %ld attach, %ld delete, %ld "
@@ -712,7 +947,7 @@ int main(int argc, char **argv) {
     printf("soak: %.0f operations/s, %.0f messages/s, %.1f s, peak RSS %.1f "
            "MB\n",
            (double)ops / secs, (double)sk.msgs_sent / secs, secs,
-           (double)ru.ru_maxrss / 1024.0);
+           sk_peak_rss_mb());
     printf("soak: misrouted %ld, missed %ld, byte errors %ld, deinit errors "
            "%ld, SeqN errors %ld\n",
            sk.misrouted, sk.missed, sk.byte_errors, sk.deinit_errors,
