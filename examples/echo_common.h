@@ -47,6 +47,7 @@ bool echo_interrupted(int err);  /* a signal: just retry */
 bool echo_in_progress(int err);  /* connect() goes on in the background */
 bool echo_peer_aborted(int err); /* accept(): that client gave up */
 bool echo_out_of_files(int err); /* accept(): no descriptor or memory */
+bool echo_refused(int err);      /* connect(): nothing listens there */
 const char *echo_strerror(int err);
 
 /* A non-blocking TCP/IPv4 socket, or ECHO_NO_SOCK. */
@@ -54,6 +55,10 @@ echo_sock echo_tcp_socket(void);
 /* A non-blocking listener on 127.0.0.1:port (0: any free port) with the
  * given backlog; stores the port it got.  ECHO_NO_SOCK on failure. */
 echo_sock echo_tcp_listen(uint16_t port, int backlog, uint16_t *bound);
+/* A socket bound to 127.0.0.1 on a free port but not listening, so that
+ * connecting to that port is refused; stores the port.  Holding it keeps
+ * the port from being taken by anyone else.  ECHO_NO_SOCK on failure. */
+echo_sock echo_tcp_bound(uint16_t *bound);
 /* A new connection from listener l, made non-blocking; ECHO_NO_SOCK when
  * there is none or accept() failed (echo_sock_errno() says which). */
 echo_sock echo_accept(echo_sock l);

@@ -60,6 +60,7 @@ bool echo_peer_aborted(int err) { return err == ECONNABORTED; }
 bool echo_out_of_files(int err) {
     return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
 }
+bool echo_refused(int err) { return err == ECONNREFUSED; }
 const char *echo_strerror(int err) { return strerror(err); }
 
 echo_sock echo_tcp_socket(void) {
@@ -96,6 +97,24 @@ echo_sock echo_tcp_listen(uint16_t port, int backlog, uint16_t *bound) {
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
         listen(fd, backlog) != 0 || !echo_set_nonblock(fd) ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return ECHO_NO_SOCK;
+    }
+    *bound = ntohs(sa.sin_port);
+    return fd;
+}
+
+echo_sock echo_tcp_bound(uint16_t *bound) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return ECHO_NO_SOCK;
+    struct sockaddr_in sa = echo_loopback(0);
+    socklen_t len = sizeof sa;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        !echo_set_nonblock(fd) ||
         getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
         int saved = errno;
         close(fd);

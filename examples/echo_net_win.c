@@ -38,6 +38,7 @@ bool echo_peer_aborted(int err) {
 bool echo_out_of_files(int err) {
     return err == WSAEMFILE || err == WSAENOBUFS;
 }
+bool echo_refused(int err) { return err == WSAECONNREFUSED; }
 
 const char *echo_strerror(int err) {
     static char msg[256];
@@ -85,6 +86,24 @@ echo_sock echo_tcp_listen(uint16_t port, int backlog, uint16_t *bound) {
     int len = sizeof sa;
     if (bind(s, (struct sockaddr *)&sa, sizeof sa) != 0 ||
         listen(s, backlog) != 0 || !echo_set_nonblock(s) ||
+        getsockname(s, (struct sockaddr *)&sa, &len) != 0) {
+        int saved = WSAGetLastError();
+        closesocket(s);
+        WSASetLastError(saved);
+        return ECHO_NO_SOCK;
+    }
+    *bound = ntohs(sa.sin_port);
+    return s;
+}
+
+echo_sock echo_tcp_bound(uint16_t *bound) {
+    SOCKET s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s == INVALID_SOCKET)
+        return ECHO_NO_SOCK;
+    struct sockaddr_in sa = echo_loopback(0);
+    int len = sizeof sa;
+    if (bind(s, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        !echo_set_nonblock(s) ||
         getsockname(s, (struct sockaddr *)&sa, &len) != 0) {
         int saved = WSAGetLastError();
         closesocket(s);
