@@ -451,8 +451,9 @@ PO_API int po_notifier_attach(po_poller *p, po_chn chn, size_t capacity,
  * or give up.  Returns PO_OK, PO_EINVAL (n NULL), PO_EAGAIN, or PO_ESYS when
  * the payload was queued but the wake-up could not be written (it is taken
  * at the next wake-up of the poller; errno says why, a Winsock code on
- * Windows).  Lock-free: O(1) with
- * no lock, one kernel call only when the poller was not already woken.
+ * Windows).  O(1): the queue takes no lock, and a kernel call is made only
+ * when the poller was not already woken (on Windows those calls take turns,
+ * since concurrent sends on one socket can lose a wake-up).
  */
 PO_API int po_notify(po_notifier *n, uint64_t value);
 

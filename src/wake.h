@@ -8,11 +8,18 @@
 #ifndef POLLEROS_WAKE_H
 #define POLLEROS_WAKE_H
 
+#ifdef _WIN32
+#include <stdatomic.h>
+#endif
+
 #include "polleros.h"
 
 typedef struct po_wake {
     po_socket rd; /* watched by the poller */
     po_socket wr; /* written by the notifying threads (rd for an eventfd) */
+#ifdef _WIN32
+    atomic_flag sending; /* one send at a time: see wake_win.c */
+#endif
 } po_wake;
 
 /* Opens both ends, non-blocking and not inherited by child processes.

@@ -67,6 +67,7 @@ int po_wake_open(po_wake *w) {
         return po_wake_fail(INVALID_SOCKET, wr, rd);
     w->rd = (po_socket)rd;
     w->wr = (po_socket)wr;
+    atomic_flag_clear(&w->sending);
     return 0;
 }
 
@@ -75,12 +76,28 @@ void po_wake_close(po_wake *w) {
     closesocket((SOCKET)w->wr);
 }
 
+/* Two threads sending on one socket at once can both be refused with
+ * WSAEWOULDBLOCK while the buffers are empty (Wine does it), and then no
+ * wake-up would be written at all.  So the senders take turns: a wake-up is
+ * written only when the poller was not already woken, so the turns are
+ * rare and short.  WSAEWOULDBLOCK then counts as done only when the reading
+ * end does hold bytes; otherwise the send is tried again. */
 int po_wake_signal(po_wake *w) {
     char b = 1;
-    if (send((SOCKET)w->wr, &b, 1, 0) == 1)
-        return 0;
-    int e = WSAGetLastError();
-    return e == WSAEWOULDBLOCK ? 0 : e; /* a full buffer is readable */
+    int e = 0;
+    while (atomic_flag_test_and_set_explicit(&w->sending, memory_order_acquire))
+        SwitchToThread();
+    while (send((SOCKET)w->wr, &b, 1, 0) != 1) {
+        e = WSAGetLastError();
+        u_long queued = 0;
+        if (e != WSAEWOULDBLOCK ||
+            (ioctlsocket((SOCKET)w->rd, FIONREAD, &queued) == 0 && queued > 0))
+            break;
+        e = 0;
+        SwitchToThread();
+    }
+    atomic_flag_clear_explicit(&w->sending, memory_order_release);
+    return e == WSAEWOULDBLOCK ? 0 : e;
 }
 
 void po_wake_drain(po_wake *w) {
