@@ -3,7 +3,7 @@
 # macOS with zig cc (scripts/deps-macos.sh installs it into the project),
 # with -Werror and no warning allowed from the linker either.  Per arch the
 # targets are the static and the shared library, the conformance suite and
-# the two examples, plus a compile of the kqueue backend's path for systems
+# the examples, plus a compile of the kqueue backend's path for systems
 # without EV_RECEIPT.  Then the kqueue backend is compiled against FreeBSD's
 # headers, if a toolchain here has them.
 #
@@ -33,7 +33,8 @@ fi
 gen=""
 command -v ninja >/dev/null 2>&1 && gen="-G Ninja"
 
-targets="polleros_static polleros_shared po_conformance polleros-echo-server polleros-echo-client"
+targets="polleros_static polleros_shared po_conformance polleros-echo-server polleros-echo-client
+    polleros-reqresp-server polleros-connect-timeout polleros-worker-notify"
 # Targets whose sources do not build for macOS yet (see docs/kqueue.md,
 # "What the cross-build here checks").  They are still tried: a failure is
 # counted as skipped, a success as passed.  Empty once they build, so that

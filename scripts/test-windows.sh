@@ -88,7 +88,7 @@ run_ctest() { # build dir, log name, ctest args...
 # leaving out the echo demo unless $1 names it.
 count() {
     lines=$(grep -E "Test +#[0-9]+: $1" "$2" || true)
-    case $1 in *echo_demo*) ;; *) lines=$(echo "$lines" | grep -v echo_demo || true) ;; esac
+    case $1 in *echo_demo* | *example_*) ;; *) lines=$(echo "$lines" | grep -v -e echo_demo -e example_ || true) ;; esac
     p=$(echo "$lines" | grep -c ' Passed' || true)
     s=$(echo "$lines" | grep -c '\*\*\*Skipped' || true)
     echo "$p passed, $s skipped"
@@ -120,7 +120,8 @@ t3=$(date +%s)
 log=build/win/ctest.log
 for b in wepoll poll; do
     echo "== windows: $b backend: conformance suite $(count "$b/" "$log");" \
-        "echo demo $(count "$b/echo_demo" "$log")"
+        "echo demo $(count "$b/echo_demo" "$log");" \
+        "examples $(count "$b/example_" "$log")"
 done
 echo "== windows: bridge suite: $(count bridge/ "$log")"
 echo "== windows: POLLEROS_WEPOLL=system: $(count wepoll/ build/win-sys/ctest.log)"
