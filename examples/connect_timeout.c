@@ -33,7 +33,6 @@
  * deadline; the bounds are loose (SLACK_MS), as machines are noisy.  Exits 0
  * only when all of it holds; POLLEROS_BACKEND chooses the backend.
  */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -109,23 +108,7 @@ struct app {
     bool failed;
 };
 
-#if defined(__MINGW32__)
-__attribute__((format(gnu_printf, 2, 3))) /* mingw's C99 stdio */
-#elif defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void
-app_fail(app *a, const char *fmt, ...) {
-    if (a->failed)
-        return;
-    a->failed = true;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("connect_timeout: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
+#define app_fail(a, ...) ex_fail(&(a)->failed, "connect_timeout", __VA_ARGS__)
 
 static double ms(po_time t) { return (double)t / (double)PO_MSEC; }
 

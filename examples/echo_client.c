@@ -21,7 +21,6 @@
  * Usage: polleros-echo-client --port N [--conns N] [--messages N]
  *                             [--size N] [--backend NAME] [--timeout S]
  */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -78,40 +77,14 @@ typedef struct client {
     bool failed;
 } client;
 
-/* Reports the first error only: later ones are usually its consequences. */
-#if defined(__MINGW32__)
-__attribute__((format(gnu_printf, 2, 3))) /* mingw's C99 stdio */
-#elif defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void
-client_fail(client *cl, const char *fmt, ...) {
-    if (cl->failed)
-        return;
-    cl->failed = true;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("polleros-echo-client: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
+#define client_fail(cl, ...)                                                   \
+    ex_fail(&(cl)->failed, "polleros-echo-client", __VA_ARGS__)
 
 /* ------------------------------------------------------------------------ */
 /* The message pattern                                                      */
 
-/* A 32-bit integer hash (lowbias32 by Chris Wellons). */
-static uint32_t mix32(uint32_t x) {
-    x ^= x >> 16;
-    x *= 0x7feb352dU;
-    x ^= x >> 15;
-    x *= 0x846ca68bU;
-    x ^= x >> 16;
-    return x;
-}
-
 static uint32_t message_seed(uint32_t conn_index, uint32_t msg) {
-    return mix32(mix32(conn_index + 0x9e3779b9U) ^ msg);
+    return echo_mix32(echo_mix32(conn_index + 0x9e3779b9U) ^ msg);
 }
 
 /* Bytes [off, off + len) of the message with this seed.  One hash makes four
@@ -120,7 +93,7 @@ static void pattern_fill(uint32_t seed, size_t off, unsigned char *buf,
                          size_t len) {
     for (size_t i = 0; i < len;) {
         size_t at = off + i;
-        uint32_t h = mix32(seed + (uint32_t)(at >> 2));
+        uint32_t h = echo_mix32(seed + (uint32_t)(at >> 2));
         for (unsigned k = (unsigned)(at & 3); k < 4 && i < len; k++, i++)
             buf[i] = (unsigned char)(h >> (8 * k));
     }

@@ -1,6 +1,7 @@
 #include "echo_common.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,4 +45,25 @@ bool echo_parse_backend(const char *arg, po_backend_kind *out) {
             "wepoll, default\n",
             arg ? arg : "");
     return false;
+}
+
+void ex_fail(bool *failed, const char *prog, const char *fmt, ...) {
+    if (*failed)
+        return;
+    *failed = true;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: error: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+uint32_t echo_mix32(uint32_t x) {
+    x ^= x >> 16;
+    x *= 0x7feb352dU;
+    x ^= x >> 15;
+    x *= 0x846ca68bU;
+    x ^= x >> 16;
+    return x;
 }

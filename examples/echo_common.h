@@ -33,6 +33,23 @@ typedef po_socket echo_sock;
  * with a message printed. */
 bool echo_net_start(void);
 
+/* A 32-bit integer hash (lowbias32, Chris Wellons's constants): the
+ * examples' test bytes, different for every connection and message. */
+uint32_t echo_mix32(uint32_t x);
+
+#if defined(__MINGW32__)
+#define EX_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))
+#elif defined(__GNUC__)
+#define EX_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define EX_PRINTF(f, a)
+#endif
+/* Reports a run's first failure on stderr as "<prog>: error: <message>"
+ * and sets *failed; later ones, usually its consequences, are not
+ * printed. */
+void ex_fail(bool *failed, const char *prog, const char *fmt, ...)
+    EX_PRINTF(3, 4);
+
 /* Raises the limit on open descriptors to the most allowed (the echo
  * programs hold one per connection) and returns the limit now in force;
  * UINT64_MAX where there is none. */
@@ -53,7 +70,8 @@ const char *echo_strerror(int err);
 /* A non-blocking TCP/IPv4 socket, or ECHO_NO_SOCK. */
 echo_sock echo_tcp_socket(void);
 /* A non-blocking listener on 127.0.0.1:port (0: any free port) with the
- * given backlog; stores the port it got.  ECHO_NO_SOCK on failure. */
+ * given backlog (negative: bound, not listening); stores the port it got.
+ * ECHO_NO_SOCK on failure. */
 echo_sock echo_tcp_listen(uint16_t port, int backlog, uint16_t *bound);
 /* A socket bound to 127.0.0.1 on a free port but not listening, so that
  * connecting to that port is refused; stores the port.  Holding it keeps

@@ -96,7 +96,7 @@ echo_sock echo_tcp_listen(uint16_t port, int backlog, uint16_t *bound) {
     socklen_t len = sizeof sa;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        listen(fd, backlog) != 0 || !echo_set_nonblock(fd) ||
+        (backlog >= 0 && listen(fd, backlog) != 0) || !echo_set_nonblock(fd) ||
         getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
         int saved = errno;
         close(fd);
@@ -108,21 +108,7 @@ echo_sock echo_tcp_listen(uint16_t port, int backlog, uint16_t *bound) {
 }
 
 echo_sock echo_tcp_bound(uint16_t *bound) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return ECHO_NO_SOCK;
-    struct sockaddr_in sa = echo_loopback(0);
-    socklen_t len = sizeof sa;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        !echo_set_nonblock(fd) ||
-        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return ECHO_NO_SOCK;
-    }
-    *bound = ntohs(sa.sin_port);
-    return fd;
+    return echo_tcp_listen(0, -1, bound);
 }
 
 echo_sock echo_accept(echo_sock l) {

@@ -85,7 +85,7 @@ echo_sock echo_tcp_listen(uint16_t port, int backlog, uint16_t *bound) {
     struct sockaddr_in sa = echo_loopback(port);
     int len = sizeof sa;
     if (bind(s, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        listen(s, backlog) != 0 || !echo_set_nonblock(s) ||
+        (backlog >= 0 && listen(s, backlog) != 0) || !echo_set_nonblock(s) ||
         getsockname(s, (struct sockaddr *)&sa, &len) != 0) {
         int saved = WSAGetLastError();
         closesocket(s);
@@ -97,21 +97,7 @@ echo_sock echo_tcp_listen(uint16_t port, int backlog, uint16_t *bound) {
 }
 
 echo_sock echo_tcp_bound(uint16_t *bound) {
-    SOCKET s = socket(AF_INET, SOCK_STREAM, 0);
-    if (s == INVALID_SOCKET)
-        return ECHO_NO_SOCK;
-    struct sockaddr_in sa = echo_loopback(0);
-    int len = sizeof sa;
-    if (bind(s, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        !echo_set_nonblock(s) ||
-        getsockname(s, (struct sockaddr *)&sa, &len) != 0) {
-        int saved = WSAGetLastError();
-        closesocket(s);
-        WSASetLastError(saved);
-        return ECHO_NO_SOCK;
-    }
-    *bound = ntohs(sa.sin_port);
-    return s;
+    return echo_tcp_listen(0, -1, bound);
 }
 
 echo_sock echo_accept(echo_sock l) {

@@ -41,7 +41,6 @@
  * on both sides, the pool ran empty at least once and parked connections were
  * handed buffers through PO_POOL; POLLEROS_BACKEND chooses the backend.
  */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -88,17 +87,6 @@ static uint32_t fnv1a(const unsigned char *p, size_t n) {
     for (size_t i = 0; i < n; i++)
         h = (h ^ p[i]) * 16777619U;
     return h;
-}
-
-/* A 32-bit integer hash (lowbias32 by Chris Wellons): request sizes and
- * bytes that differ from connection to connection and request to request. */
-static uint32_t mix32(uint32_t x) {
-    x ^= x >> 16;
-    x *= 0x7feb352dU;
-    x ^= x >> 15;
-    x *= 0x846ca68bU;
-    x ^= x >> 16;
-    return x;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -244,24 +232,7 @@ struct app {
     bool failed;
 };
 
-/* Reports the first error only: later ones are usually its consequences. */
-#if defined(__MINGW32__)
-__attribute__((format(gnu_printf, 2, 3))) /* mingw's C99 stdio */
-#elif defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void
-app_fail(app *a, const char *fmt, ...) {
-    if (a->failed)
-        return;
-    a->failed = true;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("reqresp_server: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
+#define app_fail(a, ...) ex_fail(&(a)->failed, "reqresp_server", __VA_ARGS__)
 
 /* ------------------------------------------------------------------------ */
 /* The server's connections                                                 */
@@ -487,11 +458,11 @@ static void listener_ready(app *a, po_channel *ch) {
 /* Request r of connection i: its size and bytes come from a hash, so no two
  * requests in flight look alike. */
 static void cconn_start_request(cconn *c) {
-    uint32_t seed = mix32(mix32(c->index + 0x9e3779b9U) ^ c->req);
-    size_t n = 1 + mix32(seed) % MAX_PAYLOAD;
+    uint32_t seed = echo_mix32(echo_mix32(c->index + 0x9e3779b9U) ^ c->req);
+    size_t n = 1 + echo_mix32(seed) % MAX_PAYLOAD;
     put_be32(c->out, (uint32_t)n);
     for (size_t k = 0; k < n; k++)
-        c->out[HEADER + k] = (unsigned char)mix32(seed + (uint32_t)k);
+        c->out[HEADER + k] = (unsigned char)echo_mix32(seed + (uint32_t)k);
     c->len = HEADER + n;
     c->sent = 0;
     c->got = 0;

@@ -23,7 +23,6 @@
  * 0 only when all of it holds; POLLEROS_BACKEND chooses the backend.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -84,23 +83,7 @@ struct app {
     bool failed;
 };
 
-#if defined(__MINGW32__)
-__attribute__((format(gnu_printf, 2, 3))) /* mingw's C99 stdio */
-#elif defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void
-app_fail(app *a, const char *fmt, ...) {
-    if (a->failed)
-        return;
-    a->failed = true;
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("worker_notify: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
+#define app_fail(a, ...) ex_fail(&(a)->failed, "worker_notify", __VA_ARGS__)
 
 /* ------------------------------------------------------------------------ */
 /* The workers                                                              */
@@ -109,13 +92,8 @@ app_fail(app *a, const char *fmt, ...) {
  * WORK_ROUNDS times. */
 static uint32_t work(unsigned worker_id, uint32_t index) {
     uint32_t x = (uint32_t)worker_id << 24 ^ index;
-    for (int r = 0; r < WORK_ROUNDS; r++) {
-        x ^= x >> 16;
-        x *= 0x7feb352dU;
-        x ^= x >> 15;
-        x *= 0x846ca68bU;
-        x ^= x >> 16;
-    }
+    for (int r = 0; r < WORK_ROUNDS; r++)
+        x = echo_mix32(x);
     return x;
 }
 

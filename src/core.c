@@ -381,14 +381,22 @@ int po_delete_marked(po_poller *p) {
     return deleted;
 }
 
-int po_set_socket(po_channel *ch, po_socket s) {
+/* The checks of a call that changes a live channel: its poller in *pp, or
+ * an error. */
+static int po_changeable(po_channel *ch, po_poller **pp) {
     if (ch == NULL)
         return PO_EINVAL;
-    po_poller *p = po_poller_of(ch);
-    if (p->in_callback)
+    *pp = po_poller_of(ch);
+    if ((*pp)->in_callback)
         return PO_EBUSY;
-    if (!(ch->state & PO_ST_LIVE))
-        return PO_EINVAL;
+    return (ch->state & PO_ST_LIVE) ? PO_OK : PO_EINVAL;
+}
+
+int po_set_socket(po_channel *ch, po_socket s) {
+    po_poller *p;
+    int rc = po_changeable(ch, &p);
+    if (rc != PO_OK)
+        return rc;
     if (s != ch->sock && po_socket_taken(p, s))
         return PO_EINUSE;
     if (s != PO_NO_SOCKET && ch->sock == PO_NO_SOCKET &&
@@ -418,14 +426,9 @@ int po_set_socket(po_channel *ch, po_socket s) {
 }
 
 int po_set_deadline(po_channel *ch, po_time at) {
-    if (ch == NULL)
-        return PO_EINVAL;
-    po_poller *p = po_poller_of(ch);
-    if (p->in_callback)
-        return PO_EBUSY;
-    if (!(ch->state & PO_ST_LIVE))
-        return PO_EINVAL;
-    return po_timers_set(&p->timers, ch, at, &p->alloc);
+    po_poller *p;
+    int rc = po_changeable(ch, &p);
+    return rc == PO_OK ? po_timers_set(&p->timers, ch, at, &p->alloc) : rc;
 }
 
 po_time po_channel_deadline(const po_channel *ch) {
