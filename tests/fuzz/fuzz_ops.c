@@ -54,18 +54,6 @@
  * crash's input.
  */
 #define _POSIX_C_SOURCE 200809L
-#ifdef _WIN32
-/* winsock2.h first: windows.h alone would bring in the old winsock.h. */
-#include <winsock2.h>
-
-#include <windows.h>
-#else
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#endif
-#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -75,6 +63,7 @@
 #include <string.h>
 
 #include "polleros.h"
+#include "sockpair.h"
 
 enum {
     FZ_NUMS = 192,   /* channel numbers in play (fz_number()) */
@@ -339,184 +328,24 @@ static po_chn fz_number(int i) {
  *     channel's end sees EOF, never a reset.  Hang-ups and resets on
  *     Windows are the conformance suite's cases (peer_close_*, hang-ups).
  */
-#ifdef _WIN32
-enum { FZ_HANGUP_ON_CLOSE = 0 };
-
-static int fz_os_err(void) { return WSAGetLastError(); }
-static const char *fz_os_strerror(int e) {
-    static char buf[32];
-    snprintf(buf, sizeof buf, "Winsock error %d", e);
-    return buf;
-}
-static bool fz_os_again(int e) { return e == WSAEWOULDBLOCK; }
-static bool fz_os_reset(int e) { return e == WSAECONNRESET; }
+enum { FZ_HANGUP_ON_CLOSE = SP_CLOSE_HANGS_UP };
 
 static void fz_os_start(void) {
-    WSADATA wsa;
-    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
-        fprintf(stderr, "polleros fuzz: WSAStartup failed\n");
+    if (sp_start() != 0) {
+        fprintf(stderr, "polleros fuzz: %s\n", sp_why());
         exit(2);
     }
-}
-
-static void fz_os_nonblock(fz_sock s) {
-    u_long on = 1;
-    int nodelay = 1; /* a small write leaves at once, as on AF_UNIX */
-    if (ioctlsocket((SOCKET)s, FIONBIO, &on) != 0 ||
-        setsockopt((SOCKET)s, IPPROTO_TCP, TCP_NODELAY, (const char *)&nodelay,
-                   sizeof nodelay) != 0)
-        fz_fail("ioctlsocket/setsockopt: %s", fz_os_strerror(fz_os_err()));
-}
-
-static struct sockaddr_in fz_os_loopback(u_short port) {
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return sa;
-}
-
-static u_short fz_os_port(SOCKET s, bool peer) {
-    struct sockaddr_in sa;
-    int len = sizeof sa;
-    if ((peer ? getpeername(s, (struct sockaddr *)&sa, &len)
-              : getsockname(s, (struct sockaddr *)&sa, &len)) != 0)
-        fz_fail("getsockname: %s", fz_os_strerror(fz_os_err()));
-    return ntohs(sa.sin_port);
-}
-
-/* A connection to the process's one listener; sv[0] is the accepted end. */
-static void fz_os_pair(fz_sock sv[2]) {
-    static SOCKET listener = INVALID_SOCKET;
-    static u_short port;
-    if (listener == INVALID_SOCKET) {
-        struct sockaddr_in sa = fz_os_loopback(0);
-        listener = socket(AF_INET, SOCK_STREAM, 0);
-        if (listener == INVALID_SOCKET ||
-            bind(listener, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-            listen(listener, SOMAXCONN) != 0)
-            fz_fail("listener: %s", fz_os_strerror(fz_os_err()));
-        port = fz_os_port(listener, false);
-    }
-    struct sockaddr_in sa = fz_os_loopback(port);
-    SOCKET c = socket(AF_INET, SOCK_STREAM, 0);
-    if (c == INVALID_SOCKET ||
-        connect(c, (struct sockaddr *)&sa, sizeof sa) != 0)
-        fz_fail("connect: %s", fz_os_strerror(fz_os_err()));
-    SOCKET a = accept(listener, NULL, NULL);
-    if (a == INVALID_SOCKET)
-        fz_fail("accept: %s", fz_os_strerror(fz_os_err()));
-    FZ_EQ(fz_os_port(a, true), fz_os_port(c, false)); /* this connection */
-    fz_os_nonblock(a);
-    fz_os_nonblock(c);
-    sv[0] = a;
-    sv[1] = c;
-}
-
-static int fz_os_close(fz_sock s) { return closesocket((SOCKET)s); }
-static int fz_os_shut(fz_sock s) { return shutdown((SOCKET)s, SD_SEND); }
-
-/* Closes an end of a pair that is done with a reset, so that the many
- * connections of a run leave no TIME_WAIT behind to run out of ports. */
-static int fz_os_discard(fz_sock s) {
-    struct linger lg = {1, 0};
-    (void)setsockopt((SOCKET)s, SOL_SOCKET, SO_LINGER, (const char *)&lg,
-                     sizeof lg);
-    return closesocket((SOCKET)s);
-}
-
-/* A second socket for the same connection, FZ_NONE on failure. */
-static fz_sock fz_os_dup(fz_sock s) {
-    WSAPROTOCOL_INFOW info;
-    if (WSADuplicateSocketW((SOCKET)s, GetCurrentProcessId(), &info) != 0)
-        return FZ_NONE;
-    SOCKET d = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
-                          FROM_PROTOCOL_INFO, &info, 0, WSA_FLAG_OVERLAPPED);
-    if (d == INVALID_SOCKET)
-        return FZ_NONE;
-    fz_os_nonblock(d);
-    return d;
-}
-
-static long fz_os_read(fz_sock s, void *buf, size_t n) {
-    return recv((SOCKET)s, buf, (int)n, 0);
-}
-static long fz_os_write(fz_sock s, const void *buf, size_t n) {
-    return send((SOCKET)s, buf, (int)n, 0);
 }
 
 /* Waits until each of the n ends is readable (bytes, or EOF), as the
  * system reports it; fails after seconds. */
 static void fz_os_settle(const fz_sock *s, size_t n) {
-    WSAPOLLFD pfd[2 * FZ_PAIRS];
-    size_t left = 0;
-    for (size_t i = 0; i < n && left < sizeof pfd / sizeof pfd[0]; i++) {
-        pfd[left].fd = (SOCKET)s[i];
-        pfd[left].events = POLLRDNORM;
-        pfd[left].revents = 0;
-        left++;
-    }
-    for (int tries = 0; left > 0; tries++) {
-        if (tries == 5000)
-            fz_fail("%zu socket(s) never became readable, as the model says "
-                    "they are",
-                    left);
-        int rc = WSAPoll(pfd, (ULONG)left, tries == 0 ? 0 : 1);
-        if (rc < 0)
-            fz_fail("WSAPoll: %s", fz_os_strerror(fz_os_err()));
-        for (size_t i = 0; i < left;) {
-            if (pfd[i].revents & (POLLRDNORM | POLLHUP | POLLERR))
-                pfd[i] = pfd[--left];
-            else
-                pfd[i++].revents = 0;
-        }
-    }
+    sp_pollfd pfd[2 * FZ_PAIRS];
+    if (n > sizeof pfd / sizeof pfd[0])
+        n = sizeof pfd / sizeof pfd[0];
+    if (sp_settle(s, n, pfd) != 0)
+        fz_fail("%s (the model says they are readable)", sp_why());
 }
-#else
-enum { FZ_HANGUP_ON_CLOSE = 1 };
-
-static int fz_os_err(void) { return errno; }
-static const char *fz_os_strerror(int e) { return strerror(e); }
-static bool fz_os_again(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
-static bool fz_os_reset(int e) { return e == ECONNRESET; }
-
-static void fz_os_start(void) {
-    /* A write to a peer that is gone must fail, not kill the fuzzer. */
-    signal(SIGPIPE, SIG_IGN);
-}
-
-static void fz_os_nonblock(fz_sock fd) {
-    int fl = fcntl(fd, F_GETFL);
-    FZ_CHECK(fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0);
-    FZ_CHECK(fcntl(fd, F_SETFD, FD_CLOEXEC) == 0);
-}
-
-static void fz_os_pair(fz_sock sv[2]) {
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
-        fz_fail("socketpair: %s", strerror(errno));
-    fz_os_nonblock(sv[0]);
-    fz_os_nonblock(sv[1]);
-}
-
-static int fz_os_close(fz_sock fd) { return close(fd); }
-static int fz_os_shut(fz_sock fd) { return shutdown(fd, SHUT_WR); }
-static int fz_os_discard(fz_sock fd) { return close(fd); }
-static fz_sock fz_os_dup(fz_sock fd) { return fcntl(fd, F_DUPFD_CLOEXEC, 0); }
-
-static long fz_os_read(fz_sock fd, void *buf, size_t n) {
-    return (long)read(fd, buf, n);
-}
-static long fz_os_write(fz_sock fd, const void *buf, size_t n) {
-    return (long)send(fd, buf, n, MSG_NOSIGNAL);
-}
-
-/* AF_UNIX: nothing is ever in flight. */
-static void fz_os_settle(const fz_sock *s, size_t n) {
-    (void)s;
-    (void)n;
-}
-#endif
 
 /* ------------------------------------------------------------------------ */
 /* Socket pairs and their byte streams                                      */
@@ -537,7 +366,8 @@ static fz_pair *fz_new_pair(void) {
         if (!fz.pair[i].open)
             pr = &fz.pair[i];
     fz_sock sv[2];
-    fz_os_pair(sv);
+    if (sp_pair(sv) != 0)
+        fz_fail("%s", sp_why());
     memset(pr, 0, sizeof *pr);
     pr->open = true;
     pr->fd = sv[0];
@@ -549,9 +379,9 @@ static fz_pair *fz_new_pair(void) {
 
 static void fz_close_pair(fz_pair *pr) {
     FZ_CHECK(pr->open && pr->owner == NULL);
-    FZ_EQ(fz_os_discard(pr->fd), 0);
+    FZ_EQ(sp_discard(pr->fd), 0);
     if (pr->peer != FZ_NONE)
-        FZ_EQ(fz_os_discard(pr->peer), 0);
+        FZ_EQ(sp_discard(pr->peer), 0);
     pr->open = false;
     fz.npairs--;
 }
@@ -589,9 +419,9 @@ static long fz_read_end(fz_pair *pr, bool local, size_t max) {
     bool eof = local && (pr->peer_shut || pr->peer_closed);
     if (pending > 0 || eof || (local && pr->reset))
         fz_os_settle(&fd, 1); /* something is due: let it arrive */
-    long n = fz_os_read(fd, buf, max);
-    int e = n < 0 ? fz_os_err() : 0;
-    const char *why = n < 0 ? fz_os_strerror(e) : n > 0 ? "data" : "EOF";
+    long n = sp_read(fd, buf, max);
+    int e = n < 0 ? sp_errno() : 0;
+    const char *why = n < 0 ? sp_strerror(e) : n > 0 ? "data" : "EOF";
     if (pending > 0) {
         if (n <= 0 || (uint64_t)n > pending)
             fz_fail("read %s of pair %u: %ld (%s), expected up to %llu bytes",
@@ -610,7 +440,7 @@ static long fz_read_end(fz_pair *pr, bool local, size_t max) {
         return (long)n;
     }
     if (local && pr->reset) {
-        if (n != -1 || !fz_os_reset(e))
+        if (n != -1 || !sp_reset(e))
             fz_fail("read fd of pair %u: %ld (%s), expected ECONNRESET", pr->id,
                     n, why);
         pr->reset = false;
@@ -619,7 +449,7 @@ static long fz_read_end(fz_pair *pr, bool local, size_t max) {
     }
     if (eof && n != 0)
         fz_fail("read fd of pair %u: %ld (%s), expected EOF", pr->id, n, why);
-    if (!eof && (n != -1 || !fz_os_again(e)))
+    if (!eof && (n != -1 || !sp_again(e)))
         fz_fail("read %s of pair %u: %ld (%s), expected EAGAIN",
                 local ? "fd" : "peer", pr->id, n, why);
     return eof ? 0 : -1;
@@ -653,10 +483,10 @@ static void fz_write_end(fz_pair *pr, bool local, size_t len) {
         len = sizeof buf;
     for (size_t i = 0; i < len; i++)
         buf[i] = fz_pattern(pr->id, *wr + i, !local);
-    long n = fz_os_write(fd, buf, len);
+    long n = sp_write(fd, buf, len);
     if (n != (long)len)
         fz_fail("write %s of pair %u: %ld of %zu (%s)", local ? "fd" : "peer",
-                pr->id, n, len, n < 0 ? fz_os_strerror(fz_os_err()) : "short");
+                pr->id, n, len, n < 0 ? sp_strerror(sp_errno()) : "short");
     fz_log("  write %s of pair %u: %zu bytes", local ? "fd" : "peer", pr->id,
            len);
     *wr += len;
@@ -670,7 +500,7 @@ static void fz_peer_close(fz_pair *pr) {
      * (see fz_os_settle()'s section): it reads it first. */
     if (!FZ_HANGUP_ON_CLOSE)
         fz_drain(pr, false);
-    FZ_EQ(fz_os_close(pr->peer), 0);
+    FZ_EQ(sp_close(pr->peer), 0);
     pr->peer = FZ_NONE;
     pr->peer_closed = true;
     fz_log("  peer of pair %u closed", pr->id);
@@ -685,7 +515,7 @@ static void fz_peer_close(fz_pair *pr) {
 static void fz_peer_shut(fz_pair *pr) {
     if (pr->peer == FZ_NONE || pr->peer_shut)
         return;
-    FZ_EQ(fz_os_shut(pr->peer), 0);
+    FZ_EQ(sp_shutdown_send(pr->peer), 0);
     pr->peer_shut = true;
     fz_log("  peer of pair %u shut down", pr->id);
 }
@@ -1051,12 +881,12 @@ static void fz_set_socket(fz_inc *c, unsigned sockb, unsigned pick,
  * deletes c: the number is free for the next socket pair at once. */
 static void fz_ghost(fz_inc *c) {
     fz_pair *pr = c->pair;
-    fz_sock dup = fz_os_dup(pr->fd);
+    fz_sock dup = sp_dup(pr->fd);
     if (dup == FZ_NONE)
-        fz_fail("dup: %s", fz_os_strerror(fz_os_err()));
+        fz_fail("%s", sp_why());
     fz_log("  ghost %d: fd %lld closed, kept as %lld", c->num, FZ_SNUM(pr->fd),
            FZ_SNUM(dup));
-    FZ_EQ(fz_os_close(pr->fd), 0);
+    FZ_EQ(sp_close(pr->fd), 0);
     pr->fd = dup;
     pr->ghost = true;
     pr->ghost_kint = c->kint;

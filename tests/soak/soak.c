@@ -37,22 +37,16 @@
  * harvests, which on the wepoll backend is its bridge's batch of 256.
  */
 #define _POSIX_C_SOURCE 200809L
-#ifdef _WIN32
-/* winsock2.h first: windows.h alone would bring in the old winsock.h. */
-#include <winsock2.h>
+#include "sockpair.h" /* first: winsock2.h before windows.h */
 
+#ifdef _WIN32
 #include <windows.h>
 
 #include <psapi.h>
 #else
-#include <fcntl.h>
-#include <signal.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 #endif
-#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -80,144 +74,35 @@ typedef po_socket sk_sock;
 #define SK_NONE PO_NO_SOCKET
 #define SK_SNUM(s) ((long long)(s))
 
-#ifdef _WIN32
+/* A system call that failed: what it was, and the system's error. */
 static void sk_die(const char *what) {
-    fprintf(stderr, "soak: %s: Winsock error %d\n", what, WSAGetLastError());
+    fprintf(stderr, "soak: %s: %s\n", what, sp_strerror(sp_errno()));
     exit(2);
 }
 
-static void sk_os_start(void) {
-    WSADATA wsa;
-    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0)
-        sk_die("WSAStartup");
+/* A call of sockpair.h that failed (it says what and why). */
+static void sk_die_sp(void) {
+    fprintf(stderr, "soak: %s\n", sp_why());
+    exit(2);
 }
+
+static void sk_pair(sk_sock sv[2]) {
+    if (sp_pair(sv) != 0)
+        sk_die_sp();
+}
+
+static void sk_os_settle(const sk_sock *s, size_t n, sp_pollfd *pfd) {
+    if (sp_settle(s, n, pfd) != 0)
+        sk_die_sp();
+}
+
+#ifdef _WIN32
 
 static double sk_now(void) {
     LARGE_INTEGER f, t;
     QueryPerformanceFrequency(&f);
     QueryPerformanceCounter(&t);
     return (double)t.QuadPart / (double)f.QuadPart;
-}
-
-static void sk_os_nonblock(SOCKET s) {
-    u_long on = 1;
-    int nodelay = 1;
-    if (ioctlsocket(s, FIONBIO, &on) != 0 ||
-        setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&nodelay,
-                   sizeof nodelay) != 0)
-        sk_die("ioctlsocket/setsockopt");
-}
-
-static struct sockaddr_in sk_loopback(u_short port) {
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return sa;
-}
-
-static u_short sk_port(SOCKET s, bool peer) {
-    struct sockaddr_in sa;
-    int len = sizeof sa;
-    if ((peer ? getpeername(s, (struct sockaddr *)&sa, &len)
-              : getsockname(s, (struct sockaddr *)&sa, &len)) != 0)
-        sk_die("getsockname");
-    return ntohs(sa.sin_port);
-}
-
-/* A connection to the process's one listener; sv[0] is the accepted end. */
-static void sk_pair(sk_sock sv[2]) {
-    static SOCKET listener = INVALID_SOCKET;
-    static u_short port;
-    if (listener == INVALID_SOCKET) {
-        struct sockaddr_in sa = sk_loopback(0);
-        listener = socket(AF_INET, SOCK_STREAM, 0);
-        if (listener == INVALID_SOCKET ||
-            bind(listener, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-            listen(listener, SOMAXCONN) != 0)
-            sk_die("listener");
-        port = sk_port(listener, false);
-    }
-    struct sockaddr_in sa = sk_loopback(port);
-    SOCKET c = socket(AF_INET, SOCK_STREAM, 0);
-    if (c == INVALID_SOCKET ||
-        connect(c, (struct sockaddr *)&sa, sizeof sa) != 0)
-        sk_die("connect");
-    SOCKET a = accept(listener, NULL, NULL);
-    if (a == INVALID_SOCKET)
-        sk_die("accept");
-    if (sk_port(a, true) != sk_port(c, false)) {
-        fprintf(stderr, "soak: accepted another connection than ours\n");
-        exit(2);
-    }
-    sk_os_nonblock(a);
-    sk_os_nonblock(c);
-    sv[0] = a;
-    sv[1] = c;
-}
-
-static int sk_os_close(sk_sock s) { return closesocket((SOCKET)s); }
-
-/* Closes an end whose connection is over with a reset, so that the many
- * connections of a run leave no TIME_WAIT behind to run out of ports. */
-static int sk_os_discard(sk_sock s) {
-    struct linger lg = {1, 0};
-    (void)setsockopt((SOCKET)s, SOL_SOCKET, SO_LINGER, (const char *)&lg,
-                     sizeof lg);
-    return closesocket((SOCKET)s);
-}
-
-static sk_sock sk_os_dup(sk_sock s) {
-    WSAPROTOCOL_INFOW info;
-    if (WSADuplicateSocketW((SOCKET)s, GetCurrentProcessId(), &info) != 0)
-        return SK_NONE;
-    SOCKET d = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
-                          FROM_PROTOCOL_INFO, &info, 0, WSA_FLAG_OVERLAPPED);
-    if (d == INVALID_SOCKET)
-        return SK_NONE;
-    sk_os_nonblock(d);
-    return d;
-}
-
-static long sk_os_read(sk_sock s, void *buf, size_t n) {
-    return recv((SOCKET)s, buf, (int)n, 0);
-}
-static long sk_os_write(sk_sock s, const void *buf, size_t n) {
-    return send((SOCKET)s, buf, (int)n, 0);
-}
-static bool sk_os_again(void) { return WSAGetLastError() == WSAEWOULDBLOCK; }
-static const char *sk_os_error(void) {
-    static char buf[32];
-    snprintf(buf, sizeof buf, "Winsock error %d", WSAGetLastError());
-    return buf;
-}
-
-/* Waits until each of the n sockets is readable (bytes or EOF) by WSAPoll's
- * account, using pfd (room for n); fails after seconds. */
-typedef WSAPOLLFD sk_pollfd;
-static void sk_os_settle(const sk_sock *s, size_t n, sk_pollfd *pfd) {
-    size_t left = n;
-    for (size_t i = 0; i < n; i++) {
-        pfd[i].fd = (SOCKET)s[i];
-        pfd[i].events = POLLRDNORM;
-        pfd[i].revents = 0;
-    }
-    for (int tries = 0; left > 0; tries++) {
-        if (tries == 5000) {
-            fprintf(stderr, "soak: %zu socket(s) never became readable\n",
-                    left);
-            exit(2);
-        }
-        if (WSAPoll(pfd, (ULONG)left, tries == 0 ? 0 : 1) < 0)
-            sk_die("WSAPoll");
-        for (size_t i = 0; i < left;) {
-            if (pfd[i].revents & (POLLRDNORM | POLLHUP | POLLERR))
-                pfd[i] = pfd[--left];
-            else
-                pfd[i++].revents = 0;
-        }
-    }
 }
 
 /* No descriptor limit to raise. */
@@ -233,56 +118,10 @@ static double sk_peak_rss_mb(void) {
     return (double)pmc.PeakWorkingSetSize / (1024.0 * 1024.0);
 }
 #else
-static void sk_die(const char *what) {
-    fprintf(stderr, "soak: %s: %s\n", what, strerror(errno));
-    exit(2);
-}
-
-static void sk_os_start(void) {
-    /* A write to a peer that is gone must fail, not kill the soak. */
-    signal(SIGPIPE, SIG_IGN);
-}
-
 static double sk_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sk_pair(sk_sock sv[2]) {
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
-        sk_die("socketpair");
-    for (int i = 0; i < 2; i++) {
-        int fl = fcntl(sv[i], F_GETFL);
-        if (fl < 0 || fcntl(sv[i], F_SETFL, fl | O_NONBLOCK) != 0 ||
-            fcntl(sv[i], F_SETFD, FD_CLOEXEC) != 0)
-            sk_die("fcntl");
-    }
-}
-
-static int sk_os_close(sk_sock fd) { return close(fd); }
-static int sk_os_discard(sk_sock fd) { return close(fd); }
-/* Above the number, so that the number itself is free for the next pair. */
-static sk_sock sk_os_dup(sk_sock fd) {
-    return fcntl(fd, F_DUPFD_CLOEXEC, fd + 1);
-}
-static long sk_os_read(sk_sock fd, void *buf, size_t n) {
-    return (long)read(fd, buf, n);
-}
-static long sk_os_write(sk_sock fd, const void *buf, size_t n) {
-    return (long)write(fd, buf, n);
-}
-static bool sk_os_again(void) {
-    return errno == EAGAIN || errno == EWOULDBLOCK;
-}
-static const char *sk_os_error(void) { return strerror(errno); }
-
-/* AF_UNIX: a write is readable at the other end before it returns. */
-typedef int sk_pollfd;
-static void sk_os_settle(const sk_sock *s, size_t n, sk_pollfd *pfd) {
-    (void)s;
-    (void)n;
-    (void)pfd;
 }
 
 /* Two descriptors per channel, and a few more; nonzero if the limit is too
@@ -372,7 +211,7 @@ static struct {
     sk_inc **pending; /* incarnations with bytes or a hang-up not read */
     size_t npending;
     sk_sock *due;       /* the sockets a wait must report (sk_os_settle()) */
-    sk_pollfd *due_pfd; /* and room to poll them */
+    sp_pollfd *due_pfd; /* and room to poll them */
     uint64_t rng;
     uint64_t next_id;
     po_chn next_chn;
@@ -419,7 +258,7 @@ static void sk_list_pending(sk_inc *c) {
 static bool sk_read(sk_inc *c) {
     uint8_t buf[8192];
     for (;;) {
-        long n = sk_os_read(c->fd, buf, sizeof buf);
+        long n = sp_read(c->fd, buf, sizeof buf);
         if (n == 0) {
             if (!c->peer_closed) {
                 sk.byte_errors++;
@@ -428,10 +267,10 @@ static bool sk_read(sk_inc *c) {
             return false;
         }
         if (n < 0) {
-            if (sk_os_again())
+            if (sp_again(sp_errno()))
                 return true;
             sk.byte_errors++;
-            fprintf(stderr, "soak: read: %s\n", sk_os_error());
+            fprintf(stderr, "soak: read: %s\n", sp_strerror(sp_errno()));
             return true;
         }
         sk.bytes_got += (uint64_t)n;
@@ -465,8 +304,8 @@ static po_triggers sk_probe(po_channel *ch, void *ctx) {
 }
 
 static void sk_close_pair(sk_inc *c) {
-    if ((c->fd != SK_NONE && sk_os_discard(c->fd) != 0) ||
-        (c->peer != SK_NONE && sk_os_discard(c->peer) != 0))
+    if ((c->fd != SK_NONE && sp_discard(c->fd) != 0) ||
+        (c->peer != SK_NONE && sp_discard(c->peer) != 0))
         sk_die("close");
     c->fd = c->peer = SK_NONE;
 }
@@ -582,7 +421,7 @@ static void sk_write(sk_inc *c) {
         buf[i][1] = c->sent + i;
     }
     _Static_assert(sizeof buf[0] == SK_MSG, "a message is two words");
-    long w = sk_os_write(c->peer, buf, n * SK_MSG);
+    long w = sp_write(c->peer, buf, n * SK_MSG);
     if (w != (long)(n * SK_MSG)) {
         sk.byte_errors++;
         fprintf(stderr, "soak: peer write: %ld of %u\n", w, n * SK_MSG);
@@ -603,9 +442,9 @@ static void sk_ghost_one(sk_inc *c) {
     if (sk.nghosts == MAX_GHOSTS || c->peer_closed)
         return;
     sk_ghost *g = &sk.ghost[sk.nghosts];
-    g->dup = sk_os_dup(c->fd);
+    g->dup = sp_dup(c->fd);
     if (g->dup == SK_NONE)
-        sk_die("dup");
+        sk_die_sp();
     g->peer = c->peer;
     g->until_round = sk.round + GHOST_ROUNDS;
     sk.nghosts++;
@@ -613,7 +452,7 @@ static void sk_ghost_one(sk_inc *c) {
     sk_sock fd = c->fd;
     int s = c->slot;
     po_chn chn = c->chn;
-    if (sk_os_close(fd) != 0)
+    if (sp_close(fd) != 0)
         sk_die("close");
     c->fd = c->peer = SK_NONE; /* the ghost has them now */
     sk.bytes_discarded += c->sent_bytes - c->got_bytes;
@@ -626,7 +465,7 @@ static void sk_ghost_one(sk_inc *c) {
     sk.deletes++;
     sk_attach(s, sk_below(2) ? chn : sk.next_chn++, fd);
     static const char junk[SK_MSG] = "ghost";
-    if (sk_os_write(g->peer, junk, sizeof junk) != (long)sizeof junk)
+    if (sp_write(g->peer, junk, sizeof junk) != (long)sizeof junk)
         sk_die("ghost write");
 }
 
@@ -637,7 +476,7 @@ static void sk_ghosts_expire(void) {
             i++;
             continue;
         }
-        if (sk_os_discard(g->dup) != 0 || sk_os_discard(g->peer) != 0)
+        if (sp_discard(g->dup) != 0 || sp_discard(g->peer) != 0)
             sk_die("close");
         *g = sk.ghost[--sk.nghosts];
     }
@@ -662,7 +501,7 @@ static void sk_churn_one(void) {
         c->marked = true;
     } else if (r < 85) {
         if (!c->peer_closed) { /* RECV, then EOF, then the walk deletes */
-            if (sk_os_close(c->peer) != 0)
+            if (sp_close(c->peer) != 0)
                 sk_die("close");
             c->peer = SK_NONE;
             c->peer_closed = true;
@@ -858,7 +697,8 @@ static void sk_args(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     sk_args(argc, argv);
-    sk_os_start();
+    if (sp_start() != 0)
+        sk_die_sp();
     sk.rng = sk.o.seed * UINT64_C(0x9E3779B97F4A7C15) + 1;
 
     if (sk_os_limits(sk.o.channels) != 0)
