@@ -435,8 +435,9 @@ typedef struct po_notifier po_notifier;
  * then.  Stores the notifier in *out and its channel in *ch (if not NULL).
  * Errors: PO_EINVAL, PO_EEXIST, PO_ENOMEM, PO_EBUSY, PO_ESYS (the kernel
  * refused the eventfd, pipe or socket pair; errno says why, a Winsock code
- * on Windows).  Nothing
- * changes on error.  O(capacity) to allocate the queue.
+ * on Windows), PO_EINUSE (the new descriptor's number is still held by a
+ * channel whose socket the application closed without telling the poller).
+ * Nothing changes on error.  O(capacity) to allocate the queue.
  */
 PO_API int po_notifier_attach(po_poller *p, po_chn chn, size_t capacity,
                               po_notifier **out, po_channel **ch);
