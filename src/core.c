@@ -567,6 +567,7 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
     p->total = 0;
     p->round++;
     p->in_callback = true;
+    bool probe_candidates = p->changed;
     for (po_channel *ch = cand, *next; ch != NULL; ch = next) {
         uint8_t state = ch->state;
         next = ch->link;
@@ -574,10 +575,10 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
         ch->act = 0;
         if (state & PO_ST_DELETED)
             po_slab_give(&p->slabs, ch, &p->alloc);
-        else if (p->changed)
+        else if (probe_candidates)
             po_probe(p, ch);
     }
-    if (!p->changed)
+    if (!probe_candidates)
         for (po_slab *b = p->slabs.all; b != NULL; b = b->next)
             for (unsigned i = 0; i < PO_SLAB_N; i++)
                 if (b->ch[i].state & PO_ST_LIVE)

@@ -63,10 +63,6 @@ int po_notifier_attach(po_poller *p, po_chn chn, size_t capacity,
                        po_notifier **out, po_channel **chp) {
     if (p == NULL || out == NULL || capacity > ((size_t)1 << 24))
         return PO_EINVAL;
-    if (p->in_callback)
-        return PO_EBUSY;
-    if (po_find(p, chn) != NULL)
-        return PO_EEXIST;
     size_t cap = 1;
     while (cap < (capacity ? capacity : 1024))
         cap *= 2;
