@@ -345,27 +345,83 @@ PO_API int po_set_socket(po_channel *ch, po_socket s);
  */
 PO_API int po_wait(po_poller *p, int timeout_ms, po_triggers *total);
 
+/* ------------------------------------------------------------------------ */
+/* The walk and the channel accessors                                        */
+
+/*
+ * The walk and the accessors run once per event, so they are inline and the
+ * header publishes the records they read: the channel, and the first member
+ * of the poller.  The fields belong to the library: read them only through
+ * the functions below and never write them.  They are part of the ABI: a
+ * release that changes them changes the library's major version.
+ */
+struct po_channel {
+    const po_channel_ops *ops;
+    void *ctx;
+    po_channel *link; /* the round's list (see po_next_triggered()) */
+    po_seqn seqn;
+    po_chn chn;
+    po_socket sock;
+    uint32_t bslot; /* the backend's word */
+    int os_errno;
+    po_triggers want;
+    po_triggers act;
+    uint8_t state;
+    uint8_t slot;
+};
+
+/* The first member of every poller. */
+typedef struct po_walk_head {
+    po_channel *list; /* the triggered channels lead this round's list */
+    uint64_t round;   /* the number of the last po_wait(); 0 is never one */
+} po_walk_head;
+
 /*
  * Walks the channels triggered by the last po_wait(), one per call, in no
- * particular order; returns NULL at the end.  Start with
- * `po_iter it = PO_ITER_INIT;`.  Costs O(1) per call and O(triggered) per
- * walk.  During a walk the application may attach, delete, mark and change
- * sockets: deleted channels are skipped, attached ones are not visited.  A
- * walk ends (returns NULL) once po_wait() runs again.
+ * particular order; returns NULL at the end (and for p or it NULL).  Start
+ * with `po_iter it = PO_ITER_INIT;`.  Costs O(1) per call and O(triggered)
+ * per walk.  During a walk the application may attach, delete, mark and
+ * change sockets: deleted channels are skipped, attached ones are not
+ * visited.  A walk ends (returns NULL) once po_wait() runs again.
  */
-PO_API po_channel *po_next_triggered(po_poller *p, po_iter *it);
+static inline po_channel *po_next_triggered(po_poller *p, po_iter *it) {
+    if (p == NULL || it == NULL)
+        return NULL;
+    const po_walk_head *w = (const po_walk_head *)(const void *)p;
+    if (it->round != w->round) {
+        if (it->round != 0)
+            return NULL; /* a walk of an earlier round */
+        it->round = w->round;
+        it->next = w->list;
+    }
+    po_channel *ch = it->next;
+    /* Skipped: channels on the list only to be probed (touched, attached)
+     * and channels deleted since the wait (their act is cleared). */
+    while (ch != NULL && ch->act == 0)
+        ch = ch->link;
+    it->next = ch ? ch->link : NULL;
+    return ch;
+}
 
-/* ------------------------------------------------------------------------ */
-/* Channel accessors, all O(1)                                               */
-
-PO_API po_chn po_channel_chn(const po_channel *ch);
-PO_API po_seqn po_channel_seqn(const po_channel *ch);
-PO_API po_socket po_channel_socket(const po_channel *ch);
-PO_API void *po_channel_ctx(const po_channel *ch);
-/* The triggers the last po_wait() produced for the channel (its act). */
-PO_API po_triggers po_channel_act(const po_channel *ch);
-/* The wants the channel's probe reported when it was last probed. */
-PO_API po_triggers po_channel_wants(const po_channel *ch);
+/* The channel's number.  O(1). */
+static inline po_chn po_channel_chn(const po_channel *ch) { return ch->chn; }
+/* The SeqN of the channel's current incarnation.  O(1). */
+static inline po_seqn po_channel_seqn(const po_channel *ch) { return ch->seqn; }
+/* The channel's socket, or PO_NO_SOCKET.  O(1). */
+static inline po_socket po_channel_socket(const po_channel *ch) {
+    return ch->sock;
+}
+/* The ctx given to po_attach().  O(1). */
+static inline void *po_channel_ctx(const po_channel *ch) { return ch->ctx; }
+/* The triggers the last po_wait() produced for the channel (its act).
+ * O(1). */
+static inline po_triggers po_channel_act(const po_channel *ch) {
+    return ch->act;
+}
+/* The wants the channel's probe reported when it was last probed.  O(1). */
+static inline po_triggers po_channel_wants(const po_channel *ch) {
+    return ch->want;
+}
 /*
  * The errno of the kernel call that failed for this channel (EBADF for a
  * socket closed behind the poller's back, EPERM for a file epoll cannot
@@ -373,9 +429,11 @@ PO_API po_triggers po_channel_wants(const po_channel *ch);
  * every system, Windows included.  While it is set the channel is reported
  * PO_ERR on every wait and no kernel call is made for it; po_set_socket()
  * clears it.  A socket's own error (refused connect, reset) is reported as
- * PO_ERR with 0 here: read it with getsockopt(SO_ERROR).
+ * PO_ERR with 0 here: read it with getsockopt(SO_ERROR).  O(1).
  */
-PO_API int po_channel_errno(const po_channel *ch);
+static inline int po_channel_errno(const po_channel *ch) {
+    return ch->os_errno;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Deadlines                                                                 */

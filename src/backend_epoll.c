@@ -138,9 +138,12 @@ static int po_epoll_wait(po_poller *p, void *state, int timeout_ms) {
                      epoll_wait(ep->epfd, ep->events, ep->cap, timeout_ms));
     if (n < 0)
         return errno;
+    po_harvest h;
+    po_harvest_begin(p, &h);
     for (int i = 0; i < n; i++)
-        po__deliver(p, ep->events[i].data.u64,
+        po__deliver(&h, ep->events[i].data.u64,
                     ep->events[i].events & PO_EV_ALL);
+    po_harvest_end(&h, (uint64_t)n);
     return 0;
 }
 

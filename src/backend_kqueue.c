@@ -294,9 +294,12 @@ static int po_kq_wait(po_poller *p, void *state, int timeout_ms) {
                      kevent(kq->kq, NULL, 0, kq->events, kq->cap, tp));
     if (n < 0)
         return errno;
+    po_harvest h;
+    po_harvest_begin(p, &h);
     for (int i = 0; i < n; i++)
-        po__deliver(p, (po_seqn)(uintptr_t)kq->events[i].udata,
+        po__deliver(&h, (po_seqn)(uintptr_t)kq->events[i].udata,
                     po_kq_translate(&kq->events[i]));
+    po_harvest_end(&h, (uint64_t)n);
     return 0;
 }
 

@@ -202,8 +202,11 @@ static int po_poll_wait(po_poller *p, void *state, int timeout_ms) {
         return -n;
     /* Harvest at most max_events, starting where the last harvest stopped,
      * so that with more ready sockets than that every one gets its turn. */
-    size_t left = (size_t)n < ps->max_events ? (size_t)n : ps->max_events;
+    size_t take = (size_t)n < ps->max_events ? (size_t)n : ps->max_events;
+    size_t left = take;
     size_t i = ps->start < ps->n ? ps->start : 0;
+    po_harvest h;
+    po_harvest_begin(p, &h);
     for (size_t seen = 0; left > 0 && seen < ps->n; seen++, i++) {
         if (i == ps->n)
             i = 0;
@@ -217,8 +220,9 @@ static int po_poll_wait(po_poller *p, void *state, int timeout_ms) {
                       ((r & POLLERR) ? PO_EV_ERR : 0u) |
                       ((r & POLLHUP) ? po_poll_os_hup(r) : 0u) |
                       ((r & POLLNVAL) ? PO_EV_NVAL : 0u);
-        po__deliver(p, ps->seqn[i], ev);
+        po__deliver(&h, ps->seqn[i], ev);
     }
+    po_harvest_end(&h, take - left);
     return 0;
 }
 

@@ -1,5 +1,5 @@
 /*
- * The channel record, private to the core.  56 bytes on 64-bit POSIX
+ * The channel record's state bits.  The record is 56 bytes on 64-bit POSIX
  * systems: one cache line holds everything a wait touches, and a million
  * channels cost 56 MB plus their share of the maps.
  */
@@ -18,23 +18,14 @@ enum {
     PO_ST_LISTED = 8u,   /* on the poller's candidate list */
     PO_ST_MARKED = 16u,  /* waiting for po_delete_marked() */
     PO_ST_DELETED = 32u, /* deleted while listed: freed when the list is */
-    PO_ST_TIMER = 64u    /* has a deadline (timers.h) */
+    PO_ST_TIMER = 64u,   /* has a deadline (timers.h) */
+    PO_ST_PARKED = 128u  /* os_errno is set */
 };
 
-struct po_channel {
-    const po_channel_ops *ops;
-    void *ctx;
-    /* The candidate list while listed, the slab's free list while free. */
-    po_channel *link;
-    po_seqn seqn;
-    po_chn chn;
-    po_socket sock;
-    uint32_t bslot;   /* the backend's word */
-    int os_errno;     /* a failed kernel call: the channel is parked */
-    po_triggers want; /* what the probe asked for last */
-    po_triggers act;  /* what this round produced */
-    uint8_t state;
-    uint8_t slot; /* index in its slab, which leads to the poller */
-};
+/* The layout is published in polleros.h, for the inline walk and accessors;
+ * the library relies on its size. */
+_Static_assert(sizeof(void *) != 8 || sizeof(po_socket) != 4 ||
+                   sizeof(po_channel) == 56,
+               "a channel record is 56 bytes on 64-bit POSIX systems");
 
 #endif

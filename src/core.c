@@ -3,11 +3,11 @@
  * knows no operating system; the kernel is reached only through the backend
  * table (backend.h).
  *
- * One list drives a round, the candidate list (po_poller.list, linked through
- * po_channel.link).  After a wait it holds the channels the wait triggered
- * (act != 0), which po_next_triggered() walks; the application then adds the
- * channels it attaches, re-sockets or touches (act == 0, skipped by the
- * walk).  The next wait takes the whole list: in PO_RECONCILE_CHANGED mode
+ * One list drives a round, the candidate list (po_poller.walk.list, linked
+ * through po_channel.link).  After a wait it holds the channels the wait
+ * triggered (act != 0), which po_next_triggered() walks; the application then
+ * adds the channels it attaches, re-sockets or touches (act == 0, skipped by
+ * the walk).  The next wait takes the whole list: in PO_RECONCILE_CHANGED mode
  * exactly these channels are probed, so a wait costs O(what can have
  * changed); in PO_RECONCILE_FULL mode every live channel is.
  */
@@ -136,7 +136,7 @@ po_poller *po_create(const po_options *opt, int *err) {
     p->be = be;
     p->changed = changed;
     p->next_seqn = 1;
-    p->round = 1; /* 0 is a fresh iterator's round */
+    p->walk.round = 1; /* 0 is a fresh iterator's round */
     po_map_init(&p->by_chn, offsetof(po_channel, chn), sizeof(po_chn));
     po_map_init(&p->by_seqn, offsetof(po_channel, seqn), sizeof(po_seqn));
     po_map_init(&p->by_sock, offsetof(po_channel, sock), sizeof(po_socket));
@@ -406,6 +406,7 @@ int po_set_socket(po_channel *ch, po_socket s) {
      * application's: it may close it as soon as this returns. */
     po_unregister(p, ch);
     ch->os_errno = 0;
+    ch->state &= (uint8_t)~PO_ST_PARKED;
     if (ch->sock != PO_NO_SOCKET) {
         po_map_del(&p->by_sock, ch);
         p->nsock--;
@@ -440,6 +441,14 @@ po_time po_channel_deadline(const po_channel *ch) {
 /* ------------------------------------------------------------------------ */
 /* The wait                                                                 */
 
+void *po__no_slots[2];
+
+po_triggers po__translate_event(po_channel *ch, unsigned events) {
+    if (events & PO_EV_NVAL)
+        po_park(ch, EBADF); /* unregistered by the next wait */
+    return po_translate(ch->want, events);
+}
+
 /* The kernel interest each combination of the five kernel triggers needs. */
 #define PO_INTEREST(w)                                                         \
     ((((w) & (PO_RECV | PO_NOTIFY | PO_ACCEPT)) ? PO_IN : 0u) |                \
@@ -467,7 +476,7 @@ static void po_sync(po_poller *p, po_channel *ch, unsigned k) {
     if (k == 0) {
         e = po_unregister(p, ch);
         if (e != 0 && ch->os_errno == 0)
-            ch->os_errno = e;
+            po_park(ch, e);
         return;
     }
     if (held == 0) {
@@ -488,28 +497,31 @@ static void po_sync(po_poller *p, po_channel *ch, unsigned k) {
         ch->state = (uint8_t)((ch->state & ~PO_ST_KINT) | k);
         return;
     }
-    ch->os_errno = e;
+    po_park(ch, e);
     po_unregister(p, ch);
 }
 
-/* A parked channel or internal triggers: reported without waiting. */
-static void po_probe_report(po_poller *p, po_channel *ch) {
-    po_trigger(p, ch,
-               (po_triggers)((ch->want & PO_INTERNAL_TRIGGERS) |
-                             (ch->os_errno ? PO_ERR : 0)));
+/* The probe's answer when it needs more than the steady state: a kernel
+ * call, or internal triggers and a parked channel's PO_ERR, which are
+ * reported without waiting. */
+static void po_probe_act(po_poller *p, po_channel *ch, unsigned k) {
+    po_sync(p, ch, k);
+    po_triggers t = (po_triggers)((ch->want & PO_INTERNAL_TRIGGERS) |
+                                  (ch->os_errno ? PO_ERR : 0));
+    if (t)
+        po_trigger(p, ch, t);
 }
 
 /* Phase A for one channel.  Inline in the wait's loops; the steady state
- * (same interest, no internal trigger) takes no other call than the
- * probe. */
+ * (same interest, no internal trigger, not parked) takes no other call than
+ * the probe. */
 static inline void po_probe(po_poller *p, po_channel *ch) {
     po_triggers want = ch->ops->triggers(ch, ch->ctx);
     ch->want = want;
     unsigned k = po_interest[want & PO_KERNEL_TRIGGERS];
-    if (k != (ch->state & PO_ST_KINT))
-        po_sync(p, ch, k);
-    if ((want & PO_INTERNAL_TRIGGERS) || ch->os_errno != 0)
-        po_probe_report(p, ch);
+    if (((ch->state & (PO_ST_KINT | PO_ST_PARKED)) ^ k) |
+        (want & PO_INTERNAL_TRIGGERS))
+        po_probe_act(p, ch, k);
 }
 
 /* Milliseconds from now to `at`, rounded up so that the wait ends at or
@@ -553,6 +565,18 @@ static int po_wait_deadlines(po_poller *p, int timeout_ms) {
     }
 }
 
+/* Takes a channel off the list the wait took, for a new round; returns
+ * whether it lives (a deleted one is freed). */
+static inline bool po_unlist(po_poller *p, po_channel *ch) {
+    uint8_t state = ch->state;
+    ch->state = (uint8_t)(state & ~PO_ST_LISTED);
+    ch->act = 0;
+    if (!(state & PO_ST_DELETED))
+        return true;
+    po_slab_give(&p->slabs, ch, &p->alloc);
+    return false;
+}
+
 int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
     if (p == NULL)
         return PO_EINVAL;
@@ -561,28 +585,28 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
 
     /* Phase A: take the candidate list; probe it (changed mode) or every
      * channel (full mode); sync the kernel where interest changed. */
-    po_channel *cand = p->list;
-    p->list = NULL;
+    po_channel *cand = p->walk.list;
+    p->walk.list = NULL;
     p->ntrig = 0;
     p->total = 0;
-    p->round++;
+    p->walk.round++;
     p->in_callback = true;
-    bool probe_candidates = p->changed;
-    for (po_channel *ch = cand, *next; ch != NULL; ch = next) {
-        uint8_t state = ch->state;
-        next = ch->link;
-        ch->state = (uint8_t)(state & ~PO_ST_LISTED);
-        ch->act = 0;
-        if (state & PO_ST_DELETED)
-            po_slab_give(&p->slabs, ch, &p->alloc);
-        else if (probe_candidates)
-            po_probe(p, ch);
-    }
-    if (!probe_candidates)
+    if (p->changed) {
+        for (po_channel *ch = cand, *next; ch != NULL; ch = next) {
+            next = ch->link;
+            if (po_unlist(p, ch))
+                po_probe(p, ch);
+        }
+    } else {
+        for (po_channel *ch = cand, *next; ch != NULL; ch = next) {
+            next = ch->link;
+            po_unlist(p, ch);
+        }
         for (po_slab *b = p->slabs.all; b != NULL; b = b->next)
             for (unsigned i = 0; i < PO_SLAB_N; i++)
                 if (b->ch[i].state & PO_ST_LIVE)
                     po_probe(p, &b->ch[i]);
+    }
     p->in_callback = false;
 
     /* Phase B: wait, without blocking if anything is already triggered.
@@ -603,32 +627,3 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
         *total = p->ntrig ? p->total : PO_TIMEOUT;
     return rc;
 }
-
-po_channel *po_next_triggered(po_poller *p, po_iter *it) {
-    if (p == NULL || it == NULL)
-        return NULL;
-    if (it->round != p->round) {
-        if (it->round != 0)
-            return NULL; /* a walk of an earlier round */
-        it->round = p->round;
-        it->next = p->list;
-    }
-    po_channel *ch = it->next;
-    /* Skipped: candidates that only wait to be probed (touched, attached)
-     * and channels deleted since (po_remove clears their act). */
-    while (ch != NULL && ch->act == 0)
-        ch = ch->link;
-    it->next = ch ? ch->link : NULL;
-    return ch;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Accessors                                                                */
-
-po_chn po_channel_chn(const po_channel *ch) { return ch->chn; }
-po_seqn po_channel_seqn(const po_channel *ch) { return ch->seqn; }
-po_socket po_channel_socket(const po_channel *ch) { return ch->sock; }
-void *po_channel_ctx(const po_channel *ch) { return ch->ctx; }
-po_triggers po_channel_act(const po_channel *ch) { return ch->act; }
-po_triggers po_channel_wants(const po_channel *ch) { return ch->want; }
-int po_channel_errno(const po_channel *ch) { return ch->os_errno; }

@@ -42,11 +42,12 @@ void po_map_put(po_map *m, void *rec);
 /* Removes this record (found by its key as it is now). */
 void po_map_del(po_map *m, void *rec);
 
-/* The key of a record; `size` is m->key_size, or the same as a constant
- * where the caller knows it, so that the compiler drops the branch. */
-static inline uint64_t po_map_key_sized(const po_map *m, const void *rec,
-                                        unsigned size) {
-    const char *field = (const char *)rec + m->key_off;
+/* The key of a record, `size` bytes at `off`: the map's own key_off and
+ * key_size, or the same as constants where the caller knows them, so that
+ * the compiler drops the branch and the load of the offset. */
+static inline uint64_t po_map_key_at(const void *rec, unsigned off,
+                                     unsigned size) {
+    const char *field = (const char *)rec + off;
     if (size == 8) {
         uint64_t k;
         memcpy(&k, field, 8);
@@ -58,7 +59,7 @@ static inline uint64_t po_map_key_sized(const po_map *m, const void *rec,
 }
 
 static inline uint64_t po_map_key(const po_map *m, const void *rec) {
-    return po_map_key_sized(m, rec, m->key_size);
+    return po_map_key_at(rec, m->key_off, m->key_size);
 }
 
 static inline size_t po_map_home(const po_map *m, uint64_t key) {
@@ -67,20 +68,25 @@ static inline size_t po_map_home(const po_map *m, uint64_t key) {
     return (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> m->shift);
 }
 
-/* The record with this key, or NULL; `size` as for po_map_key_sized().
- * O(1) expected. */
-static inline void *po_map_find(const po_map *m, uint64_t key, unsigned size) {
-    if (m->count == 0)
-        return NULL;
+/* The record with this key, or NULL, in a map with at least one entry;
+ * `off` and `size` as for po_map_key_at().  O(1) expected. */
+static inline void *po_map_find_in(const po_map *m, uint64_t key, unsigned off,
+                                   unsigned size) {
     for (size_t i = po_map_home(m, key);; i = (i + 1) & m->mask) {
         void *rec = m->slots[i];
-        if (rec == NULL || po_map_key_sized(m, rec, size) == key)
+        if (rec == NULL || po_map_key_at(rec, off, size) == key)
             return rec;
     }
 }
 
+/* The same in any map. */
+static inline void *po_map_find(const po_map *m, uint64_t key, unsigned off,
+                                unsigned size) {
+    return m->count ? po_map_find_in(m, key, off, size) : NULL;
+}
+
 static inline void *po_map_get(const po_map *m, uint64_t key) {
-    return po_map_find(m, key, m->key_size);
+    return po_map_find(m, key, m->key_off, m->key_size);
 }
 
 #endif

@@ -14,7 +14,16 @@
 #include "slab.h"
 #include "timers.h"
 
+/* A branch the hot path almost never takes, so that the compiler keeps the
+ * hot path's state in registers and moves the rest out of the way. */
+#if defined(__GNUC__)
+#define PO_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define PO_UNLIKELY(x) (x)
+#endif
+
 struct po_poller {
+    po_walk_head walk; /* first: the inline walk reads it (polleros.h) */
     po_allocator alloc;
     const po_backend_ops *be;
     void *bstate;
@@ -25,32 +34,89 @@ struct po_poller {
     po_timers timers; /* channel deadlines */
     size_t nlive, nsock, nmarked;
     po_seqn next_seqn;
-    po_channel *list; /* the candidate list */
-    size_t ntrig;     /* channels on it with act != 0 */
+    size_t ntrig; /* channels on it with act != 0 */
     po_triggers total;
     bool changed;     /* PO_RECONCILE_CHANGED */
     bool in_callback; /* inside a probe or a deinit */
-    uint64_t round;
     int last_errno;
     po_stats stats;
 };
 
-/* Puts a channel on the candidate list (once). */
-static inline void po_list(po_poller *p, po_channel *ch) {
+/* Puts a channel on a list (once). */
+static inline void po_list_push(po_channel **head, po_channel *ch) {
     if (ch->state & PO_ST_LISTED)
         return;
     ch->state |= PO_ST_LISTED;
-    ch->link = p->list;
-    p->list = ch;
+    ch->link = *head;
+    *head = ch;
+}
+
+/* Records a failed kernel call: the channel is parked (see po_sync()). */
+static inline void po_park(po_channel *ch, int e) {
+    ch->os_errno = e;
+    ch->state |= PO_ST_PARKED;
+}
+
+static inline void po_list(po_poller *p, po_channel *ch) {
+    po_list_push(&p->walk.list, ch);
+}
+
+/* What a round has triggered so far, held in locals while a backend
+ * harvests: the stores to channel records are byte stores, which the
+ * compiler must assume alias the poller's fields, and would otherwise
+ * reload and store each of them per event. */
+typedef struct po_harvest {
+    po_poller *p;
+    po_map seqns; /* a copy of p->by_seqn, which a harvest does not change */
+    po_channel *list;
+    size_t ntrig;
+    uint64_t stale;
+    po_triggers total;
+} po_harvest;
+
+/* An empty map's table as a harvest sees it: every token is stale, and the
+ * lookup needs no test for emptiness. */
+extern void *po__no_slots[2];
+
+static inline void po_harvest_begin(po_poller *p, po_harvest *h) {
+    h->p = p;
+    h->seqns = p->by_seqn;
+    if (h->seqns.count == 0) {
+        h->seqns.slots = po__no_slots;
+        h->seqns.mask = 1;
+        h->seqns.shift = 63;
+    }
+    h->list = p->walk.list;
+    h->ntrig = p->ntrig;
+    h->stale = 0;
+    h->total = p->total;
+}
+
+/* `n`: the events the backend handed to po__deliver(). */
+static inline void po_harvest_end(po_harvest *h, uint64_t n) {
+    po_poller *p = h->p;
+    p->walk.list = h->list;
+    p->ntrig = h->ntrig;
+    p->total = h->total;
+    p->stats.events += n - h->stale;
+    p->stats.stale += h->stale;
+}
+
+static inline void po_harvest_trigger(po_harvest *h, po_channel *ch,
+                                      po_triggers t) {
+    if (ch->act == 0) {
+        po_list_push(&h->list, ch);
+        h->ntrig++;
+    }
+    ch->act |= t;
+    h->total |= t;
 }
 
 static inline void po_trigger(po_poller *p, po_channel *ch, po_triggers t) {
-    if (ch->act == 0) {
-        po_list(p, ch);
-        p->ntrig++;
-    }
-    ch->act |= t;
-    p->total |= t;
+    po_harvest h;
+    po_harvest_begin(p, &h);
+    po_harvest_trigger(&h, ch, t);
+    po_harvest_end(&h, 0);
 }
 
 /* An event, in the terms of what the channel wants (see po_wait()). */
@@ -77,25 +143,27 @@ static inline po_triggers po_translate(po_triggers want, unsigned ev) {
     return t;
 }
 
-/* Hands one event to the core: a backend's wait() calls it per event. */
-static inline void po__deliver(po_poller *p, po_seqn token, unsigned events) {
-    po_channel *ch = po_map_find(&p->by_seqn, token, sizeof(po_seqn));
-    if (ch == NULL) {
-        p->stats.stale++;
+/* The triggers of an event other than plain readability for a reader, out
+ * of line (core.c): kept out of the harvest loop, it leaves the loop the
+ * registers for its state. */
+po_triggers po__translate_event(po_channel *ch, unsigned events);
+
+/* Hands one event to the core: a backend's wait() calls it per event,
+ * between po_harvest_begin() and po_harvest_end(). */
+static inline void po__deliver(po_harvest *h, po_seqn token, unsigned events) {
+    po_channel *ch = po_map_find_in(
+        &h->seqns, token, offsetof(po_channel, seqn), sizeof(po_seqn));
+    if (PO_UNLIKELY(ch == NULL)) {
+        h->stale++;
         return;
     }
-    p->stats.events++;
-    po_triggers t;
-    if (events == PO_EV_IN && (ch->want & PO_RECV)) {
-        t = PO_RECV; /* by far the most common event */
-    } else {
-        if (events & PO_EV_NVAL)
-            ch->os_errno = EBADF; /* parked; unregistered by the next wait */
-        t = po_translate(ch->want, events);
+    po_triggers t = PO_RECV; /* by far the most common event */
+    if (PO_UNLIKELY(events != PO_EV_IN || !(ch->want & PO_RECV))) {
+        t = po__translate_event(ch, events);
         if (t == 0)
             return;
     }
-    po_trigger(p, ch, t);
+    po_harvest_trigger(h, ch, t);
 }
 
 #endif
