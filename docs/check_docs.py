@@ -17,7 +17,8 @@ import xml.etree.ElementTree as ET
 
 IDENT = re.compile(r"\b(?:po|PO)_\w+")
 CASE_LINE = re.compile(r"^(?:PO|BRIDGE)_CASE\((\w+)\)", re.M)
-API_FUNCTION = re.compile(r"^PO_API\b[^;(]*?\b(po_\w+)\s*\(", re.M)
+API_FUNCTION = re.compile(
+    r"^(?:PO_API|static inline)\b[^;(]*?\b(po_\w+)\s*\(", re.M)
 NOTE = re.compile(r"^\s*\*\s*\\(fn|var|def|typedef|enum)\s+(.+?)\s*$", re.M)
 MD_LINK = re.compile(r"(!?)\[[^\]]*\]\(([^)\s]+)\)")
 CODE_SPAN = re.compile(r"`([^`]+)`")

@@ -349,28 +349,30 @@ PO_API int po_wait(po_poller *p, int timeout_ms, po_triggers *total);
 /* The walk and the channel accessors                                        */
 
 /*
- * The walk and the accessors run once per event, so they are inline and the
- * header publishes the records they read: the channel, and the first member
- * of the poller.  The fields belong to the library: read them only through
- * the functions below and never write them.  They are part of the ABI: a
- * release that changes them changes the library's major version.
+ * A channel: one socket (or none) with its probe, its wants and its act.  Its
+ * address stays valid from po_attach() until it is deleted.  The record's
+ * layout is published because the walk and the accessors below run once per
+ * event and are inline; its fields belong to the library: read them only
+ * through the accessors, and never write them.  The layout, and that of
+ * po_walk_head, is part of the ABI: a release that changes it changes the
+ * library's major version.
  */
 struct po_channel {
-    const po_channel_ops *ops;
-    void *ctx;
-    po_channel *link; /* the round's list (see po_next_triggered()) */
-    po_seqn seqn;
-    po_chn chn;
-    po_socket sock;
-    uint32_t bslot; /* the backend's word */
-    int os_errno;
-    po_triggers want;
-    po_triggers act;
-    uint8_t state;
-    uint8_t slot;
+    const po_channel_ops *ops; /* the table given to po_attach() */
+    void *ctx;                 /* the ctx given to po_attach() */
+    po_channel *link;          /* the next on the round's list */
+    po_seqn seqn;              /* the current incarnation's token */
+    po_chn chn;                /* the application's number */
+    po_socket sock;            /* the socket, or PO_NO_SOCKET */
+    uint32_t bslot;            /* the backend's word */
+    int os_errno;              /* a failed kernel call's errno, or 0 */
+    po_triggers want;          /* the probe's last answer */
+    po_triggers act;           /* what the last po_wait() produced */
+    uint8_t state;             /* the library's state bits */
+    uint8_t slot;              /* the index in the record's slab */
 };
 
-/* The first member of every poller. */
+/* The first member of every poller: what po_next_triggered() reads. */
 typedef struct po_walk_head {
     po_channel *list; /* the triggered channels lead this round's list */
     uint64_t round;   /* the number of the last po_wait(); 0 is never one */
@@ -403,15 +405,17 @@ static inline po_channel *po_next_triggered(po_poller *p, po_iter *it) {
     return ch;
 }
 
-/* The channel's number.  O(1). */
+/* The number the channel was attached under.  O(1). */
 static inline po_chn po_channel_chn(const po_channel *ch) { return ch->chn; }
-/* The SeqN of the channel's current incarnation.  O(1). */
+/* The channel's SeqN: its token in the kernel, renewed by po_set_socket().
+ * O(1). */
 static inline po_seqn po_channel_seqn(const po_channel *ch) { return ch->seqn; }
-/* The channel's socket, or PO_NO_SOCKET.  O(1). */
+/* The socket the channel watches, or PO_NO_SOCKET.  O(1). */
 static inline po_socket po_channel_socket(const po_channel *ch) {
     return ch->sock;
 }
-/* The ctx given to po_attach().  O(1). */
+/* The ctx given to po_attach(); for a notifier's channel, its
+ * po_notifier.  O(1). */
 static inline void *po_channel_ctx(const po_channel *ch) { return ch->ctx; }
 /* The triggers the last po_wait() produced for the channel (its act).
  * O(1). */
