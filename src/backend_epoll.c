@@ -141,8 +141,7 @@ static int po_epoll_wait(po_poller *p, void *state, int timeout_ms) {
     po_harvest h;
     po_harvest_begin(p, &h);
     for (int i = 0; i < n; i++)
-        po__deliver(&h, ep->events[i].data.u64,
-                    ep->events[i].events & PO_EV_ALL);
+        po__deliver(&h, ep->events[i].data.u64, ep->events[i].events);
     po_harvest_end(&h, (uint64_t)n);
     return 0;
 }

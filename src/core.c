@@ -444,6 +444,7 @@ po_time po_channel_deadline(const po_channel *ch) {
 void *po__no_slots[2];
 
 po_triggers po__translate_event(po_channel *ch, unsigned events) {
+    events &= PO_EV_ALL;
     if (events & PO_EV_NVAL)
         po_park(ch, EBADF); /* unregistered by the next wait */
     return po_translate(ch->want, events);
@@ -515,11 +516,13 @@ static void po_probe_act(po_poller *p, po_channel *ch, unsigned k) {
 /* Phase A for one channel.  Inline in the wait's loops; the steady state
  * (same interest, no internal trigger, not parked) takes no other call than
  * the probe. */
-static inline void po_probe(po_poller *p, po_channel *ch) {
+static inline void po_probe(po_poller *p, po_channel *ch, uint8_t state) {
     po_triggers want = ch->ops->triggers(ch, ch->ctx);
     ch->want = want;
     unsigned k = po_interest[want & PO_KERNEL_TRIGGERS];
-    if (((ch->state & (PO_ST_KINT | PO_ST_PARKED)) ^ k) |
+    /* `state` was read before the probe, which cannot change the bits
+     * tested here: the calls that could fail with PO_EBUSY in a probe. */
+    if (((state & (PO_ST_KINT | PO_ST_PARKED)) ^ k) |
         (want & PO_INTERNAL_TRIGGERS))
         po_probe_act(p, ch, k);
 }
@@ -565,16 +568,15 @@ static int po_wait_deadlines(po_poller *p, int timeout_ms) {
     }
 }
 
-/* Takes a channel off the list the wait took, for a new round; returns
- * whether it lives (a deleted one is freed). */
-static inline bool po_unlist(po_poller *p, po_channel *ch) {
-    uint8_t state = ch->state;
-    ch->state = (uint8_t)(state & ~PO_ST_LISTED);
+/* Takes a channel off the list the wait took, for a new round, and returns
+ * its state; a deleted one (PO_ST_DELETED) is freed. */
+static inline uint8_t po_unlist(po_poller *p, po_channel *ch) {
+    uint8_t state = (uint8_t)(ch->state & ~PO_ST_LISTED);
+    ch->state = state;
     ch->act = 0;
-    if (!(state & PO_ST_DELETED))
-        return true;
-    po_slab_give(&p->slabs, ch, &p->alloc);
-    return false;
+    if (state & PO_ST_DELETED)
+        po_slab_give(&p->slabs, ch, &p->alloc);
+    return state;
 }
 
 int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
@@ -594,8 +596,9 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
     if (p->changed) {
         for (po_channel *ch = cand, *next; ch != NULL; ch = next) {
             next = ch->link;
-            if (po_unlist(p, ch))
-                po_probe(p, ch);
+            uint8_t state = po_unlist(p, ch);
+            if (!(state & PO_ST_DELETED))
+                po_probe(p, ch, state);
         }
     } else {
         for (po_channel *ch = cand, *next; ch != NULL; ch = next) {
@@ -605,7 +608,7 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
         for (po_slab *b = p->slabs.all; b != NULL; b = b->next)
             for (unsigned i = 0; i < PO_SLAB_N; i++)
                 if (b->ch[i].state & PO_ST_LIVE)
-                    po_probe(p, &b->ch[i]);
+                    po_probe(p, &b->ch[i], b->ch[i].state);
     }
     p->in_callback = false;
 

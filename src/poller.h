@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "backend.h"
 #include "map.h"
@@ -102,10 +103,30 @@ static inline void po_harvest_end(po_harvest *h, uint64_t n) {
     p->stats.stale += h->stale;
 }
 
+/* Whether a channel has no trigger yet and is not listed: its act and its
+ * state, adjacent bytes, read and tested at once (the mask is built in the
+ * same memory order, so the byte order does not matter). */
+_Static_assert(offsetof(po_channel, state) == offsetof(po_channel, act) + 1,
+               "act and state are adjacent");
+static inline bool po_untriggered_unlisted(const po_channel *ch) {
+    static const union {
+        uint8_t b[2];
+        uint16_t both;
+    } mask = {{0xffu, PO_ST_LISTED}};
+    uint16_t both;
+    memcpy(&both, &ch->act, 2);
+    return (both & mask.both) == 0;
+}
+
 static inline void po_harvest_trigger(po_harvest *h, po_channel *ch,
                                       po_triggers t) {
-    if (ch->act == 0) {
-        po_list_push(&h->list, ch);
+    if (po_untriggered_unlisted(ch)) {
+        ch->state |= PO_ST_LISTED;
+        ch->link = h->list;
+        h->list = ch;
+        h->ntrig++;
+    } else if (ch->act == 0) {
+        po_list_push(&h->list, ch); /* listed: touched, not yet triggered */
         h->ntrig++;
     }
     ch->act |= t;
@@ -149,7 +170,8 @@ static inline po_triggers po_translate(po_triggers want, unsigned ev) {
 po_triggers po__translate_event(po_channel *ch, unsigned events);
 
 /* Hands one event to the core: a backend's wait() calls it per event,
- * between po_harvest_begin() and po_harvest_end(). */
+ * between po_harvest_begin() and po_harvest_end().  `events` holds PO_EV_*
+ * bits; other bits are ignored. */
 static inline void po__deliver(po_harvest *h, po_seqn token, unsigned events) {
     po_channel *ch = po_map_find_in(
         &h->seqns, token, offsetof(po_channel, seqn), sizeof(po_seqn));
