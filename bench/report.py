@@ -698,6 +698,41 @@ set multiplot layout 1,{len(actives)} title 'chained pipes: {ylabel}'
                + (f"; {libs}" if libs else "") + ".")
         self.w()
 
+    # -- cache misses ------------------------------------------------------
+
+    def cache_section(self):
+        rows = read_tsv(os.path.join(self.raw, "cache.tsv"))
+        if not rows:
+            return
+        vals = {}  # (cell, driver) -> (instr, d1, ll)
+        for r in rows:
+            if len(r) < 11:
+                continue
+            cell = (int(r[1]), int(r[2]), int(r[3]))
+            vals[(cell, r[0])] = (num(r[8]), num(r[9]), num(r[10]))
+            case = f"n={r[1]},a={r[2]},idle={r[3]}"
+            self.add("cache", r[0], case, "d1_misses_per_event", num(r[9]))
+            self.add("cache", r[0], case, "ll_misses_per_event", num(r[10]))
+        drivers = order_drivers({d for _, d in vals})
+        self.w("## Data-cache misses per event (callgrind's cache simulation)")
+        self.w()
+        self.w("First-level (D1) and last-level (LL) data-cache misses, reads "
+               "and writes, per event: the difference of two runs of 40,000 "
+               "and 80,000 events, so that every channel has been touched "
+               "before the first run ends. The simulated caches are this "
+               "machine's; its hardware counters are not available.")
+        self.w()
+        self.w("| cell | " + " | ".join(drivers) + " |")
+        self.w("|---|" + "---:|" * len(drivers))
+        for cell in sorted({c for c, _ in vals}):
+            out = []
+            for d in drivers:
+                v = vals.get((cell, d))
+                out.append("-" if v is None else
+                           f"{fmt(v[1], 2)} D1, {fmt(v[2], 2)} LL")
+            self.w(f"| {cell_name(*cell)} | " + " | ".join(out) + " |")
+        self.w()
+
     # -- harvest size ------------------------------------------------------
 
     def harvest_section(self):
@@ -766,6 +801,7 @@ set multiplot layout 1,{len(actives)} title 'chained pipes: {ylabel}'
         self.kernel_section()
         self.echo_section()
         self.churn_section()
+        self.cache_section()
         self.harvest_section()
         self.deadlines_section()
         self.profile_section()

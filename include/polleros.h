@@ -362,14 +362,14 @@ struct po_channel {
     void *ctx;                 /* the ctx given to po_attach() */
     po_channel *link;          /* the next on the round's list */
     po_seqn seqn;              /* the current incarnation's token */
-    po_chn chn;                /* the application's number */
-    po_socket sock;            /* the socket, or PO_NO_SOCKET */
-    uint32_t bslot;            /* the backend's word */
-    int os_errno;              /* a failed kernel call's errno, or 0 */
     po_triggers want;          /* the probe's last answer */
     po_triggers act;           /* what the last po_wait() produced */
     uint8_t state;             /* the library's state bits */
     uint8_t slot;              /* the index in the record's slab */
+    int os_errno;              /* a failed kernel call's errno, or 0 */
+    po_chn chn;                /* the application's number */
+    po_socket sock;            /* the socket, or PO_NO_SOCKET */
+    uint32_t bslot;            /* the backend's word */
 };
 
 /* The first member of every poller: what po_next_triggered() reads. */

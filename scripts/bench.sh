@@ -25,6 +25,8 @@
 #   churn    attach/delete rate, memory per channel
 #   deadlines  set, move and fire cost of channel deadlines, and the idle
 #            wait, at 0 to 1,000,000 deadlines
+#   cache    simulated data-cache misses per event (callgrind), chained
+#            pipes at N = 9,984 and with 1,000,000 idle channels
 #   harvest  the events buffer: chained pipes at N = 9,984 with each
 #            max_events from 16 to 4,096, wall time and instructions
 #   echo     the echo demo's client against the polleros, libuv and libevent
@@ -43,7 +45,7 @@ case "${1:-}" in
     exit 2
     ;;
 esac
-only=${BENCH_ONLY:-"pipes kernel churn deadlines harvest echo"}
+only=${BENCH_ONLY:-"pipes cache kernel churn deadlines harvest echo"}
 want() { case " $only " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 sh scripts/deps.sh
@@ -224,6 +226,31 @@ if want pipes; then
         >"$raw/pipes_instr.tsv" || echo "   some callgrind runs failed" >&2
     sort -t "$(printf '\t')" -k2,2n -k4,4n -k3,3n "$raw/pipes_instr.tsv" |
         awk -F '\t' '{ printf "   %-24s n=%-5s a=%-5s idle=%-8s %s instr/event\n", $1, $2, $3, $4, $9 }'
+fi
+
+# ---------------------------------------------------------------------------
+# Data-cache misses per event, from callgrind's cache simulation (this
+# machine's hardware counters are not available to perf).  Budgets of
+# several times N events, so that both runs of a pair are past the first
+# touch of every channel and the difference is the steady state.
+
+if want cache; then
+    echo "== cache: simulated data-cache misses per event (callgrind --cache-sim)"
+    mkdir -p "$raw/cache"
+    jobsfile=$raw/cache_jobs
+    : >"$jobsfile"
+    ccells="9984 1000 0
+1000 1000 1000000"
+    [ "$quick" -eq 1 ] && ccells="1000 100 0"
+    echo "$ccells" | while read -r n a idle; do
+        drivers 2>/dev/null | while IFS=: read -r label exe be mode; do
+            case "$label" in */full | */poll/*) continue ;; esac
+            echo "$root/$bin $root/$raw/cache $label $exe $be $mode $n $a $idle 40000 40000" >>"$jobsfile"
+        done
+    done
+    CG_CACHE=1 xargs -P "$jobs" -L 1 sh bench/callgrind_pair.sh <"$jobsfile" \
+        >"$raw/cache.tsv" || echo "   some callgrind runs failed" >&2
+    awk -F '\t' '{ printf "   %-24s n=%-5s a=%-5s idle=%-8s %s instr  %s D1  %s LL misses/event\n", $1, $2, $3, $4, $9, $10, $11 }' "$raw/cache.tsv"
 fi
 
 # ---------------------------------------------------------------------------
