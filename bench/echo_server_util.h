@@ -12,6 +12,10 @@
 /* Per-connection echo buffer: the size polleros-echo-server uses. */
 #define ECHO_BUF_SIZE 4096
 
+/* Buffer-fuls read and echoed per readiness report at most: what
+ * polleros-echo-server does (libuv's own read loop takes up to 32). */
+#define ECHO_READS_PER_TURN 16
+
 typedef struct echo_server_args {
     uint16_t port;         /* 0: any free one */
     const char *port_file; /* where to write the bound port, or NULL */
