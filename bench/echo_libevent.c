@@ -4,10 +4,10 @@
  * behaviour.  A readable connection is read until EAGAIN, EOF or a full
  * buffer, then echoed, and again while the buffer fills and the echo goes
  * out whole, up to 16 buffer-fuls; while echoed bytes are pending the
- * connection stops
- * reading (its read event is removed, its write event added) until they are
- * written.  Raw events rather than bufferevents, so that libevent does the
- * same system calls as the polleros server and no extra copies.
+ * connection stops reading (its read event is removed, its write event
+ * added) until they are written.  Raw events rather than bufferevents, so
+ * that libevent does the same system calls as the polleros server and no
+ * extra copies.
  *
  * Usage: echo_libevent [--port N] [--port-file PATH] [--backend epoll]
  * Stops on SIGTERM or SIGINT.

@@ -1,7 +1,8 @@
 /*
- * The channel record's state bits.  The record is 56 bytes on 64-bit POSIX
- * systems: one cache line holds everything a wait touches, and a million
- * channels cost 56 MB plus their share of the maps.
+ * The channel record's state bits.  The record (published in polleros.h) is
+ * 56 bytes on 64-bit POSIX systems: a million channels cost 56 MB plus their
+ * share of the maps.  docs/design.md says why its fields come in the order
+ * they do.
  */
 #ifndef POLLEROS_CHANNEL_H
 #define POLLEROS_CHANNEL_H

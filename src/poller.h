@@ -43,10 +43,8 @@ struct po_poller {
     po_stats stats;
 };
 
-/* Puts a channel on a list (once). */
-static inline void po_list_push(po_channel **head, po_channel *ch) {
-    if (ch->state & PO_ST_LISTED)
-        return;
+/* Links a channel that is on no list at the head of one. */
+static inline void po_link(po_channel **head, po_channel *ch) {
     ch->state |= PO_ST_LISTED;
     ch->link = *head;
     *head = ch;
@@ -58,8 +56,10 @@ static inline void po_park(po_channel *ch, int e) {
     ch->state |= PO_ST_PARKED;
 }
 
+/* Puts a channel on the round's list (once). */
 static inline void po_list(po_poller *p, po_channel *ch) {
-    po_list_push(&p->walk.list, ch);
+    if (!(ch->state & PO_ST_LISTED))
+        po_link(&p->walk.list, ch);
 }
 
 /* What a round has triggered so far, held in locals while a backend
@@ -120,13 +120,12 @@ static inline bool po_untriggered_unlisted(const po_channel *ch) {
 
 static inline void po_harvest_trigger(po_harvest *h, po_channel *ch,
                                       po_triggers t) {
+    /* The first trigger of the round counts the channel and lists it,
+     * unless a touch listed it already. */
     if (po_untriggered_unlisted(ch)) {
-        ch->state |= PO_ST_LISTED;
-        ch->link = h->list;
-        h->list = ch;
+        po_link(&h->list, ch);
         h->ntrig++;
     } else if (ch->act == 0) {
-        po_list_push(&h->list, ch); /* listed: touched, not yet triggered */
         h->ntrig++;
     }
     ch->act |= t;
