@@ -79,14 +79,9 @@ static inline void *po_map_find_in(const po_map *m, uint64_t key, unsigned off,
     }
 }
 
-/* The same in any map. */
-static inline void *po_map_find(const po_map *m, uint64_t key, unsigned off,
-                                unsigned size) {
-    return m->count ? po_map_find_in(m, key, off, size) : NULL;
-}
-
+/* The record with this key, or NULL, in any map. */
 static inline void *po_map_get(const po_map *m, uint64_t key) {
-    return po_map_find(m, key, m->key_off, m->key_size);
+    return m->count ? po_map_find_in(m, key, m->key_off, m->key_size) : NULL;
 }
 
 #endif
