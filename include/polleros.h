@@ -222,10 +222,19 @@ PO_API po_poller *po_create(const po_options *opt, int *err);
 
 /*
  * Destroys the poller: closes the kernel object (which unregisters every
- * socket at once), then calls deinit exactly once for every channel still
- * attached, and frees all poller memory.  NULL is ignored.  O(channels).
+ * socket at once), then deletes every channel still attached, calling its
+ * deinit exactly once, and frees all poller memory.  The channels go one at
+ * a time, in no particular order, each taken out of the poller just before
+ * its deinit runs: a deinit may look up (po_find()) and use the channels
+ * not yet deinit'd, never one already gone (its ctx may be freed; a
+ * notifier is freed with its channel).  After it returns, p and every
+ * channel pointer are invalid.
+ * Returns PO_OK (also for NULL, which is ignored), or PO_EBUSY when called
+ * from inside a probe or a deinit: then nothing happens, and the
+ * application destroys the poller once the call that ran the callback has
+ * returned.  O(channels).
  */
-PO_API void po_destroy(po_poller *p);
+PO_API int po_destroy(po_poller *p);
 
 /* The backend in use: "epoll", "poll", "kqueue" or "wepoll". */
 PO_API const char *po_backend_name(const po_poller *p);

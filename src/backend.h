@@ -12,6 +12,7 @@
 #ifndef POLLEROS_BACKEND_H
 #define POLLEROS_BACKEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,13 @@ enum {
 typedef struct po_backend_ops {
     const char *name;
     po_backend_kind kind;
+    /* Whether the kernel can still hold a socket the core believes
+     * unregistered (a del that failed), so that an add meets it and fails
+     * with EEXIST; the core then takes that registration over with a mod
+     * (epoll, wepoll).  Without it an EEXIST is an error like any other and
+     * parks the channel: kqueue's EV_ADD changes an existing filter instead
+     * of failing, and poll keeps no registration in the kernel. */
+    bool add_may_exist;
     /* Creates the kernel object and the backend's state in *state.
      * PO_OK, PO_ENOMEM or PO_ESYS (errno set). */
     int (*init)(po_poller *p, void **state, unsigned max_events);

@@ -148,12 +148,12 @@ static int po_epoll_wait(po_poller *p, void *state, int timeout_ms) {
 
 #ifdef _WIN32
 const po_backend_ops po_backend_wepoll = {
-    "wepoll",     PO_BACKEND_WEPOLL, po_epoll_init, po_epoll_deinit, NULL,
-    po_epoll_add, po_epoll_mod,      po_epoll_del,  po_epoll_wait,
+    "wepoll", PO_BACKEND_WEPOLL, true,         po_epoll_init, po_epoll_deinit,
+    NULL,     po_epoll_add,      po_epoll_mod, po_epoll_del,  po_epoll_wait,
 };
 #else
 const po_backend_ops po_backend_epoll = {
-    "epoll",      PO_BACKEND_EPOLL, po_epoll_init, po_epoll_deinit, NULL,
-    po_epoll_add, po_epoll_mod,     po_epoll_del,  po_epoll_wait,
+    "epoll", PO_BACKEND_EPOLL, true,         po_epoll_init, po_epoll_deinit,
+    NULL,    po_epoll_add,     po_epoll_mod, po_epoll_del,  po_epoll_wait,
 };
 #endif

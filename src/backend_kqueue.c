@@ -26,6 +26,7 @@
 
 #include "backend.h"
 #include "fault.h"
+#include "pollable.h"
 
 /* The SeqN travels in udata, a pointer: it must hold 64 bits.  CMake builds
  * this backend only where pointers are 64-bit; elsewhere poll serves. */
@@ -164,12 +165,19 @@ static int po_kq_delete(int kq, po_socket s, unsigned dirs) {
 static int po_kq_add(void *state, po_socket s, unsigned interest, po_seqn token,
                      uint32_t *slot) {
     po_kqueue *kq = state;
+    /* kqueue watches a regular file's read offset where epoll refuses the
+     * file: refused here too, so that every backend parks it alike. */
+    int e = po_pollable(s);
+    if (e != 0) {
+        *slot = 0;
+        return e;
+    }
     po_kq_changes c = {.n = 0};
     for (unsigned dir = PO_IN; dir <= PO_OUT; dir <<= 1)
         if (interest & dir)
             po_kq_push(&c, s, dir, EV_ADD, token);
     unsigned ok = 0;
-    int e = po_kq_apply(kq->kq, PO_FAULT_CTL_ADD, &c);
+    e = po_kq_apply(kq->kq, PO_FAULT_CTL_ADD, &c);
     if (e == 0)
         e = po_kq_result(&c, &ok);
     if (e != 0) {
@@ -352,6 +360,6 @@ static void po_kq_deinit(po_poller *p, void *state) {
 }
 
 const po_backend_ops po_backend_kqueue = {
-    "kqueue",  PO_BACKEND_KQUEUE, po_kq_init, po_kq_deinit, NULL,
-    po_kq_add, po_kq_mod,         po_kq_del,  po_kq_wait,
+    "kqueue", PO_BACKEND_KQUEUE, false,     po_kq_init, po_kq_deinit,
+    NULL,     po_kq_add,         po_kq_mod, po_kq_del,  po_kq_wait,
 };

@@ -4,10 +4,10 @@
  * add/mod/del (O(1) each: a deleted entry is replaced by the last one), so a
  * round that changed nothing costs only the poll() call.  The token of an
  * event is its vector index, mapped back to the SeqN of the channel.
- * poll() (WSAPoll) is the one kernel call on POSIX, so the wait is this
- * backend's only fault site there (fault.h): add, mod and del edit the
- * vector alone.  On Windows the start and stop of Winsock are the create and
- * close sites, and add's check of the socket is the add site.
+ * Add checks that the descriptor can be watched at all (po_pollable() on
+ * POSIX, that it is a socket on Windows): that check and the wait are this
+ * backend's fault sites (fault.h); mod and del edit the vector alone.  On
+ * Windows the start and stop of Winsock are the create and close sites.
  */
 #include <errno.h>
 #include <string.h>
@@ -72,13 +72,16 @@ static unsigned po_poll_os_hup(short revents) {
 }
 #else
 #include <poll.h>
+
+#include "pollable.h"
 typedef struct pollfd po_pollfd;
 static int po_poll_os_start(void) { return 0; }
 static void po_poll_os_stop(void) {}
-/* poll() takes any descriptor: nothing to check at add. */
+/* poll() takes any descriptor, and reports one it cannot watch (a regular
+ * file, /dev/null) ready on every call: refused here, as epoll refuses it.
+ * The check's kernel calls are the add site. */
 static int po_poll_os_add_check(po_socket s) {
-    (void)s;
-    return 0;
+    return PO_FAULT(PO_FAULT_CTL_ADD, errno, po_pollable(s));
 }
 static int po_poll_os_wait(po_pollfd *fds, size_t n, int timeout_ms) {
     int rc = PO_FAULT(PO_FAULT_WAIT, -1, poll(fds, (nfds_t)n, timeout_ms));
@@ -227,6 +230,6 @@ static int po_poll_wait(po_poller *p, void *state, int timeout_ms) {
 }
 
 const po_backend_ops po_backend_poll = {
-    "poll",      PO_BACKEND_POLL, po_poll_init, po_poll_deinit, po_poll_reserve,
-    po_poll_add, po_poll_mod,     po_poll_del,  po_poll_wait,
+    "poll",          PO_BACKEND_POLL, false,       po_poll_init, po_poll_deinit,
+    po_poll_reserve, po_poll_add,     po_poll_mod, po_poll_del,  po_poll_wait,
 };

@@ -158,6 +158,8 @@ fail:
     return NULL;
 }
 
+static void po_remove(po_poller *p, po_channel *ch);
+
 static void po_call_deinit(po_poller *p, po_channel *ch) {
     if (ch->ops->deinit == NULL)
         return;
@@ -166,16 +168,25 @@ static void po_call_deinit(po_poller *p, po_channel *ch) {
     p->in_callback = false;
 }
 
-void po_destroy(po_poller *p) {
+int po_destroy(po_poller *p) {
     if (p == NULL)
-        return;
+        return PO_OK;
+    /* From a probe or a deinit the caller's own frame still uses the
+     * poller: refused, so that nothing is freed under it. */
+    if (p->in_callback)
+        return PO_EBUSY;
     /* Closing the kernel object unregisters every socket at once; the
      * deinits that follow may then close their sockets freely. */
     p->be->deinit(p, p->bstate);
+    /* Each channel leaves the maps just before its deinit, so that a deinit
+     * that looks up another channel finds only those not yet deinit'd.
+     * Removal keeps every record until the slabs go, so the scan is safe. */
     for (po_slab *b = p->slabs.all; b != NULL; b = b->next)
         for (unsigned i = 0; i < PO_SLAB_N; i++)
-            if (b->ch[i].state & PO_ST_LIVE)
-                po_call_deinit(p, &b->ch[i]);
+            if (b->ch[i].state & PO_ST_LIVE) {
+                b->ch[i].state &= (uint8_t)~PO_ST_KINT; /* gone with it */
+                po_remove(p, &b->ch[i]);
+            }
     po_slab_free_all(&p->slabs, &p->alloc);
     po_map_free(&p->by_chn, &p->alloc);
     po_map_free(&p->by_seqn, &p->alloc);
@@ -183,6 +194,7 @@ void po_destroy(po_poller *p) {
     po_timers_free(&p->timers, &p->alloc);
     po_allocator a = p->alloc;
     a.free(p, a.ctx);
+    return PO_OK;
 }
 
 const char *po_backend_name(const po_poller *p) {
@@ -249,13 +261,27 @@ static uint64_t po_sock_key(po_socket s) {
     return sizeof s == 4 ? (uint64_t)(uint32_t)s : (uint64_t)s;
 }
 
+/* Whether s can name a socket at all: a negative descriptor other than
+ * PO_NO_SOCKET cannot, and poll(2) would skip it silently where epoll
+ * reports EBADF, so it is refused before any backend sees it.  Any SOCKET
+ * value may be one. */
+static bool po_socket_valid(po_socket s) {
+#ifdef _WIN32
+    (void)s;
+    return true;
+#else
+    return s >= 0 || s == PO_NO_SOCKET;
+#endif
+}
+
 static bool po_socket_taken(const po_poller *p, po_socket s) {
     return s != PO_NO_SOCKET && po_map_get(&p->by_sock, po_sock_key(s)) != NULL;
 }
 
 int po_attach(po_poller *p, po_chn chn, po_socket s, const po_channel_ops *ops,
               void *ctx, po_channel **out) {
-    if (p == NULL || ops == NULL || ops->triggers == NULL)
+    if (p == NULL || ops == NULL || ops->triggers == NULL ||
+        !po_socket_valid(s))
         return PO_EINVAL;
     if (p->in_callback)
         return PO_EBUSY;
@@ -317,14 +343,15 @@ static void po_remove(po_poller *p, po_channel *ch) {
     if (ch->state & PO_ST_MARKED)
         p->nmarked--;
     /* Flagged before deinit, so that a deinit marking or touching its own
-     * channel changes nothing. */
+     * channel changes nothing.  The record stays on (or joins) the round's
+     * list and is returned when the next wait takes the list: it may be the
+     * next step of a walk in progress, and until then the application may
+     * still hand the pointer to the API, which refuses or ignores it. */
     ch->state = (uint8_t)((ch->state & PO_ST_LISTED) | PO_ST_DELETED);
     ch->act = 0;
-    po_call_deinit(p, ch);
-    /* A listed channel may be the next step of a walk in progress: its
-     * record is returned when the next wait takes the list. */
     if (!(ch->state & PO_ST_LISTED))
-        po_slab_give(&p->slabs, ch, &p->alloc);
+        po_link(&p->walk.list, ch);
+    po_call_deinit(p, ch);
 }
 
 int po_delete(po_poller *p, po_chn chn) {
@@ -364,20 +391,13 @@ int po_delete_marked(po_poller *p) {
     if (p->in_callback)
         return PO_EBUSY;
     int deleted = 0;
-    for (po_slab *b = p->slabs.all, *next; b != NULL && p->nmarked > 0;
-         b = next) {
-        /* Removing the last channel of a slab may release it: take its
-         * marked channels first, and the next slab before. */
-        po_channel *victims[PO_SLAB_N];
-        unsigned n = 0;
-        next = b->next;
+    /* Removal keeps every record until the next wait, so the scan is safe. */
+    for (po_slab *b = p->slabs.all; b != NULL && p->nmarked > 0; b = b->next)
         for (unsigned i = 0; i < PO_SLAB_N; i++)
-            if (b->ch[i].state & PO_ST_MARKED)
-                victims[n++] = &b->ch[i];
-        for (unsigned i = 0; i < n; i++)
-            po_remove(p, victims[i]);
-        deleted += (int)n;
-    }
+            if (b->ch[i].state & PO_ST_MARKED) {
+                po_remove(p, &b->ch[i]);
+                deleted++;
+            }
     return deleted;
 }
 
@@ -397,6 +417,8 @@ int po_set_socket(po_channel *ch, po_socket s) {
     int rc = po_changeable(ch, &p);
     if (rc != PO_OK)
         return rc;
+    if (!po_socket_valid(s))
+        return PO_EINVAL;
     if (s != ch->sock && po_socket_taken(p, s))
         return PO_EINUSE;
     if (s != PO_NO_SOCKET && ch->sock == PO_NO_SOCKET &&
@@ -422,6 +444,11 @@ int po_set_socket(po_channel *ch, po_socket s) {
         po_map_put(&p->by_sock, ch);
         p->nsock++;
     }
+    /* What the old socket reported must not reach the new incarnation in a
+     * walk in progress (a PO_ERR of a dead connection would condemn the
+     * healthy one).  What belongs to the channel stays: its deadline's
+     * PO_TIMEOUT and the internal triggers its probe raised. */
+    ch->act &= (po_triggers)(PO_POOL | PO_TIMEOUT | (ch->want & PO_ERR));
     po_touch(ch);
     return PO_OK;
 }
@@ -485,7 +512,7 @@ static void po_sync(po_poller *p, po_channel *ch, unsigned k) {
         e = p->be->add(p->bstate, ch->sock, k, ch->seqn, &ch->bslot);
         /* The kernel still holds the socket: a del that failed left it
          * there.  Take that registration over, with this SeqN. */
-        if (e == EEXIST) {
+        if (e == EEXIST && p->be->add_may_exist) {
             p->stats.mods++;
             if (p->be->mod(p->bstate, ch->sock, k, ch->seqn, &ch->bslot) == 0)
                 e = 0;

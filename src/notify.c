@@ -61,9 +61,12 @@ static const po_channel_ops po_notifier_ops = {po_notifier_probe,
 
 int po_notifier_attach(po_poller *p, po_chn chn, size_t capacity,
                        po_notifier **out, po_channel **chp) {
-    if (p == NULL || out == NULL || capacity > ((size_t)1 << 24))
+    if (p == NULL || capacity > ((size_t)1 << 24))
         return PO_EINVAL;
-    size_t cap = 1;
+    /* At least two cells: in a ring of one, the sequence number that marks
+     * the cell filled (pos + 1) is also the one that marks it free for the
+     * next push, so each push would overwrite the payload before it. */
+    size_t cap = 2;
     while (cap < (capacity ? capacity : 1024))
         cap *= 2;
     const po_allocator *a = &p->alloc;
@@ -91,7 +94,8 @@ int po_notifier_attach(po_poller *p, po_chn chn, size_t capacity,
         a->free(n, a->ctx);
         return rc;
     }
-    *out = n;
+    if (out)
+        *out = n;
     if (chp)
         *chp = ch;
     return PO_OK;

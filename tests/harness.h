@@ -136,9 +136,13 @@ bool t_pipe(t_sock p[2]);
  * it (a descriptor; a file HANDLE on Windows). */
 t_sock t_regular_file(const void *data, size_t n);
 void t_close_file(t_sock f);
-/* The errno a backend records for a channel given a regular file, or 0 if
- * it watches the file (as always readable). */
+/* The errno every backend of this system records for a channel given a
+ * regular file (or another descriptor it cannot watch). */
 int t_file_errno(const char *backend);
+/* A descriptor no backend can watch, opened read-only: "dir" (a directory)
+ * or "null" (/dev/null); T_NO_SOCK where the system has no such thing to
+ * hand a poller (Windows). */
+t_sock t_open_special(const char *what);
 
 /* Makes room for n open sockets in this process, where there is a limit. */
 void t_fd_limit(size_t n);

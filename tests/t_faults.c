@@ -21,10 +21,18 @@
  *   close    at po_destroy(): ignored; the descriptor is closed anyway, each
  *            deinit runs once, nothing leaks.
  *
- * A site the backend does not have (the poll backend makes no kernel call
- * to create, add, mod, del or close on POSIX; on Windows it starts and stops
- * Winsock and checks each socket it is given, but has no mod or del) is
- * checked to make no call, reported as such in the matrix and skipped.
+ * A site the backend does not have (the poll backend's add checks the
+ * descriptor it is given, with fstat() on POSIX, and its wait calls poll();
+ * it makes no kernel call to mod or del, nor to create or close on POSIX,
+ * where Windows starts and stops Winsock) is checked to make no call,
+ * reported as such in the matrix and skipped.
+ *
+ * EEXIST from an add means "the kernel still holds this socket" only where
+ * a failed del can leave it there (epoll, wepoll: the core takes the
+ * registration over with a mod, which then fails for an injected EEXIST);
+ * elsewhere (kqueue's EV_ADD changes a filter that exists, poll keeps no
+ * registration) it is an error like any other.  Either way the channel is
+ * parked with it.
  * Every case also checks that the poller's allocations all come back and no
  * descriptor (Windows: handle) is left open.
  *
@@ -392,26 +400,6 @@ static const struct {
 #endif
 };
 
-/* A combination of backend, site and errno that cannot happen on this
- * system, with the reason, or NULL.  Each is reported as skipped. */
-static const char *t_cannot_apply(const char *backend, int site, int err) {
-#ifdef _WIN32
-    /* EEXIST from an add tells the core that the kernel still holds the
-     * socket (a del failed), and the core takes that registration over with
-     * a mod.  The poll backend keeps no registration in the kernel: its
-     * add's only calls, the socket check, report EBADF or ENOTSOCK. */
-    if (strcmp(backend, "poll") == 0 && site == PO_FAULT_CTL_ADD &&
-        err == EEXIST)
-        return "poll's add (GetHandleInformation, getsockopt) never reports "
-               "EEXIST: no kernel registration to take over";
-#else
-    (void)backend;
-    (void)site;
-    (void)err;
-#endif
-    return NULL;
-}
-
 /* Sets up what lives as long as the process and is made the first time it
  * is needed (Winsock, the harness's listener for socket pairs, whatever the
  * system keeps after a first poller), so that the leak checks count only
@@ -447,15 +435,6 @@ int main(int argc, char **argv) {
             continue;
         t_warm_up();
         for (size_t e = 0; e < ne; e++) {
-            const char *why =
-                t_cannot_apply(t_backend(), t_sites[s].site, t_errs[e].err);
-            if (why != NULL) {
-                printf("faults/%s/%-7s %-8s skipped: cannot apply\n",
-                       t_backend(), t_sites[s].name, t_errs[e].name);
-                printf("SKIP [%s]: %s %s: %s\n", t_backend(), t_sites[s].name,
-                       t_errs[e].name, why);
-                continue;
-            }
             const char *outcome = t_sites[s].run(t_errs[e].err);
             po_fault_arm(t_sites[s].site, 0, 0);
             if (outcome == NULL) {

@@ -99,11 +99,15 @@ void case_notify_errors(void) {
     po_notifier *n;
     uint64_t v;
     CHECK_EQ(po_notifier_attach(NULL, 1, 0, &n, NULL), PO_EINVAL);
-    CHECK_EQ(po_notifier_attach(p, 1, 0, NULL, NULL), PO_EINVAL);
     CHECK_EQ(po_notifier_attach(p, 1, ((size_t)1 << 24) + 1, &n, NULL),
              PO_EINVAL);
     CHECK_EQ(po_notify(NULL, 1), PO_EINVAL);
     CHECK_EQ(po_notifier_take(NULL, &v), PO_EINVAL);
+    CHECK_EQ(po_count(p), 0);
+    /* Neither out parameter is needed: the channel's ctx is the notifier. */
+    CHECK_EQ(po_notifier_attach(p, 50, 0, NULL, NULL), PO_OK);
+    CHECK_EQ(po_notify(po_channel_ctx(po_find(p, 50)), 5), PO_OK);
+    CHECK_EQ(po_delete(p, 50), PO_OK);
     CHECK_EQ(po_count(p), 0);
     CHECK_EQ(po_notifier_attach(p, 1, 1, &n, NULL), PO_OK);
     CHECK_EQ(po_notifier_take(n, NULL), PO_EINVAL);
@@ -161,18 +165,19 @@ void case_notify_wakes_blocked_wait(void) {
 
 /* Several producers, each sending its own numbered payloads as fast as it
  * can into a small queue, retrying while it is full. */
-enum { NT_THREADS = 4, NT_EACH = 20000 };
+enum { NT_THREADS = 4 };
 
 typedef struct nt_producer {
     po_notifier *n;
     unsigned id;
+    uint64_t each;         /* payloads to send */
     unsigned long refused; /* PO_EAGAIN answers */
     int bad;               /* any other answer */
 } nt_producer;
 
 static void nt_produce(void *arg) {
     nt_producer *pr = arg;
-    for (uint64_t i = 0; i < NT_EACH; i++) {
+    for (uint64_t i = 0; i < pr->each; i++) {
         int rc;
         while ((rc = po_notify(pr->n, (uint64_t)pr->id << 32 | i)) ==
                PO_EAGAIN) {
@@ -184,22 +189,24 @@ static void nt_produce(void *arg) {
     }
 }
 
-void case_notify_threads_exactly_once(void) {
+/* `threads` producers send `each` payloads into a queue of `capacity`;
+ * each must come once, in its sender's order. */
+static void nt_threads(size_t capacity, unsigned threads, uint64_t each) {
     po_poller *p = t_poller();
     po_notifier *n;
     po_channel *ch;
-    CHECK_EQ(po_notifier_attach(p, 1, 64, &n, &ch), PO_OK);
+    CHECK_EQ(po_notifier_attach(p, 1, capacity, &n, &ch), PO_OK);
     nt_producer pr[NT_THREADS];
     t_thread *th[NT_THREADS];
-    for (unsigned i = 0; i < NT_THREADS; i++) {
-        pr[i] = (nt_producer){n, i, 0, 0};
+    CHECK(threads <= NT_THREADS);
+    for (unsigned i = 0; i < threads; i++) {
+        pr[i] = (nt_producer){n, i, each, 0, 0};
         th[i] = t_thread_start(nt_produce, &pr[i]);
     }
-    /* Each producer's payloads must come in its own order, once each. */
     uint64_t next[NT_THREADS] = {0};
     uint64_t received = 0, wakes = 0;
     int64_t deadline = t_now_ms() + 60000;
-    while (received < (uint64_t)NT_THREADS * NT_EACH) {
+    while (received < threads * each) {
         CHECK(t_now_ms() < deadline);
         CHECK(po_wait(p, 1000, NULL) >= 0);
         if (!t_triggered(p, ch))
@@ -209,25 +216,60 @@ void case_notify_threads_exactly_once(void) {
         uint64_t v;
         while (po_notifier_take(n, &v) == PO_OK) {
             unsigned id = (unsigned)(v >> 32);
-            CHECK(id < NT_THREADS);
+            CHECK(id < threads);
             CHECK_EQ(v & 0xffffffffu, next[id]);
             next[id]++;
             received++;
         }
     }
     unsigned long refused = 0;
-    for (unsigned i = 0; i < NT_THREADS; i++) {
+    for (unsigned i = 0; i < threads; i++) {
         t_thread_join(th[i]);
         CHECK_EQ(pr[i].bad, 0);
-        CHECK_EQ(next[i], NT_EACH);
+        CHECK_EQ(next[i], each);
         refused += pr[i].refused;
     }
     /* Nothing more arrives. */
     uint64_t v;
     CHECK_EQ(po_notifier_take(n, &v), PO_EAGAIN);
-    printf("notify: %llu payloads from %d threads in %llu wake-ups, %lu "
-           "refused while full\n",
-           (unsigned long long)received, NT_THREADS, (unsigned long long)wakes,
-           refused);
+    printf("notify: capacity %zu, %llu payloads from %u threads in %llu "
+           "wake-ups, %lu refused while full\n",
+           capacity, (unsigned long long)received, threads,
+           (unsigned long long)wakes, refused);
+    po_destroy(p);
+}
+
+void case_notify_threads_exactly_once(void) {
+    nt_threads(64, NT_THREADS, 20000);
+    /* The smallest queues too: capacity 1 has two cells. */
+    nt_threads(1, 2, 1000);
+    nt_threads(2, NT_THREADS, 2000);
+}
+
+/* Every capacity holds exactly the cells it is documented to: 0 means
+ * 1024, others round up to a power of two and to at least 2. */
+void case_notify_small_capacities(void) {
+    po_poller *p = t_poller();
+    for (size_t cap = 0; cap <= 17; cap++) {
+        po_notifier *n;
+        po_channel *ch;
+        CHECK_EQ(po_notifier_attach(p, 1, cap, &n, &ch), PO_OK);
+        size_t cells = 2;
+        while (cells < (cap ? cap : 1024))
+            cells *= 2;
+        for (int round = 0; round < 2; round++) {
+            for (size_t i = 0; i < cells; i++)
+                CHECK_EQ(po_notify(n, i * 7 + (size_t)round), PO_OK);
+            CHECK_EQ(po_notify(n, 999), PO_EAGAIN);
+            CHECK_EQ(t_wait_for(p, ch, PO_NOTIFY, 20, 1000), PO_NOTIFY);
+            uint64_t v;
+            for (size_t i = 0; i < cells; i++) {
+                CHECK_EQ(po_notifier_take(n, &v), PO_OK);
+                CHECK_EQ(v, i * 7 + (size_t)round);
+            }
+            CHECK_EQ(po_notifier_take(n, &v), PO_EAGAIN);
+        }
+        CHECK_EQ(po_delete(p, 1), PO_OK);
+    }
     po_destroy(p);
 }
