@@ -4,15 +4,27 @@
  * The application owns logic; polleros owns kernel state.  Every attached
  * channel has a probe, ops->triggers(), that says what the channel wants right
  * now.  po_wait() is the only function that changes kernel interest: it probes
- * every channel (phase A), tells the kernel only what differs from what it was
- * last told, waits (phase B, without blocking when an internal trigger is
- * already pending) and harvests events by a 64-bit sequence number that is
- * never reused (phase C).  The application then walks the triggered channels
- * with po_next_triggered() and acts.
+ * the channels whose wants can have changed (by default: those attached,
+ * re-socketed, triggered or touched since the last wait; every channel in
+ * PO_RECONCILE_FULL mode) (phase A), tells the kernel only what differs from
+ * what it was last told, waits (phase B, without blocking when an internal
+ * trigger is already pending) and harvests events by a 64-bit sequence number
+ * that is never reused (phase C).  The application then walks the triggered
+ * channels with po_next_triggered() and acts.
  *
  * Threading: a poller and its channels belong to one thread at a time.  The
  * one function any thread may call at any time is po_notify(), which hands a
  * payload to a notifier channel and wakes the poller's thread.
+ *
+ * Callbacks: a probe (ops->triggers) runs inside po_wait(); a deinit runs
+ * inside po_delete(), po_delete_group(), po_delete_marked() or po_destroy().
+ * Inside either, the calls that change the poller refuse with PO_EBUSY and
+ * change nothing: po_attach(), po_delete(), po_delete_group(),
+ * po_delete_marked(), po_set_socket(), po_set_deadline(), po_wait(),
+ * po_destroy() and po_notifier_attach().  Allowed there: po_touch(),
+ * po_mark_delete(), po_find(), po_count(), the accessors, po_notify() and
+ * po_notifier_take() (on a notifier whose channel is still attached), and
+ * the functions that only read (po_get_stats(), po_backend_name(), ...).
  *
  * Errors: functions that can fail return a negative PO_E... code (or NULL with
  * the code stored through an out parameter); po_strerror() names it.  When a
@@ -108,13 +120,15 @@ typedef struct po_channel po_channel;
  *
  * triggers: the probe.  Returns what the channel wants now: any of the kernel
  *   triggers, plus internal triggers to report without waiting.  Called by
- *   po_wait() for every channel, so it must be cheap and must not call back
- *   into the poller (such calls fail with PO_EBUSY).  A channel without a
- *   socket can only be triggered by internal triggers.
+ *   po_wait() for each channel whose wants can have changed (see
+ *   po_reconcile; every channel in PO_RECONCILE_FULL mode), so it must be
+ *   cheap.  Calls that change the poller fail there with PO_EBUSY (see
+ *   "Callbacks" above).  A channel without a socket can only be triggered by
+ *   internal triggers.
  * deinit: called exactly once per channel, when it is deleted (po_delete,
  *   po_delete_group, po_delete_marked) or when the poller is destroyed.  The
  *   poller no longer watches the socket at that point, so deinit may close it.
- *   May be NULL.  Must not call back into the poller (PO_EBUSY).
+ *   May be NULL.  Calls that change the poller fail there with PO_EBUSY.
  */
 typedef struct po_channel_ops {
     po_triggers (*triggers)(po_channel *ch, void *ctx);
@@ -164,8 +178,8 @@ typedef struct po_options {
     po_backend_kind backend;
     const po_allocator *allocator; /* NULL: the C library's malloc */
     /* How many kernel events one wait can harvest, on every backend; 0 means
-     * 256, at most 65536.  More ready channels than this are harvested by
-     * the following waits, each in its turn. */
+     * 256, and a value above 65536 is taken as 65536.  More ready channels
+     * than this are harvested by the following waits, each in its turn. */
     unsigned max_events;
     po_reconcile reconcile;
 } po_options;
@@ -212,7 +226,9 @@ enum {
  * "wepoll") chooses, else the platform's best: epoll on Linux, kqueue on
  * macOS and the BSDs, wepoll on Windows.
  * Returns NULL on failure and stores the code in *err if err is not NULL:
- * PO_EINVAL (unknown name in POLLEROS_BACKEND, incomplete allocator),
+ * PO_EINVAL (an unknown name in POLLEROS_BACKEND, a POLLEROS_RECONCILE
+ * other than "changed" or "full", a backend or reconcile option out of
+ * range, an incomplete allocator),
  * PO_ENOTSUP (backend not built for this OS), PO_ENOMEM, PO_ESYS (the kernel
  * refused to create its object; errno is left as that call set it).  The
  * kernel object is created close-on-exec (on Windows handles are not
@@ -259,11 +275,16 @@ PO_API const char *po_strerror(int err);
  * Attaches a channel under number chn, watching socket s (or PO_NO_SOCKET for
  * a channel that only has internal triggers).  No kernel call is made here:
  * the socket is registered by the next po_wait(), with the interest its probe
- * reports then.  On success stores the channel in *out (if out is not NULL);
- * its address stays valid until the channel is deleted.
- * Errors: PO_EINVAL (p or ops or ops->triggers NULL), PO_EEXIST (chn attached
- * already), PO_EINUSE (another channel holds s), PO_ENOMEM, PO_EBUSY.  On
- * error nothing changes, not even the next SeqN.
+ * reports then.  A descriptor that cannot be watched (a regular file, a
+ * directory, /dev/null on Linux; a handle that is not a socket on Windows)
+ * is reported by that wait as the channel's PO_ERR, with EPERM (ENOTSOCK on
+ * Windows) in po_channel_errno(), on every backend.  On success stores the
+ * channel in *out (if out is not NULL); its address stays valid until the
+ * channel is deleted (and see po_delete()).
+ * Errors: PO_EINVAL (p or ops or ops->triggers NULL; on POSIX, s negative
+ * and not PO_NO_SOCKET), PO_EEXIST (chn attached already), PO_EINUSE
+ * (another channel holds s), PO_ENOMEM, PO_EBUSY.  On error nothing changes,
+ * not even the next SeqN.
  * O(1) amortized.  Safe during a walk: the new channel is not visited by the
  * walk in progress.
  */
@@ -278,6 +299,12 @@ PO_API po_channel *po_find(po_poller *p, po_chn chn);
  * (if registered), calls its deinit, and forgets it; its SeqN is never used
  * again and any event still carrying it is dropped.  The socket itself is the
  * application's (close it in deinit or after).
+ * The deleted channel's pointer may still be handed to the API until the
+ * next po_wait() or po_destroy(), which refuse or ignore it:
+ * po_set_socket() and po_set_deadline() return PO_EINVAL, po_touch() and
+ * po_mark_delete() do nothing, po_channel_deadline() is PO_NEVER and
+ * po_channel_act() 0; its record is not given to another channel before
+ * then.  After that wait the pointer must not be used at all.
  * Errors: PO_EINVAL (p NULL), PO_ENOENT (no such channel), PO_EBUSY.
  * O(1).  Safe during a walk: the deleted channel is not visited afterwards.
  */
@@ -313,8 +340,15 @@ PO_API int po_delete_marked(po_poller *p);
  * new SeqN, so a late event of the old socket can never be taken for one of
  * the new.  Setting the same socket again re-registers it and clears a
  * failure recorded for the channel (po_channel_errno()).
- * Errors: PO_EINVAL (ch NULL), PO_EINUSE (another channel holds s),
- * PO_ENOMEM, PO_EBUSY.  On error nothing changes.  O(1).
+ * What the last wait reported for the old socket goes with it: the act
+ * keeps only what belongs to the channel, PO_POOL, PO_TIMEOUT and a PO_ERR
+ * its own probe raised (act & (PO_POOL | PO_TIMEOUT | (wants & PO_ERR))).
+ * So during a walk a channel given a new socket before its turn is visited
+ * only for those (and not at all when none is left): a PO_ERR of the dead
+ * connection never reaches the new one.
+ * Errors: PO_EINVAL (ch NULL or deleted; on POSIX, s negative and not
+ * PO_NO_SOCKET), PO_EINUSE (another channel holds s), PO_ENOMEM, PO_EBUSY.
+ * On error nothing changes.  O(1).  Safe during a walk.
  */
 PO_API int po_set_socket(po_channel *ch, po_socket s);
 
@@ -323,8 +357,10 @@ PO_API int po_set_socket(po_channel *ch, po_socket s);
 
 /*
  * Runs one round of the loop:
- *   A. probes every channel; its triggers become this round's wants, its
- *      internal triggers its first act; where the kernel interest derived
+ *   A. probes the channels whose wants can have changed (see po_reconcile;
+ *      every channel in PO_RECONCILE_FULL mode); a probe's triggers become
+ *      the channel's wants, its internal triggers its first act; where the
+ *      kernel interest derived
  *      from the wants (readable for PO_RECV/PO_NOTIFY/PO_ACCEPT, writable for
  *      PO_SEND/PO_CONNECT) differs from what the kernel holds, issues one
  *      add, mod or del.  A socket with no interest is not registered at all,
@@ -341,11 +377,21 @@ PO_API int po_set_socket(po_channel *ch, po_socket s);
  *      AF_UNIX peer, a reset) -> PO_RECV if wanted (read the rest, then EOF),
  *      else PO_ERR.  A TCP peer's half-close (FIN) is plain readability: EOF
  *      for the channel that reads, nothing for one that does not.  Events
- *      whose SeqN is stale are dropped.  Then every channel whose deadline
- *      has passed gets PO_TIMEOUT, and loses that deadline.
+ *      combine: a reset with bytes still unread gives PO_RECV|PO_ERR (read
+ *      first, then handle the error, or the bytes are lost), a writer whose
+ *      AF_UNIX peer closed gets PO_SEND|PO_ERR (the write fails with EPIPE).
+ *      Events whose SeqN is stale are dropped.  Then every channel whose
+ *      deadline has passed gets PO_TIMEOUT, and loses that deadline.
+ * Readiness is level-triggered: a condition that still holds is reported
+ * again by the next wait, whether or not the walk visited the channel.  A
+ * channel that keeps wanting PO_RECV after reading EOF is therefore reported
+ * PO_RECV by every wait, which then never blocks: stop asking for PO_RECV
+ * (or delete the channel) at EOF.  An act is not carried over: internal
+ * triggers are reported again only if the probe answers them again.
  * Returns the number of triggered channels (>= 0) and stores in *total (if not
- * NULL) the OR of their acts, or PO_TIMEOUT when none was triggered.  An
- * interrupted kernel wait (EINTR) ends the round early as if it timed out.
+ * NULL) the OR of their acts, or PO_TIMEOUT when none was triggered.  Any
+ * negative timeout_ms means no limit.  An interrupted kernel wait (EINTR)
+ * ends the round early as if it timed out.
  * Errors: PO_EINVAL, PO_EBUSY, PO_ESYS (the kernel wait failed; see
  * po_last_errno(); the poller is unchanged and can wait again).
  * Never allocates.  Phase A costs O(candidates) in PO_RECONCILE_CHANGED
@@ -393,7 +439,10 @@ typedef struct po_walk_head {
  * with `po_iter it = PO_ITER_INIT;`.  Costs O(1) per call and O(triggered)
  * per walk.  During a walk the application may attach, delete, mark and
  * change sockets: deleted channels are skipped, attached ones are not
- * visited.  A walk ends (returns NULL) once po_wait() runs again.
+ * visited, a channel given a new socket is visited only for the triggers it
+ * keeps (po_set_socket()).  A walk ends (returns NULL) once po_wait() runs
+ * again; it need not run to its end: a channel it did not visit is probed
+ * by the next wait, which reports again what still holds.
  */
 static inline po_channel *po_next_triggered(po_poller *p, po_iter *it) {
     if (p == NULL || it == NULL)
@@ -436,13 +485,15 @@ static inline po_triggers po_channel_wants(const po_channel *ch) {
     return ch->want;
 }
 /*
- * The errno of the kernel call that failed for this channel (EBADF for a
- * socket closed behind the poller's back, EPERM for a file epoll cannot
- * watch, ENOTSOCK for a non-socket on Windows, ...), or 0.  errno values on
- * every system, Windows included.  While it is set the channel is reported
- * PO_ERR on every wait and no kernel call is made for it; po_set_socket()
- * clears it.  A socket's own error (refused connect, reset) is reported as
- * PO_ERR with 0 here: read it with getsockopt(SO_ERROR).  O(1).
+ * The errno of the kernel call that failed for this channel, or 0: EBADF
+ * for a socket closed behind the poller's back; EPERM, on every POSIX
+ * backend, for a descriptor that cannot be watched (a regular file, a
+ * directory, /dev/null on Linux); ENOTSOCK for a non-socket on Windows.
+ * errno values on every system, Windows included.  While it is set the
+ * channel is reported PO_ERR on every wait and no kernel call is made for
+ * it; po_set_socket() clears it.  A socket's own error (refused connect,
+ * reset) is reported as PO_ERR with 0 here: read it with
+ * getsockopt(SO_ERROR).  O(1).
  */
 static inline int po_channel_errno(const po_channel *ch) {
     return ch->os_errno;
@@ -470,7 +521,8 @@ PO_API po_time po_now(void);
  * survives po_set_socket() and leaves with the channel.  Typical uses: a
  * connect timeout (set it with the connect, remove it when PO_CONNECT
  * comes) and an idle timeout (move it on at every PO_RECV).
- * Errors: PO_EINVAL (ch NULL or deleted), PO_ENOMEM (the first deadline of a
+ * Errors: PO_EINVAL (ch NULL, or deleted: see po_delete() for how long such
+ * a pointer may be passed), PO_ENOMEM (the first deadline of a
  * channel needs memory; nothing changed), PO_EBUSY (inside a probe or a
  * deinit).  O(log d) for d channels with deadlines; a wait costs O(1) for the
  * deadlines plus O(log d) per deadline that fires, however many are set.
@@ -499,11 +551,13 @@ typedef struct po_notifier po_notifier;
 
 /*
  * Creates a notifier and attaches it as channel chn.  capacity is how many
- * payloads can wait in its queue (rounded up to a power of two; 0 means
- * 1024, at most 2^24).  po_channel_ctx() of its channel is the notifier; it
- * is deleted like any channel (po_delete(), po_destroy()), which closes its
- * kernel objects: every thread must have stopped calling po_notify() by
- * then.  Stores the notifier in *out and its channel in *ch (if not NULL).
+ * payloads can wait in its queue: 0 means 1024; others are rounded up to a
+ * power of two, and to at least 2 (capacity 1 holds 2 payloads); above 2^24
+ * is PO_EINVAL.  po_channel_ctx() of its channel is the notifier; it is
+ * deleted like any channel (po_delete(), po_destroy()), which closes its
+ * kernel objects and frees it: every thread must have stopped calling
+ * po_notify() by then.  Stores the notifier in *out and its channel in *ch,
+ * each only if not NULL.
  * Errors: PO_EINVAL, PO_EEXIST, PO_ENOMEM, PO_EBUSY, PO_ESYS (the kernel
  * refused the eventfd, pipe or socket pair; errno says why, a Winsock code
  * on Windows), PO_EINUSE (the new descriptor's number is still held by a
