@@ -63,6 +63,10 @@ int po_notifier_attach(po_poller *p, po_chn chn, size_t capacity,
                        po_notifier **out, po_channel **chp) {
     if (p == NULL || capacity > ((size_t)1 << 24))
         return PO_EINVAL;
+    /* Before anything is allocated or opened: a probe runs inside a wait,
+     * which must not allocate. */
+    if (p->in_callback)
+        return PO_EBUSY;
     /* At least two cells: in a ring of one, the sequence number that marks
      * the cell filled (pos + 1) is also the one that marks it free for the
      * next push, so each push would overwrite the payload before it. */
