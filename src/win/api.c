@@ -161,7 +161,7 @@ int epoll_ctl(HANDLE ephnd, int op, SOCKET sock, struct epoll_event *event) {
     /* A thread asleep in epoll_wait() would see the change only once it
      * wakes: make the requests now. */
     if (rc == 0 && p->sleepers > 0)
-        wep_port_flush(p);
+        wep_port_flush(p, true);
     int saved_errno = errno;
     DWORD saved_error = GetLastError();
     ReleaseSRWLockExclusive(&p->lock);
@@ -207,7 +207,7 @@ int epoll_wait(HANDLE ephnd, struct epoll_event *events, int maxevents,
     ReleaseSRWLockExclusive(&p->lock);
     for (int rounds = 1;; rounds++) {
         AcquireSRWLockExclusive(&p->lock);
-        wep_port_flush(p);
+        wep_port_flush(p, false);
         p->sleepers++;
         ReleaseSRWLockExclusive(&p->lock);
 
@@ -219,6 +219,11 @@ int epoll_wait(HANDLE ephnd, struct epoll_event *events, int maxevents,
         AcquireSRWLockExclusive(&p->lock);
         p->sleepers--;
         int got = ok ? wep_port_feed(p, done, n, !drained, events) : 0;
+        /* The sockets just handled are queued for their next request,
+         * which threads asleep here need now, not when this thread next
+         * waits (port.h). */
+        if (p->sleepers > 0)
+            wep_port_flush(p, true);
         ReleaseSRWLockExclusive(&p->lock);
 
         if (got > 0)

@@ -219,13 +219,14 @@ static bool wep_sock_open(const wep_sock *s) {
     return GetHandleInformation((HANDLE)s->sock, &flags) != 0;
 }
 
-static void wep_sock_submit(wep_port *p, wep_sock *s) {
+static void wep_sock_submit(wep_port *p, wep_sock *s, bool relayed) {
     s->info.Timeout.QuadPart = INT64_MAX;
     s->info.NumberOfHandles = 1;
     s->info.Exclusive = FALSE;
     s->info.Handles[0].Handle = (HANDLE)s->base;
     s->info.Handles[0].Events = wep_afd_events(s->events);
     s->info.Handles[0].Status = 0;
+    s->relayed = relayed;
     NTSTATUS st = wep_afd_poll(s->group->afd, &s->info, &s->iosb);
     if (st == WEP_STATUS_PENDING || WEP_NT_SUCCESS(st)) {
         /* Also on success: the completion is queued on the port anyway. */
@@ -246,10 +247,10 @@ static void wep_sock_submit(wep_port *p, wep_sock *s) {
 }
 
 /* Brings s's request in line with s->events. */
-static void wep_sock_update(wep_port *p, wep_sock *s) {
+static void wep_sock_update(wep_port *p, wep_sock *s, bool relayed) {
     switch (s->state) {
     case WEP_IDLE:
-        wep_sock_submit(p, s);
+        wep_sock_submit(p, s, relayed);
         break;
     case WEP_PENDING:
         /* Watching more than wanted is filtered at completion; watching
@@ -339,10 +340,10 @@ void wep_port_forget(wep_port *p, SOCKET sk) {
 /* ------------------------------------------------------------------------ */
 /* Requests out, completions in                                             */
 
-void wep_port_flush(wep_port *p) {
+void wep_port_flush(wep_port *p, bool relayed) {
     for (wep_sock *s; (s = p->queue_head) != NULL;) {
         wep_unqueue(p, s);
-        wep_sock_update(p, s);
+        wep_sock_update(p, s, relayed);
     }
 }
 
@@ -461,13 +462,13 @@ int wep_port_feed(wep_port *p, const OVERLAPPED_ENTRY *done, ULONG n, bool old,
          * is the request's IO_STATUS_BLOCK, the first member of its
          * socket. */
         wep_sock *s = (wep_sock *)(void *)done[i].lpOverlapped;
-        bool submitted_before = s->gen != p->gen;
+        bool maybe_stale = s->relayed || (old && s->gen != p->gen);
         uint32_t ev = wep_port_complete(p, s);
         if (ev == 0)
             continue;
         c[nc].s = s;
         c[nc].ev = ev;
-        c[nc].recheck = old && submitted_before;
+        c[nc].recheck = maybe_stale;
         recheck |= c[nc].recheck;
         nc++;
     }

@@ -9,10 +9,17 @@
  *   CANCELLED  a cancel was asked for; its completion has not come yet
  * Every completion returns the socket to IDLE and queues it again, so a
  * condition that still holds is reported by the next wait too: that is what
- * makes the port level-triggered.  A request is changed only by cancelling it
- * and submitting another, so interest that grows costs a cancel and
- * interest that shrinks costs nothing until the old request completes (its
- * extra events are filtered out).
+ * makes the port level-triggered.  The next wait may be another thread's,
+ * asleep on the port already: it sleeps on the completion port and would
+ * never hear of a socket left queued.  So while others sleep, a thread that
+ * handled completions (or changed the set) makes the queued requests
+ * itself; one whose condition still holds completes at once and wakes a
+ * sleeper, which does the same in turn, until every sleeper has seen it.  A
+ * disarmed oneshot socket's new request watches nothing it reports: it
+ * wakes nobody.  A request is changed only by cancelling it and submitting
+ * another, so interest that grows costs a cancel and interest that shrinks
+ * costs nothing until the old request completes (its extra events are
+ * filtered out).
  *
  * A completion tells the state at the moment it completed.  If the
  * application read or wrote the socket after that, before epoll_wait()
@@ -21,7 +28,10 @@
  * application's last actions (one already queued when epoll_wait() began,
  * for a request submitted by an earlier call) is checked again, all such
  * completions of one call in a single zero-timeout poll: level-triggered
- * means "holds now", not "held a while ago".
+ * means "holds now", not "held a while ago".  So is one made for the
+ * sleepers by another call, which may then go back to the application: its
+ * completion may predate what the application does next (read the datagram
+ * it was just told of, say).
  */
 #ifndef POLLEROS_WIN_PORT_H
 #define POLLEROS_WIN_PORT_H
@@ -60,6 +70,7 @@ typedef struct wep_sock {
     uint32_t polled; /* the events the outstanding request watches */
     epoll_data_t data;
     unsigned gen; /* the epoll_wait() call that submitted the request */
+    bool relayed; /* submitted for the sleepers by another call */
     uint8_t state;
     bool queued;  /* on the port's update queue */
     bool deleted; /* gone from the set; freed when its request completes */
@@ -94,8 +105,10 @@ int wep_port_del(wep_port *p, SOCKET s);
 /* Forgets a socket found closed, without a word to the application. */
 void wep_port_forget(wep_port *p, SOCKET s);
 
-/* Submits or adjusts the request of every queued socket. */
-void wep_port_flush(wep_port *p);
+/* Submits or adjusts the request of every queued socket; `relayed`: for the
+ * threads asleep on the port, not for the calling thread's own wait (see
+ * above). */
+void wep_port_flush(wep_port *p, bool relayed);
 /* Turns completions (at most WEP_BATCH) into events; returns how many
  * events it stored.  `old`: the completions may have been queued before the
  * current epoll_wait() call began (see above). */

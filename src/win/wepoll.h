@@ -40,9 +40,13 @@
  * shared too: epoll_ctl() and epoll_wait() serialise on a per-port lock that
  * is never held while epoll_wait() sleeps, and an epoll_ctl() made while
  * another thread sleeps in epoll_wait() on the same port takes effect at
- * once.  The one thing not allowed is epoll_close() of a port while another
- * thread is still inside a call on it (as with close() of an fd in use).
- * polleros itself uses each port from one thread at a time.
+ * once.  As with epoll, a condition that holds wakes the threads asleep on
+ * the port one after another, and each returns it if it still holds then
+ * (level-triggered: every one of them does while nobody acts on it); a
+ * oneshot socket's is returned by one of them.  The one thing not allowed
+ * is epoll_close() of a port while another thread is still inside a call on
+ * it (as with close() of an fd in use).  polleros itself uses each port
+ * from one thread at a time.
  *
  * Winsock: epoll_create*() calls WSAStartup() and epoll_close() the matching
  * WSACleanup(), so the port works whatever the caller did; the caller still

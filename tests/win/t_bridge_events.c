@@ -2,7 +2,9 @@
  * The wepoll API's events over real sockets: level-triggered reports, what
  * MOD and EPOLLONESHOT change, sockets closed while registered, a thousand
  * sockets in one port, connects that succeed and fail, FIN and reset,
- * timeouts, and changes made while another thread waits.
+ * timeouts, and several threads asleep on one port: changes made while
+ * they wait, conditions that stay true (each thread sees them) and oneshot
+ * sockets (one thread does).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -448,35 +450,90 @@ void case_timeouts(void) {
     t_close(s[1]);
 }
 
-typedef struct ev_waiter {
+/* ------------------------------------------------------------------------ */
+/* Threads asleep in epoll_wait()                                           */
+
+/* A thread in one epoll_wait() of 10 s on a port.  Its result tells whether
+ * something woke it: a wait that sleeps out its timeout reports nothing. */
+typedef struct ev_sleeper {
     HANDLE port;
+    HANDLE thread;
     int n;
     struct epoll_event got[4];
-    int64_t took;
-} ev_waiter;
+} ev_sleeper;
 
-static DWORD WINAPI ev_wait_thread(void *arg) {
-    ev_waiter *w = arg;
-    int64_t t0 = t_now_ms();
-    w->n = epoll_wait(w->port, w->got, 4, 10000);
-    w->took = t_now_ms() - t0;
+static volatile LONG ev_entering;
+
+static DWORD WINAPI ev_sleeper_main(void *arg) {
+    ev_sleeper *s = arg;
+    InterlockedIncrement(&ev_entering);
+    s->n = epoll_wait(s->port, s->got, 4, 10000);
     return 0;
 }
 
-/* Starts a thread waiting on the port; gives it time to fall asleep. */
-static HANDLE ev_start_waiter(ev_waiter *w) {
-    HANDLE th = CreateThread(NULL, 0, ev_wait_thread, w, 0, NULL);
-    CHECK(th != NULL);
-    Sleep(200);
-    CHECK_EQ(WaitForSingleObject(th, 0), WAIT_TIMEOUT); /* still asleep */
-    return th;
+/* Starts a sleeper on each s[i].port; returns once all of them are asleep
+ * (as far as can be told from outside: inside epoll_wait(), and none back
+ * from it). */
+static void ev_sleepers_start(ev_sleeper *s, int n) {
+    InterlockedExchange(&ev_entering, 0);
+    for (int i = 0; i < n; i++) {
+        s[i].n = -1;
+        s[i].thread = CreateThread(NULL, 0, ev_sleeper_main, &s[i], 0, NULL);
+        CHECK(s[i].thread != NULL);
+    }
+    while (InterlockedCompareExchange(&ev_entering, 0, 0) < n)
+        Sleep(1);
+    Sleep(300);
+    for (int i = 0; i < n; i++)
+        CHECK_EQ(WaitForSingleObject(s[i].thread, 0), WAIT_TIMEOUT);
 }
 
-static void ev_join(HANDLE th, ev_waiter *w) {
-    CHECK_EQ(WaitForSingleObject(th, 5000), WAIT_OBJECT_0);
-    CHECK(CloseHandle(th));
-    CHECK(w->took < 5000); /* woken by the change, not the timeout */
+/* Waits for every sleeper to return (from an event, or at the end of its
+ * timeout) and checks none failed. */
+static void ev_sleepers_join(ev_sleeper *s, int n) {
+    for (int i = 0; i < n; i++) {
+        CHECK_EQ(WaitForSingleObject(s[i].thread, 30000), WAIT_OBJECT_0);
+        CHECK(CloseHandle(s[i].thread));
+        CHECK(s[i].n >= 0);
+    }
 }
+
+/* How many sleepers returned token with exactly these events. */
+static int ev_sleepers_got(const ev_sleeper *s, int n, uint64_t token,
+                           uint32_t events) {
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        k += b_events_of(s[i].got, s[i].n, token) == events;
+    return k;
+}
+
+/* Every sleeper must have been woken by token, with these events. */
+static void ev_sleepers_all_got(const ev_sleeper *s, int n, uint64_t token,
+                                uint32_t events) {
+    int k = ev_sleepers_got(s, n, token, events);
+    if (k != n) {
+        int slept = 0;
+        for (int i = 0; i < n; i++)
+            slept += s[i].n == 0;
+        po_fail(__FILE__, __LINE__,
+                "%d of %d sleepers got token %llu with 0x%x; %d slept out "
+                "their timeout",
+                k, n, (unsigned long long)token, events, slept);
+    }
+}
+
+/* Until one of the sleepers has returned. */
+static void ev_sleepers_first(const ev_sleeper *s, int n) {
+    for (int round = 0; round < 30000; round++) {
+        for (int i = 0; i < n; i++)
+            if (WaitForSingleObject(s[i].thread, 0) == WAIT_OBJECT_0)
+                return;
+        Sleep(1);
+    }
+    po_fail(__FILE__, __LINE__, "no sleeper returned");
+}
+
+enum { EV_SLEEPERS = 4 };
 
 void case_ctl_while_waiting(void) {
     HANDLE port = b_port();
@@ -484,32 +541,199 @@ void case_ctl_while_waiting(void) {
     t_socketpair(a);
     t_socketpair(b);
     b_add(port, a[0], EPOLLIN, 1); /* idle */
+    ev_sleeper s[EV_SLEEPERS];
+    for (int i = 0; i < EV_SLEEPERS; i++)
+        s[i].port = port;
 
-    /* ADD of a ready socket wakes a thread already asleep. */
+    /* ADD of a ready socket wakes the threads already asleep, every one of
+     * them: it is a level, and each of them sees it. */
     t_write_all(b[1], "w", 1);
-    ev_waiter w;
-    memset(&w, 0, sizeof w);
-    w.port = port;
-    HANDLE th = ev_start_waiter(&w);
+    ev_sleepers_start(s, EV_SLEEPERS);
     b_add(port, b[0], EPOLLIN, 2);
-    ev_join(th, &w);
-    CHECK_EQ(w.n, 1);
-    CHECK_EQ(w.got[0].data.u64, 2);
-    CHECK_EQ(w.got[0].events, EPOLLIN);
+    ev_sleepers_join(s, EV_SLEEPERS);
+    ev_sleepers_all_got(s, EV_SLEEPERS, 2, EPOLLIN);
+    for (int i = 0; i < EV_SLEEPERS; i++)
+        CHECK_EQ(s[i].n, 1);
     CHECK_EQ(ev_drain(b[0]), 1);
 
     /* So does a MOD that asks for what holds already. */
-    memset(&w, 0, sizeof w);
-    w.port = port;
-    th = ev_start_waiter(&w);
+    ev_sleepers_start(s, EV_SLEEPERS);
     b_mod(port, a[0], EPOLLOUT, 3);
-    ev_join(th, &w);
-    CHECK_EQ(w.n, 1);
-    CHECK_EQ(w.got[0].data.u64, 3);
-    CHECK_EQ(w.got[0].events, EPOLLOUT);
+    ev_sleepers_join(s, EV_SLEEPERS);
+    ev_sleepers_all_got(s, EV_SLEEPERS, 3, EPOLLOUT);
+    for (int i = 0; i < EV_SLEEPERS; i++)
+        CHECK_EQ(s[i].n, 1);
     b_close(port);
     t_close(a[0]);
     t_close(a[1]);
     t_close(b[0]);
     t_close(b[1]);
+}
+
+/* A UDP socket on loopback, u[0], and one connected to it, u[1]: what
+ * u[1] sends, u[0] receives as datagrams.  Both non-blocking. */
+static void ev_udp_pair(t_sock u[2]) {
+    SOCKET r = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    SOCKET w = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+    CHECK(r != INVALID_SOCKET && w != INVALID_SOCKET);
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int len = sizeof sa;
+    CHECK_EQ(bind(r, (struct sockaddr *)&sa, sizeof sa), 0);
+    CHECK_EQ(getsockname(r, (struct sockaddr *)&sa, &len), 0);
+    CHECK_EQ(connect(w, (struct sockaddr *)&sa, sizeof sa), 0);
+    u_long on = 1;
+    CHECK_EQ(ioctlsocket(r, FIONBIO, &on), 0);
+    CHECK_EQ(ioctlsocket(w, FIONBIO, &on), 0);
+    u[0] = (t_sock)r;
+    u[1] = (t_sock)w;
+}
+
+/* The conditions that stay true once they hold, each made true on u[0] by
+ * acting on its peer u[1]. */
+typedef enum ev_level {
+    EV_UNREAD_BYTES,    /* a TCP pair: bytes nobody reads */
+    EV_UNREAD_DATAGRAM, /* a UDP pair: a datagram nobody receives */
+    EV_EOF,             /* a TCP pair: the peer's FIN */
+    EV_RESET,           /* a TCP pair: the peer's reset */
+    EV_LEVELS
+} ev_level;
+
+/* What u[0] is registered for, and what it reports once the level holds. */
+static const uint32_t ev_level_asks[EV_LEVELS] = {EPOLLIN, EPOLLIN,
+                                                  EPOLLIN | EPOLLRDHUP, 0};
+static const uint32_t ev_level_reports[EV_LEVELS] = {
+    EPOLLIN, EPOLLIN, EPOLLIN | EPOLLRDHUP, EPOLLHUP};
+
+static void ev_level_pair(ev_level l, t_sock u[2]) {
+    if (l == EV_UNREAD_DATAGRAM)
+        ev_udp_pair(u);
+    else
+        t_socketpair(u);
+}
+
+/* Makes the level hold on u[0]; u[1] is closed by it for EOF and reset. */
+static void ev_level_raise(ev_level l, t_sock u[2]) {
+    switch (l) {
+    case EV_EOF:
+        t_close(u[1]);
+        break;
+    case EV_RESET:
+        t_hangup(u[1]);
+        break;
+    default:
+        t_write_all(u[1], "L", 1);
+        break;
+    }
+}
+
+static void ev_level_close(ev_level l, t_sock u[2]) {
+    t_close(u[0]);
+    if (l != EV_EOF && l != EV_RESET)
+        t_close(u[1]);
+}
+
+void case_sleepers_share_level(void) {
+    /* Several threads asleep on one port, and a condition that holds and
+     * stays true: every one of them returns with it, as on Linux, none
+     * sleeps out its timeout. */
+    for (int l = 0; l < EV_LEVELS; l++) {
+        HANDLE port = b_port();
+        t_sock u[2];
+        ev_level_pair((ev_level)l, u);
+        b_add(port, u[0], ev_level_asks[l], 1);
+        ev_sleeper s[EV_SLEEPERS];
+        for (int i = 0; i < EV_SLEEPERS; i++)
+            s[i].port = port;
+        ev_sleepers_start(s, EV_SLEEPERS);
+        ev_level_raise((ev_level)l, u);
+        ev_sleepers_join(s, EV_SLEEPERS);
+        ev_sleepers_all_got(s, EV_SLEEPERS, 1, ev_level_reports[l]);
+        for (int i = 0; i < EV_SLEEPERS; i++)
+            CHECK_EQ(s[i].n, 1);
+        /* And it still holds for the next wait. */
+        CHECK_EQ(b_wait_token(port, 1, 1, 10000), ev_level_reports[l]);
+        b_close(port);
+        ev_level_close((ev_level)l, u);
+    }
+}
+
+void case_sleepers_many_ports(void) {
+    /* PORTS ports, THREADS threads asleep on each, one level per port (a
+     * datagram on even ports, bytes on odd ones): every thread wakes. */
+    enum { PORTS = 10, THREADS = 10 };
+    HANDLE port[PORTS];
+    t_sock u[PORTS][2];
+    static ev_sleeper s[PORTS * THREADS];
+    for (int p = 0; p < PORTS; p++) {
+        port[p] = b_port();
+        ev_level_pair(p % 2 ? EV_UNREAD_BYTES : EV_UNREAD_DATAGRAM, u[p]);
+        b_add(port[p], u[p][0], EPOLLIN, (uint64_t)p);
+        for (int t = 0; t < THREADS; t++)
+            s[p * THREADS + t].port = port[p];
+    }
+    ev_sleepers_start(s, PORTS * THREADS);
+    for (int p = 0; p < PORTS; p++)
+        t_write_all(u[p][1], "M", 1);
+    ev_sleepers_join(s, PORTS * THREADS);
+    int woken = 0;
+    for (int p = 0; p < PORTS; p++)
+        woken +=
+            ev_sleepers_got(&s[p * THREADS], THREADS, (uint64_t)p, EPOLLIN);
+    if (woken != PORTS * THREADS)
+        po_fail(__FILE__, __LINE__, "%d of %d threads woken with EPOLLIN",
+                woken, PORTS * THREADS);
+    for (int p = 0; p < PORTS; p++) {
+        b_close(port[p]);
+        t_close(u[p][0]);
+        t_close(u[p][1]);
+    }
+}
+
+/* Sleepers on a port where a oneshot socket o[0] becomes readable (or, with
+ * by_mod, readable already, is armed again under token): exactly one of
+ * them gets it; then stop[0], level-triggered, made readable wakes the
+ * others, and they do not get it. */
+static void ev_oneshot_round(HANDLE port, t_sock o[2], t_sock stop[2],
+                             uint64_t token, bool by_mod) {
+    ev_sleeper s[EV_SLEEPERS];
+    for (int i = 0; i < EV_SLEEPERS; i++)
+        s[i].port = port;
+    ev_sleepers_start(s, EV_SLEEPERS);
+    if (by_mod)
+        b_mod(port, o[0], EPOLLIN | EPOLLONESHOT, token);
+    else
+        t_write_all(o[1], "o", 1);
+    ev_sleepers_first(s, EV_SLEEPERS);
+    /* Time for a second report, were one made. */
+    Sleep(300);
+    t_write_all(stop[1], "s", 1);
+    ev_sleepers_join(s, EV_SLEEPERS);
+    CHECK_EQ(ev_sleepers_got(s, EV_SLEEPERS, token, EPOLLIN), 1);
+    CHECK_EQ(ev_sleepers_got(s, EV_SLEEPERS, 99, EPOLLIN), EV_SLEEPERS - 1);
+    for (int i = 0; i < EV_SLEEPERS; i++)
+        CHECK_EQ(s[i].n, 1);
+    CHECK_EQ(ev_drain(stop[0]), 1);
+    /* Disarmed, and nothing else holds. */
+    b_quiet(port, 0);
+    b_quiet(port, 50);
+}
+
+void case_sleepers_oneshot(void) {
+    HANDLE port = b_port();
+    t_sock o[2], stop[2];
+    t_socketpair(o);
+    t_socketpair(stop);
+    b_add(port, o[0], EPOLLIN | EPOLLONESHOT, 1);
+    b_add(port, stop[0], EPOLLIN, 99);
+    ev_oneshot_round(port, o, stop, 1, false);
+    /* Re-armed while they sleep, still unread: once more, to one. */
+    ev_oneshot_round(port, o, stop, 2, true);
+    b_close(port);
+    t_close(o[0]);
+    t_close(o[1]);
+    t_close(stop[0]);
+    t_close(stop[1]);
 }
