@@ -312,8 +312,9 @@ PO_API int po_delete(po_poller *p, po_chn chn);
 
 /*
  * Deletes each attached channel among chns[0..n-1]; numbers that are not
- * attached are skipped.  Returns how many were deleted, or PO_EINVAL /
- * PO_EBUSY.  O(n).  Safe during a walk.
+ * attached are skipped.  One at a time, as po_destroy() does: a deinit
+ * finds the channels not yet deleted, never one already gone.  Returns how many
+ * were deleted, or PO_EINVAL / PO_EBUSY.  O(n).  Safe during a walk.
  */
 PO_API int po_delete_group(po_poller *p, const po_chn *chns, size_t n);
 
@@ -328,9 +329,9 @@ PO_API void po_touch(po_channel *ch);
  * O(1). */
 PO_API void po_mark_delete(po_channel *ch);
 
-/* Deletes every marked channel; returns how many, or PO_EINVAL / PO_EBUSY.
- * O(channels) when any channel is marked, O(1) otherwise.  Safe during a
- * walk. */
+/* Deletes every marked channel, one at a time like po_delete_group();
+ * returns how many, or PO_EINVAL / PO_EBUSY.  O(channels) when any channel
+ * is marked, O(1) otherwise.  Safe during a walk. */
 PO_API int po_delete_marked(po_poller *p);
 
 /*
@@ -586,7 +587,10 @@ PO_API int po_notify(po_notifier *n, uint64_t value);
 /*
  * The poller's thread only: takes the next payload into *value.  Returns
  * PO_OK, PO_EAGAIN when the queue is empty (the channel will trigger again
- * when a payload comes), or PO_EINVAL.  O(1).  Safe during a walk.
+ * when a payload comes), or PO_EINVAL.  The take that finds the queue empty
+ * also clears the wake-up: a channel whose payloads were all taken without
+ * that last PO_EAGAIN is reported PO_NOTIFY once more, with nothing to take.
+ * O(1).  Safe during a walk.
  */
 PO_API int po_notifier_take(po_notifier *n, uint64_t *value);
 

@@ -13,7 +13,8 @@
  * every wait the model knows which channels must be triggered and with
  * exactly which triggers, and it checks:
  *   - po_count() and po_find() for every channel number, after every
- *     operation; each channel's SeqN, socket, ctx and number;
+ *     operation; each channel's SeqN, socket, ctx, number, act and
+ *     deadline;
  *   - SeqNs: the model hands them out itself, from 1, one per attach and per
  *     po_set_socket(), none on a failed call;
  *   - deinit: exactly once per channel, only when the model deletes it, with
@@ -33,11 +34,42 @@
  *   - every byte read from a socket is the next byte its peer wrote (both
  *     directions), then the connection reset (ECONNRESET, when the peer
  *     closed with bytes of ours unread) and EOF exactly where expected;
- *   - refusals (PO_EEXIST, PO_EINUSE, PO_ENOENT, PO_EINVAL, PO_EBUSY from a
- *     probe or a deinit) change nothing; an injected allocation failure gives
- *     PO_ENOMEM and changes nothing;
- *   - after po_destroy(), every allocation was freed (and LeakSanitizer
- *     checks the process).
+ *   - refusals (PO_EEXIST, PO_EINUSE, PO_ENOENT, PO_EINVAL) change nothing;
+ *     an injected allocation failure gives PO_ENOMEM and changes nothing; a
+ *     negative descriptor other than PO_NO_SOCKET is refused (PO_EINVAL) by
+ *     attach and po_set_socket (POSIX);
+ *   - po_set_socket() (a new socket, the same, none) of a channel with an
+ *     act keeps of it only PO_POOL, PO_TIMEOUT and a PO_ERR its probe
+ *     asked for, and a walk in progress visits it later only if any is
+ *     left, with that act;
+ *   - notifiers of every capacity (rounded up to a power of two, at least
+ *     2; 0 is 1024; above 2^24 refused): po_notify() queues until the queue
+ *     is full, then PO_EAGAIN; po_notifier_take() gives every payload once,
+ *     oldest first, then PO_EAGAIN; the channel's act is PO_NOTIFY exactly
+ *     while a wake-up waits (a payload was sent since the last take that
+ *     found the queue empty);
+ *   - deadlines: one already past fires PO_TIMEOUT at the next wait, ORed
+ *     with the rest, and is gone; PO_NEVER and far ones never fire; a
+ *     deadline survives po_set_socket() and leaves with its channel;
+ *   - a channel deleted since the last wait: its pointer may still be given
+ *     to the API until the next wait, which refuses po_set_socket() and
+ *     po_set_deadline() (PO_EINVAL), ignores po_touch() and
+ *     po_mark_delete(), and gives no deadline and no act;
+ *   - every call from every context: at the top level, in a walk before and
+ *     after the channel it concerns is visited, in a probe, and in a deinit
+ *     run by po_delete(), po_delete_group(), po_delete_marked() or
+ *     po_destroy().  From a probe or a deinit every call that changes the
+ *     poller (attach, the deletions, po_set_socket(), po_set_deadline(),
+ *     po_notifier_attach(), po_wait(), po_destroy()) is refused with
+ *     PO_EBUSY and changes nothing, and the calls allowed there (po_find(),
+ *     po_count(), the accessors, po_touch(), po_mark_delete(), po_notify()
+ *     and po_notifier_take() on a notifier still attached) do what they do
+ *     anywhere; in a deinit, the channels the call deletes leave the poller
+ *     one by one, each just before its deinit;
+ *   - po_destroy(), at the end of an input or wherever the input says (a
+ *     walk may be in progress): every channel still attached is deinit'd
+ *     once, every allocation was freed (and LeakSanitizer checks the
+ *     process).
  *
  * Input format.  Byte 0 configures the run: bit 0 chooses the reconciliation
  * (0: PO_RECONCILE_CHANGED, 1: PO_RECONCILE_FULL) unless the environment's
@@ -47,13 +79,14 @@
  * FZ_NOPS) and its argument bytes, listed at fz_op().  A wait's walk reads
  * one action byte per walked channel (fz_walk()).  A missing byte reads as 0,
  * so every input is valid.  Each input runs in a fresh poller and ends with
- * one more wait and walk and po_destroy(); at most FZ_PAIRS socket pairs are
- * open at any time.
+ * po_destroy(): its own, or one more wait and walk and po_destroy(); at
+ * most FZ_PAIRS socket pairs and FZ_NOTES notifiers are open at any time.
  *
  * POLLEROS_FUZZ_TRACE=1 prints every operation to stderr, for reading a
  * crash's input.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -72,16 +105,18 @@ enum {
     FZ_MAXW = 16,    /* writes in flight per direction of a pair */
     FZ_MAXLEN = 200, /* bytes per write */
     FZ_BULK = 72,    /* channels one bulk attach adds, at most */
+    FZ_NOTES = 12,   /* notifiers attached per input, at most */
     FZ_MAGIC = 0x7a11c0de
 };
 
 /* Per-channel behaviours chosen at attach (fz_inc.flags). */
 enum {
-    FL_CLOSE = 1,     /* deinit closes the socket pair (else: it goes free) */
-    FL_TOUCH = 2,     /* the probe calls po_touch() on its own channel */
-    FL_MARK = 4,      /* the next probe marks its channel for deletion */
-    FL_REENTER = 8,   /* the probe and deinit try calls that must be EBUSY */
-    FL_DEINIT_RD = 16 /* deinit reads the socket (it must still be open) */
+    FL_CLOSE = 1,      /* deinit closes the socket pair (else: it goes free) */
+    FL_TOUCH = 2,      /* the probe calls po_touch() on its own channel */
+    FL_MARK = 4,       /* the next probe marks its channel for deletion */
+    FL_REENTER = 8,    /* the probe and deinit try calls that must be EBUSY */
+    FL_DEINIT_RD = 16, /* deinit reads the socket (it must still be open) */
+    FL_CALLS = 32      /* the probe and deinit make the calls allowed there */
 };
 
 typedef struct fz_inc fz_inc;
@@ -120,9 +155,11 @@ struct fz_inc {
     int num; /* index of its number, fz_number() */
     po_channel *ch;
     po_seqn seqn;
-    fz_pair *pair; /* NULL: no socket */
-    po_triggers wants;
+    fz_pair *pair;      /* NULL: no socket */
+    po_triggers wants;  /* what its probe returns from now on */
+    po_triggers pwants; /* what it returned last: po_channel_wants() */
     unsigned flags;
+    unsigned arg; /* FL_CALLS: which calls, on which notifier */
     bool live, marked;
     bool cand;     /* PO_RECONCILE_CHANGED must probe it at the next wait */
     bool widened;  /* this wait widened its kernel interest (fz_late()) */
@@ -133,6 +170,21 @@ struct fz_inc {
     int probes;         /* during the current wait */
     po_triggers expect; /* its act in this round */
     bool visited;       /* walked in this round */
+    /* Its deadline as po_channel_deadline() must give it; due: the next
+     * wait fires it (set in the past), else it is PO_NEVER or far enough
+     * ahead never to fire in a run. */
+    po_time deadline;
+    bool due;
+    int del_call; /* the deletion call (fz_state.del_call) that deleted it */
+    /* A notifier's channel (the library's probe and deinit, ctx `nt`): its
+     * queue holds payloads sent .. taken-1, of capacity ncap; `pending`: a
+     * wake-up was written and no take has drained it since, so the kernel
+     * object (nsock) is readable. */
+    po_notifier *nt;
+    fz_sock nsock;
+    size_t ncap;
+    uint64_t sent, taken;
+    bool pending;
 };
 
 typedef struct fz_state {
@@ -142,7 +194,15 @@ typedef struct fz_state {
     fz_pair pair[FZ_PAIRS];
     int npairs;
     uint32_t pair_ids;
-    int ninc; /* inc[0..ninc-1] are in use */
+    int ninc;               /* inc[0..ninc-1] are in use */
+    fz_inc *note[FZ_NOTES]; /* the notifiers, live or not, of this input */
+    int nnote;
+    /* Deleting: the model has deleted the victims of the call in progress,
+     * numbered del_call; each leaves the poller just before its deinit. */
+    bool deleting;
+    int del_call;
+    int pending; /* victims (not notifiers) whose deinit has yet to run */
+    bool ended;  /* po_destroy() ran: the input is over */
     fz_inc *by_num[FZ_NUMS];
     size_t nlive;
     po_seqn next_seqn;
@@ -167,8 +227,10 @@ typedef struct fz_state {
     bool dirty[FZ_NUMS];
     int dirtyn[FZ_NUMS];
     int ndirty;
+    int ndead; /* dead[0..ndead-1]: deleted since the last wait */
     /* Last, and not cleared between inputs: only what is in use is read. */
     fz_inc *round[FZ_INCS];
+    fz_inc *dead[FZ_INCS];
     fz_inc inc[FZ_INCS];
 } fz_state;
 
@@ -329,6 +391,16 @@ static po_chn fz_number(int i) {
  *     Windows are the conformance suite's cases (peer_close_*, hang-ups).
  */
 enum { FZ_HANGUP_ON_CLOSE = SP_CLOSE_HANGS_UP };
+
+/* A notifier's wake-up is an eventfd or a pipe on POSIX, readable within
+ * po_notify(); on Windows it is a byte through a loopback TCP pair, which
+ * is settled as the pairs' bytes are, and so is never sent from a probe:
+ * nothing can be settled between a probe and the kernel wait. */
+#ifdef _WIN32
+enum { FZ_WAKE_AT_ONCE = 0 };
+#else
+enum { FZ_WAKE_AT_ONCE = 1 };
+#endif
 
 static void fz_os_start(void) {
     if (sp_start() != 0) {
@@ -526,7 +598,7 @@ static void fz_peer_shut(fz_pair *pr) {
 enum { FZ_IN = 1, FZ_OUT = 2 };
 
 static unsigned fz_interest(const fz_inc *c) {
-    if (c->pair == NULL)
+    if (c->pair == NULL && c->nt == NULL)
         return 0;
     return ((c->wants & (PO_RECV | PO_NOTIFY | PO_ACCEPT)) ? FZ_IN : 0u) |
            ((c->wants & (PO_SEND | PO_CONNECT)) ? FZ_OUT : 0u);
@@ -549,6 +621,10 @@ static bool fz_event(const fz_inc *c, unsigned kint, po_triggers *t) {
     const fz_pair *pr = c->pair;
     po_triggers w = c->wants;
     *t = 0;
+    if (c->nt != NULL && (kint & FZ_IN) && c->pending) {
+        *t = PO_NOTIFY; /* its probe wants PO_NOTIFY alone */
+        return true;
+    }
     if (pr == NULL || kint == 0)
         return false;
     bool readable = fz_readable(pr);
@@ -575,13 +651,19 @@ static bool fz_event(const fz_inc *c, unsigned kint, po_triggers *t) {
 /* ------------------------------------------------------------------------ */
 /* Checks after every operation                                             */
 
+static fz_sock fz_sock_of(const fz_inc *c) {
+    return c->nt ? c->nsock : c->pair ? c->pair->fd : FZ_NONE;
+}
+
 static void fz_check_channel(const fz_inc *c) {
     FZ_CHECK(po_find(fz.p, fz_number(c->num)) == c->ch);
     FZ_EQ(po_channel_chn(c->ch), fz_number(c->num));
     FZ_EQ(po_channel_seqn(c->ch), c->seqn);
-    FZ_CHECK(po_channel_ctx(c->ch) == c);
-    FZ_EQ(po_channel_socket(c->ch), c->pair ? c->pair->fd : PO_NO_SOCKET);
+    FZ_CHECK(po_channel_ctx(c->ch) == (c->nt ? (void *)c->nt : (void *)c));
+    FZ_EQ(po_channel_socket(c->ch), fz_sock_of(c));
     FZ_EQ(po_channel_errno(c->ch), 0);
+    FZ_EQ(po_channel_act(c->ch), c->expect);
+    FZ_EQ(po_channel_deadline(c->ch), c->deadline);
 }
 
 static void fz_check_number(int i) {
@@ -632,6 +714,139 @@ static void fz_dirty(int num) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Notifiers and deadlines                                                  */
+
+/* The i-th payload sent to notifier c: a different value per notifier and
+ * per place in its queue, so that one lost, taken twice or out of turn
+ * shows. */
+static uint64_t fz_payload(const fz_inc *c, uint64_t i) {
+    uint64_t x =
+        ((uint64_t)(c - fz.inc) << 40) ^ (i * UINT64_C(0x9E3779B97F4A7C15));
+    return x ^ (x >> 29);
+}
+
+/* Sends k payloads (k < 0: until the queue refuses one): each is queued
+ * with PO_OK until capacity payloads wait, then refused with PO_EAGAIN. */
+static void fz_notify(fz_inc *c, int k) {
+    for (int i = 0; k < 0 || i < k; i++) {
+        bool full = c->sent - c->taken == c->ncap;
+        int rc = po_notify(c->nt, fz_payload(c, c->sent));
+        fz_log("  notify %d (%llu waiting of %zu): %d", c->num,
+               (unsigned long long)(c->sent - c->taken), c->ncap, rc);
+        if (full) {
+            FZ_EQ(rc, PO_EAGAIN);
+            if (k < 0)
+                break;
+            continue;
+        }
+        FZ_EQ(rc, PO_OK);
+        c->sent++;
+        c->pending = true;
+    }
+}
+
+/* Takes k payloads (k < 0: until the queue is empty): each is the oldest
+ * one sent, and an empty queue gives PO_EAGAIN, after which the channel
+ * stays quiet until the next payload. */
+static void fz_take(fz_inc *c, int k) {
+    for (int i = 0; k < 0 || i < k; i++) {
+        bool empty = c->sent == c->taken;
+        if (empty && c->pending && !FZ_WAKE_AT_ONCE)
+            fz_os_settle(&c->nsock, 1); /* so that the take drains it */
+        uint64_t v = 0;
+        int rc = po_notifier_take(c->nt, &v);
+        fz_log("  take %d (%llu waiting): %d", c->num,
+               (unsigned long long)(c->sent - c->taken), rc);
+        if (empty) {
+            FZ_EQ(rc, PO_EAGAIN);
+            c->pending = false;
+            if (k < 0)
+                break;
+            continue;
+        }
+        FZ_EQ(rc, PO_OK);
+        if (v != fz_payload(c, c->taken))
+            fz_fail("notifier %d: payload %llu taken as %#llx, sent as %#llx",
+                    c->num, (unsigned long long)c->taken, (unsigned long long)v,
+                    (unsigned long long)fz_payload(c, c->taken));
+        c->taken++;
+    }
+}
+
+/* A notifier chosen by b among those attached, or NULL. */
+static fz_inc *fz_pick_note(unsigned b) {
+    for (int k = 0; k < fz.nnote; k++) {
+        fz_inc *c = fz.note[(b + (unsigned)k) % (unsigned)fz.nnote];
+        if (c->live)
+            return c;
+    }
+    return NULL;
+}
+
+/* Whether a callback may use the notifier: attached, or deleted by the
+ * call in progress and not yet gone (po_find() still finds it). */
+static bool fz_note_usable(const fz_inc *c) {
+    if (c->live)
+        return true;
+    return fz.deleting && c->del_call == fz.del_call &&
+           po_find(fz.p, fz_number(c->num)) == c->ch;
+}
+
+/* A deadline chosen by b: none, one already past (the next wait fires it,
+ * without blocking), or one no run lives to see. */
+static po_time fz_deadline_at(unsigned b, bool *due) {
+    *due = false;
+    switch (b % 5) {
+    case 0:
+        return PO_NEVER;
+    case 1:
+        *due = true;
+        return 0;
+    case 2:
+        *due = true;
+        return po_now();
+    case 3:
+        return po_now() + 3600 * 1000 * PO_MSEC;
+    default:
+        return PO_NEVER - 1;
+    }
+}
+
+static void fz_set_deadline(fz_inc *c, unsigned b) {
+    bool due;
+    po_time at = fz_deadline_at(b, &due);
+    bool first = c->deadline == PO_NEVER && at != PO_NEVER;
+    int rc = po_set_deadline(c->ch, at);
+    fz_log("  deadline %d: %llu%s: %d", c->num, (unsigned long long)at,
+           due ? " (due)" : "", rc);
+    fz_dirty(c->num);
+    if (rc == PO_ENOMEM && fz.may_fail && first)
+        return; /* the first deadline of a channel needs memory */
+    FZ_EQ(rc, PO_OK);
+    c->deadline = at;
+    c->due = due;
+}
+
+/*
+ * A channel deleted since the last wait, whose pointer the application may
+ * still pass to the API until the next wait: a change is refused with
+ * PO_EINVAL (PO_EBUSY from a probe or a deinit, as every change), touch and
+ * mark do nothing, and it has no deadline and no act.
+ */
+static void fz_dead_calls(fz_inc *c, unsigned b, bool callback) {
+    int refused = callback ? PO_EBUSY : PO_EINVAL;
+    bool due;
+    fz_pair *pr = fz_pick_pair(b, FZ_FREE);
+    fz_log("  deleted channel %d used", c->num);
+    FZ_EQ(po_set_deadline(c->ch, fz_deadline_at(b, &due)), refused);
+    FZ_EQ(po_channel_deadline(c->ch), PO_NEVER);
+    FZ_EQ(po_channel_act(c->ch), 0);
+    FZ_EQ(po_set_socket(c->ch, pr ? pr->fd : PO_NO_SOCKET), refused);
+    po_touch(c->ch);
+    po_mark_delete(c->ch);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Callbacks                                                                */
 
 static fz_inc *fz_inc_of(po_channel *ch, void *ctx) {
@@ -646,6 +861,17 @@ static fz_inc *fz_inc_of(po_channel *ch, void *ctx) {
 
 static const po_channel_ops fz_ops; /* the probe and deinit below */
 
+/* Another attached channel for c's callbacks to use (c->arg picks it), or
+ * NULL. */
+static fz_inc *fz_other(const fz_inc *c) {
+    for (unsigned k = 0; k < FZ_NUMS; k++) {
+        fz_inc *o = fz.by_num[(c->arg + k) % FZ_NUMS];
+        if (o != NULL && o != c)
+            return o;
+    }
+    return NULL;
+}
+
 /* From inside a probe or a deinit every call that changes the poller must
  * be refused, and refused without effect. */
 static void fz_reenter(fz_inc *c) {
@@ -657,6 +883,81 @@ static void fz_reenter(fz_inc *c) {
     FZ_EQ(po_delete_marked(fz.p), PO_EBUSY);
     FZ_EQ(po_wait(fz.p, 0, NULL), PO_EBUSY);
     FZ_EQ(po_set_socket(c->ch, PO_NO_SOCKET), PO_EBUSY);
+    FZ_EQ(po_set_socket(c->ch, po_channel_socket(c->ch)), PO_EBUSY);
+    FZ_EQ(po_set_deadline(c->ch, 0), PO_EBUSY);
+    FZ_EQ(po_set_deadline(c->ch, PO_NEVER), PO_EBUSY);
+    FZ_EQ(po_notifier_attach(fz.p, absent, 2, NULL, NULL), PO_EBUSY);
+    FZ_EQ(po_destroy(fz.p), PO_EBUSY);
+    fz_inc *o = fz_other(c);
+    if (o != NULL) {
+        FZ_EQ(po_set_deadline(o->ch, 0), PO_EBUSY);
+        FZ_EQ(po_set_socket(o->ch, PO_NO_SOCKET), PO_EBUSY);
+    }
+}
+
+/* In a deinit: the victims of the deletion in progress leave the poller
+ * one by one, each just before its deinit, so po_count() and po_find()
+ * see those whose deinit has yet to run, and not this one.  Notifiers'
+ * deinits are the library's: po_find() says which have run. */
+static void fz_check_victims(const fz_inc *c, bool all) {
+    size_t n = fz.nlive + (size_t)fz.pending;
+    FZ_CHECK(po_find(fz.p, fz_number(c->num)) == NULL);
+    for (int i = 0; i < fz.nnote; i++) {
+        const fz_inc *v = fz.note[i];
+        if (v->live || v->del_call != fz.del_call)
+            continue;
+        po_channel *f = po_find(fz.p, fz_number(v->num));
+        FZ_CHECK(f == NULL || f == v->ch);
+        n += f != NULL;
+    }
+    FZ_EQ(po_count(fz.p), n);
+    for (int i = 0; all && i < fz.ninc; i++) {
+        const fz_inc *v = &fz.inc[i];
+        if (v->nt == NULL && !v->live && v->del_call == fz.del_call &&
+            v->deinits == 0)
+            FZ_CHECK(po_find(fz.p, fz_number(v->num)) == v->ch);
+    }
+}
+
+/*
+ * The calls a probe or a deinit may make (FL_CALLS), as c->arg chooses:
+ * the accessors and lookups, whose answers the model knows; payloads sent
+ * to or taken from a notifier that is still attached (arg bits 0-3 pick
+ * it, bits 4-5 say send and take, bits 6-7 how many); another channel
+ * marked (in a probe: a deinit may run in po_delete_marked(), which may or
+ * may not reach the channel it marks) or touched (in a deinit: in a probe
+ * it may or may not have been probed already in this wait); and, in a
+ * deinit, a channel deleted since the last wait.
+ */
+static void fz_calls(fz_inc *c, bool deinit) {
+    fz_inc *o = fz_other(c);
+    if (o != NULL && deinit) {
+        po_touch(o->ch);
+        o->cand = true;
+    } else if (o != NULL) {
+        po_mark_delete(o->ch);
+        o->marked = true;
+    }
+    FZ_EQ(po_channel_deadline(c->ch), c->deadline);
+    if (deinit) {
+        FZ_EQ(po_channel_act(c->ch), 0);
+        fz_check_victims(c, true);
+    } else {
+        FZ_EQ(po_count(fz.p), fz.nlive);
+        FZ_CHECK(po_find(fz.p, fz_number(c->num)) == c->ch);
+    }
+    fz_inc *n = fz.nnote ? fz.note[(c->arg & 15) % (unsigned)fz.nnote] : NULL;
+    if (n != NULL && fz_note_usable(n)) {
+        int k = 1 + (int)(c->arg >> 6);
+        if ((c->arg & 16) && (deinit || FZ_WAKE_AT_ONCE))
+            fz_notify(n, k);
+        if (c->arg & 32)
+            fz_take(n, k);
+    }
+    /* Not one this call deletes, which may not have left the poller yet. */
+    fz_inc *d = fz.ndead ? fz.dead[c->arg % (unsigned)fz.ndead] : NULL;
+    if (deinit && d != NULL && (d == c || d->del_call != fz.del_call))
+        fz_dead_calls(d, c->arg, true);
 }
 
 static po_triggers fz_probe(po_channel *ch, void *ctx) {
@@ -669,6 +970,8 @@ static po_triggers fz_probe(po_channel *ch, void *ctx) {
         fz_fail("channel %d probed twice in one wait", c->num);
     if (c->flags & FL_REENTER)
         fz_reenter(c);
+    if (c->flags & FL_CALLS)
+        fz_calls(c, false);
     if (c->flags & FL_TOUCH) {
         po_touch(ch);
         c->touched = true;
@@ -683,13 +986,17 @@ static po_triggers fz_probe(po_channel *ch, void *ctx) {
 
 static void fz_deinit(po_channel *ch, void *ctx) {
     fz_inc *c = fz_inc_of(ch, ctx);
-    if (!c->expect_deinit)
+    if (!c->expect_deinit || !fz.deleting)
         fz_fail("deinit of channel %d, which was not being deleted", c->num);
     if (++c->deinits > 1)
         fz_fail("second deinit of channel %d", c->num);
+    fz.pending--;
     FZ_EQ(po_channel_chn(ch), fz_number(c->num));
+    fz_check_victims(c, false);
     if (c->flags & FL_REENTER)
         fz_reenter(c);
+    if (c->flags & FL_CALLS)
+        fz_calls(c, true);
     fz_pair *pr = c->pair;
     c->pair = NULL;
     if (pr == NULL)
@@ -714,7 +1021,13 @@ static void fz_expect_delete(fz_inc *c) {
     fz_dirty(c->num);
     c->live = false;
     c->expect_deinit = true;
+    c->del_call = fz.del_call;
+    if (c->nt == NULL)
+        fz.pending++;
+    fz.dead[fz.ndead++] = c;
     c->expect = 0;
+    c->deadline = PO_NEVER; /* it leaves with the channel */
+    c->due = false;
     fz.by_num[c->num] = NULL;
     fz.nlive--;
     if (c->kint)
@@ -722,15 +1035,28 @@ static void fz_expect_delete(fz_inc *c) {
     c->kint = 0;
 }
 
+/* A notifier's deinit is the library's: fz_check() sees it gone. */
 static void fz_check_deinit(const fz_inc *c) {
-    if (c->deinits != 1)
+    if (c->nt == NULL && c->deinits != 1)
         fz_fail("channel %d deleted without its deinit", c->num);
+}
+
+/* A deletion call: the model deletes its victims first (fz_expect_delete),
+ * then the call runs their deinits. */
+static void fz_deleting(bool begin) {
+    if (begin)
+        fz.del_call++;
+    else if (fz.pending != 0)
+        fz_fail("the deletion returned with %d deinit(s) not run", fz.pending);
+    fz.deleting = begin;
 }
 
 static void fz_delete(fz_inc *c) {
     fz_log("  delete %d", c->num);
+    fz_deleting(true);
     fz_expect_delete(c);
     FZ_EQ(po_delete(fz.p, fz_number(c->num)), PO_OK);
+    fz_deleting(false);
     fz_check_deinit(c);
 }
 
@@ -738,6 +1064,7 @@ static void fz_delete_group(const int *nums, size_t n) {
     po_chn chns[FZ_BULK];
     fz_inc *victims[FZ_BULK];
     size_t nv = 0;
+    fz_deleting(true);
     for (size_t i = 0; i < n; i++) {
         chns[i] = fz_number(nums[i]);
         fz_inc *c = fz.by_num[nums[i]];
@@ -748,12 +1075,14 @@ static void fz_delete_group(const int *nums, size_t n) {
     }
     fz_log("  delete_group of %zu: %zu live", n, nv);
     FZ_EQ(po_delete_group(fz.p, chns, n), nv);
+    fz_deleting(false);
     for (size_t i = 0; i < nv; i++)
         fz_check_deinit(victims[i]);
 }
 
 static void fz_delete_marked(void) {
     int n = 0;
+    fz_deleting(true);
     for (int i = 0; i < fz.ninc; i++)
         if (fz.inc[i].live && fz.inc[i].marked) {
             fz_expect_delete(&fz.inc[i]);
@@ -761,6 +1090,7 @@ static void fz_delete_marked(void) {
         }
     fz_log("  delete_marked: %d", n);
     FZ_EQ(po_delete_marked(fz.p), n);
+    fz_deleting(false);
     for (int i = 0; i < fz.ninc; i++)
         if (fz.inc[i].expect_deinit)
             fz_check_deinit(&fz.inc[i]);
@@ -802,7 +1132,9 @@ static void fz_attach(int num, unsigned sockb, unsigned pick, unsigned flags,
     c->magic = FZ_MAGIC;
     c->num = num;
     c->flags = flags;
+    c->arg = pick;
     c->wants = wants;
+    c->deadline = PO_NEVER;
     fz.ninc++; /* so that fz_inc_of() accepts it, should a callback run */
     po_channel *ch = NULL;
     bool dup = fz.by_num[num] != NULL;
@@ -866,6 +1198,9 @@ static void fz_set_socket(fz_inc *c, unsigned sockb, unsigned pick,
     c->kint = 0;
     c->seqn = fz.next_seqn++;
     c->cand = true;
+    /* The new incarnation keeps only the triggers that are the channel's
+     * own, not its old socket's; the walk visits it only if any is left. */
+    c->expect &= PO_POOL | PO_TIMEOUT | (c->pwants & PO_ERR);
     fz_pair *old = c->pair;
     c->pair = pr;
     if (pr)
@@ -897,11 +1232,119 @@ static void fz_ghost(fz_inc *c) {
 
 static void fz_set_wants(fz_inc *c, po_triggers w, bool touch) {
     fz_log("  wants %d: %#x%s", c->num, w, touch ? " (touched)" : "");
-    c->wants = w;
+    if (c->nt == NULL) /* a notifier's probe is the library's */
+        c->wants = w;
     if (touch) {
         po_touch(c->ch);
         c->cand = true;
     }
+}
+
+/* A notifier's capacity chosen by b: every small one, the default (0), a
+ * few that round up far, and two too large. */
+static size_t fz_capacity(unsigned b) {
+    switch (b) {
+    case 255:
+        return 1000;
+    case 254:
+        return 1025;
+    case 253:
+        return ((size_t)1 << 24) + 1;
+    case 252:
+        return SIZE_MAX;
+    default:
+        return b % 40;
+    }
+}
+
+/* mode bit 0: ask for the notifier, bit 1: for its channel (either may be
+ * NULL; the channel's ctx is the notifier). */
+static void fz_notifier_attach(int num, unsigned capb, unsigned mode) {
+    if (fz.ninc == FZ_INCS || fz.nnote == FZ_NOTES)
+        return;
+    size_t cap = fz_capacity(capb);
+    /* Rounded up to a power of two, at least 2: a one-cell ring cannot
+     * tell full from empty. */
+    size_t real = 2;
+    while (real < (cap ? cap : 1024) && real <= (size_t)1 << 24)
+        real *= 2;
+    po_notifier *n = NULL;
+    po_channel *ch = NULL;
+    bool dup = fz.by_num[num] != NULL;
+    fz_dirty(num);
+    int rc =
+        po_notifier_attach(fz.p, fz_number(num), cap, (mode & 1) ? &n : NULL,
+                           (mode & 2) ? &ch : NULL);
+    fz_log("  notifier %d, capacity %zu: %d", num, cap, rc);
+    if (cap > (size_t)1 << 24)
+        FZ_EQ(rc, PO_EINVAL);
+    else if (rc == PO_ENOMEM && fz.may_fail)
+        return; /* refused for want of memory: nothing may have changed */
+    else
+        FZ_EQ(rc, dup ? PO_EEXIST : PO_OK);
+    if (rc != PO_OK)
+        return;
+    if (ch == NULL)
+        ch = po_find(fz.p, fz_number(num));
+    FZ_CHECK(ch != NULL);
+    if (n == NULL)
+        n = po_channel_ctx(ch);
+    FZ_CHECK(po_channel_ctx(ch) == n);
+    fz_inc *c = &fz.inc[fz.ninc++];
+    memset(c, 0, sizeof *c);
+    c->magic = FZ_MAGIC;
+    c->num = num;
+    c->wants = PO_NOTIFY;
+    c->deadline = PO_NEVER;
+    c->ch = ch;
+    c->nt = n;
+    c->nsock = po_channel_socket(ch);
+    c->ncap = real;
+    c->live = true;
+    c->cand = true;
+    c->seqn = fz.next_seqn++;
+    fz.by_num[num] = c;
+    fz.nlive++;
+    fz.note[fz.nnote++] = c;
+}
+
+/* POSIX: a negative descriptor other than PO_NO_SOCKET names no socket:
+ * attach and po_set_socket refuse it with PO_EINVAL and change nothing.
+ * (Every SOCKET value may be a socket on Windows.) */
+static void fz_bad_socket(int num, unsigned b) {
+#ifdef _WIN32
+    (void)num;
+    (void)b;
+#else
+    static const int bad[4] = {-2, -5, -1000, INT_MIN};
+    po_socket s = bad[b % 4];
+    fz_log("  bad socket %d for %d", s, num);
+    fz_dirty(num);
+    FZ_EQ(po_attach(fz.p, fz_number(num), s, &fz_ops, NULL, NULL), PO_EINVAL);
+    if (fz.by_num[num] != NULL)
+        FZ_EQ(po_set_socket(fz.by_num[num]->ch, s), PO_EINVAL);
+#endif
+}
+
+/* po_destroy() at the top level (a walk may be in progress): every channel
+ * still attached is deinit'd once, leaving the poller just before its
+ * deinit, and everything is freed.  The input ends there. */
+static void fz_destroy(void) {
+    fz_log("  destroy");
+    fz_deleting(true);
+    for (int i = 0; i < fz.ninc; i++)
+        if (fz.inc[i].live)
+            fz_expect_delete(&fz.inc[i]);
+    fz.ndead = 0; /* no pointer outlives the poller */
+    FZ_EQ(po_destroy(fz.p), PO_OK);
+    fz_deleting(false);
+    fz.p = NULL;
+    fz.ended = true;
+    fz.stop_walk = true;
+    for (int i = 0; i < fz.ninc; i++)
+        fz_check_deinit(&fz.inc[i]);
+    if (fz.allocs != 0)
+        fz_fail("%ld blocks still allocated after po_destroy", fz.allocs);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -910,11 +1353,14 @@ static void fz_set_wants(fz_inc *c, po_triggers w, bool touch) {
 /* Every end the model says is readable is readable for the system too
  * (fz_os_settle()): a no-op on POSIX. */
 static void fz_settle(void) {
-    fz_sock due[FZ_PAIRS];
+    fz_sock due[FZ_PAIRS + FZ_NOTES];
     size_t n = 0;
     for (int i = 0; i < FZ_PAIRS; i++)
         if (fz.pair[i].open && fz_readable(&fz.pair[i]))
             due[n++] = fz.pair[i].fd;
+    for (int i = 0; i < fz.nnote && !FZ_WAKE_AT_ONCE; i++)
+        if (fz.note[i]->live && fz.note[i]->pending)
+            due[n++] = fz.note[i]->nsock;
     if (n > 0)
         fz_os_settle(due, n);
 }
@@ -946,7 +1392,8 @@ static void fz_late(const po_stats *before, int *expect_n,
     for (int i = 0; i < fz.nround; i++) {
         fz_inc *c = fz.round[i];
         po_triggers act = po_channel_act(c->ch);
-        po_triggers internal = c->wants & PO_INTERNAL_TRIGGERS;
+        po_triggers internal = (po_triggers)((c->wants & PO_INTERNAL_TRIGGERS) |
+                                             (c->expect & PO_TIMEOUT));
         if (!c->widened || act == c->expect || (act & ~c->expect) != 0 ||
             (act & internal) != internal)
             continue;
@@ -990,6 +1437,7 @@ static void fz_wait(unsigned b) {
     int expect_n = 0;
     po_triggers expect_total = 0;
     fz.nround = 0;
+    fz.ndead = 0; /* deleted channels' pointers die with this wait */
     fz_settle();
     for (int i = 0; i < fz.ninc; i++) {
         fz_inc *c = &fz.inc[i];
@@ -1000,36 +1448,23 @@ static void fz_wait(unsigned b) {
         c->widened = false;
         if (!c->live)
             continue;
-        bool probed = !fz.changed || c->cand;
-        unsigned k = c->kint;
-        if (probed) {
-            /* Phase A: what the probe returns (c->wants) becomes the
-             * interest, at the cost of one kernel call if it changed. */
-            k = fz_interest(c);
-            if (k != c->kint && k == 0)
-                fz.stats.dels++;
-            else if (k != c->kint && c->kint == 0)
-                fz.stats.adds++;
-            else if (k != c->kint)
-                fz.stats.mods++;
-            if (k != c->kint)
-                fz_log("  kernel: channel %d (sock %lld) interest %#x -> %#x",
-                       c->num, FZ_SNUM(c->pair ? c->pair->fd : FZ_NONE),
-                       c->kint, k);
-            c->widened = c->kint != 0 && (k & ~c->kint) != 0;
-            c->kint = k;
-        }
-        po_triggers t = c->wants & PO_INTERNAL_TRIGGERS, kt;
-        if (fz_event(c, k, &kt)) {
-            fz.stats.events++;
-            t |= kt;
-        }
-        c->expect = t;
-        if (t != 0) {
-            expect_n++;
-            expect_total |= t;
-            fz.round[fz.nround++] = c;
-        }
+        if (fz.changed && !c->cand)
+            continue;
+        /* Phase A: what the probe returns (c->wants) becomes the interest,
+         * at the cost of one kernel call if it changed. */
+        unsigned k = fz_interest(c);
+        if (k != c->kint && k == 0)
+            fz.stats.dels++;
+        else if (k != c->kint && c->kint == 0)
+            fz.stats.adds++;
+        else if (k != c->kint)
+            fz.stats.mods++;
+        if (k != c->kint)
+            fz_log("  kernel: channel %d (sock %lld) interest %#x -> %#x",
+                   c->num, FZ_SNUM(fz_sock_of(c)), c->kint, k);
+        c->widened = c->kint != 0 && (k & ~c->kint) != 0;
+        c->kint = k;
+        c->pwants = c->wants;
     }
     for (int i = 0; i < FZ_PAIRS; i++)
         if (fz.pair[i].open && fz.pair[i].ghost && fz.epoll &&
@@ -1043,6 +1478,29 @@ static void fz_wait(unsigned b) {
     int rc = po_wait(fz.p, timeout, &total);
     fz.in_wait = false;
     fz_log("  wait(%d): %d, total %#x", timeout, rc, total);
+    /* Phases B and C, after the fact: the probes may have taken payloads
+     * (FL_CALLS), which the kernel wait sees. */
+    for (int i = 0; i < fz.ninc; i++) {
+        fz_inc *c = &fz.inc[i];
+        if (!c->live)
+            continue;
+        po_triggers t = c->wants & PO_INTERNAL_TRIGGERS, kt;
+        if (fz_event(c, c->kint, &kt)) {
+            fz.stats.events++;
+            t |= kt;
+        }
+        if (c->due) { /* and the deadline is gone */
+            t |= PO_TIMEOUT;
+            c->due = false;
+            c->deadline = PO_NEVER;
+        }
+        c->expect = t;
+        if (t != 0) {
+            expect_n++;
+            expect_total |= t;
+            fz.round[fz.nround++] = c;
+        }
+    }
     if (fz.wepoll)
         fz_late(&before, &expect_n, &expect_total);
     FZ_EQ(rc, expect_n);
@@ -1052,13 +1510,13 @@ static void fz_wait(unsigned b) {
         if (!c->live)
             continue;
         bool probed = !fz.changed || c->cand;
-        if (c->probes != (probed ? 1 : 0))
+        if (c->nt == NULL && c->probes != (probed ? 1 : 0))
             fz_fail("channel %d probed %d times, expected %d", c->num,
                     c->probes, probed ? 1 : 0);
-        FZ_EQ(po_channel_wants(c->ch), c->wants);
+        FZ_EQ(po_channel_wants(c->ch), c->pwants);
         if (po_channel_act(c->ch) != c->expect)
             fz_fail("channel %d (sock %lld, wants %#x): act %#x, expected %#x",
-                    c->num, FZ_SNUM(c->pair ? c->pair->fd : FZ_NONE), c->wants,
+                    c->num, FZ_SNUM(fz_sock_of(c)), c->wants,
                     po_channel_act(c->ch), c->expect);
         /* Candidates of the next wait: what this one triggered, and what
          * touched itself in its probe. */
@@ -1074,28 +1532,38 @@ static void fz_wait(unsigned b) {
 static void fz_op(bool in_walk);
 
 /*
- * One action of the walked channel c, chosen by a % 12 (the walk reads one
+ * One action of the walked channel c, chosen by a % 16 (the walk reads one
  * action byte per channel, and another while the high bit is set):
- *   0 nothing; 1 read its socket to the end; 2 read up to 1 + b % 64 bytes
- *   (readiness must stay); 3 write 1 + b % FZ_MAXLEN bytes to its peer;
- *   4 change its own wants to b, without po_touch() (its own turn); 5 delete
- *   itself; 6 mark itself; 7 stop the walk; 8..11 any operation of fz_op()
- *   (a wait among them stops the walk).
+ *   0 nothing; 1 read its socket to the end (a notifier: take every
+ *   payload); 2 read up to 1 + b % 64 bytes, readiness must stay (a
+ *   notifier: take 1 + b % 4); 3 write 1 + b % FZ_MAXLEN bytes to its peer
+ *   (a notifier: send 1 + b % 4 payloads); 4 change its own wants to b,
+ *   without po_touch() (its own turn); 5 delete itself; 6 mark itself; 7
+ *   stop the walk; 8 set its socket (b, pick: as set_sock); 9 set its
+ *   deadline (b: as deadline); 10 delete itself, then pass its pointer to
+ *   the API (fz_dead_calls(), b); 11..15 any operation of fz_op() (a wait
+ *   among them stops the walk).
  */
 static bool fz_act(fz_inc *c, unsigned a) {
-    switch (a % 12) {
+    switch (a % 16) {
     case 0:
         break;
     case 1: /* read everything there is, to EOF */
-        if (c->pair)
+        if (c->nt)
+            fz_take(c, -1);
+        else if (c->pair)
             fz_drain(c->pair, true);
         break;
     case 2: /* read a little: readiness must stay */
-        if (c->pair)
+        if (c->nt)
+            fz_take(c, 1 + (int)(fz_byte() % 4));
+        else if (c->pair)
             fz_read_end(c->pair, true, 1 + fz_byte() % 64);
         break;
     case 3:
-        if (c->pair)
+        if (c->nt)
+            fz_notify(c, 1 + (int)(fz_byte() % 4));
+        else if (c->pair)
             fz_write_end(c->pair, true, 1 + fz_byte() % FZ_MAXLEN);
         break;
     case 4: /* its own turn: no po_touch() needed */
@@ -1110,11 +1578,36 @@ static bool fz_act(fz_inc *c, unsigned a) {
         break;
     case 7:
         return false; /* stop the walk here */
+    case 8: {
+        unsigned sockb = fz_byte(), pick = fz_byte();
+        if (c->nt == NULL)
+            fz_set_socket(c, (sockb & 0x7f) % 5, pick, (sockb & 0x80) != 0);
+        break;
+    }
+    case 9:
+        fz_set_deadline(c, fz_byte());
+        break;
+    case 10:
+        fz_delete(c);
+        fz_dead_calls(c, fz_byte(), false);
+        break;
     default:
         fz_op(true);
         break;
     }
     return !fz.stop_walk;
+}
+
+/* The channel a walk returned: one of the fuzzer's, or a notifier's. */
+static fz_inc *fz_walked(po_channel *ch) {
+    fz_inc *c = po_channel_ctx(ch);
+    if (c >= fz.inc && c < fz.inc + fz.ninc && c->magic == FZ_MAGIC &&
+        c->ch == ch)
+        return c;
+    for (int i = 0; i < fz.nnote; i++)
+        if (fz.note[i]->ch == ch && (void *)fz.note[i]->nt == (void *)c)
+            return fz.note[i];
+    fz_fail("the walk returned an unknown channel %p", (void *)ch);
 }
 
 static void fz_walk(void) {
@@ -1128,10 +1621,7 @@ static void fz_walk(void) {
         if (steps >= fz.nround)
             fz_fail("the walk goes on past the %d triggered channels",
                     fz.nround);
-        fz_inc *c = po_channel_ctx(ch);
-        if (c < fz.inc || c >= fz.inc + fz.ninc || c->magic != FZ_MAGIC ||
-            c->ch != ch)
-            fz_fail("the walk returned an unknown channel %p", (void *)ch);
+        fz_inc *c = fz_walked(ch);
         if (!c->live)
             fz_fail("the walk returned deleted channel %d", c->num);
         if (c->expect == 0)
@@ -1147,6 +1637,8 @@ static void fz_walk(void) {
         do {
             a = fz_byte();
             go = fz_act(c, a & 0x7f);
+            if (fz.ended)
+                return; /* destroyed, the walk with it */
             fz_check();
         } while (go && (a & 0x80) && c->live && fz.pos < fz.len);
         if (!go) {
@@ -1158,7 +1650,7 @@ static void fz_walk(void) {
         FZ_CHECK(po_next_triggered(fz.p, &it) == NULL);
         for (int i = 0; i < fz.nround; i++) {
             fz_inc *c = fz.round[i];
-            if (c->live && !c->visited)
+            if (c->live && !c->visited && c->expect != 0)
                 fz_fail("triggered channel %d (act %#x) was not walked", c->num,
                         c->expect);
         }
@@ -1194,6 +1686,16 @@ static void fz_refusals(unsigned b) {
     FZ_CHECK(po_next_triggered(fz.p, NULL) == NULL);
     po_touch(NULL);
     po_mark_delete(NULL);
+    FZ_EQ(po_destroy(NULL), PO_OK);
+    FZ_EQ(po_set_deadline(NULL, 0), PO_EINVAL);
+    FZ_EQ(po_channel_deadline(NULL), PO_NEVER);
+    FZ_EQ(po_notify(NULL, 0), PO_EINVAL);
+    uint64_t v;
+    FZ_EQ(po_notifier_take(NULL, &v), PO_EINVAL);
+    FZ_EQ(po_notifier_attach(NULL, absent, 0, NULL, NULL), PO_EINVAL);
+    fz_inc *n = fz_pick_note(b);
+    if (n != NULL)
+        FZ_EQ(po_notifier_take(n->nt, NULL), PO_EINVAL);
 }
 
 enum {
@@ -1221,6 +1723,13 @@ enum {
     OP_WAIT2,
     OP_CLOSE_FREE,
     OP_GHOST,
+    OP_DESTROY,
+    OP_NOTIFIER,
+    OP_NOTIFY,
+    OP_TAKE,
+    OP_DEADLINE,
+    OP_DEAD,
+    OP_BAD_SOCKET,
     FZ_NOPS
 };
 
@@ -1229,7 +1738,9 @@ static const char *const fz_opnames[FZ_NOPS] = {
     "set_sock",   "wants",       "touch",        "peer_write", "peer_read",
     "peer_close", "peer_shut",   "read",         "write",      "wait",
     "alloc_fail", "bulk_attach", "bulk_del",     "refusals",   "attach",
-    "peer_write", "wait",        "close_free",   "ghost"};
+    "peer_write", "wait",        "close_free",   "ghost",      "destroy",
+    "notifier",   "notify",      "take",         "deadline",   "dead",
+    "bad_socket"};
 
 /*
  * One operation.  Arguments, one byte each:
@@ -1251,6 +1762,16 @@ static const char *const fz_opnames[FZ_NOPS] = {
  *   close_free    pair: closes a pair no channel holds (ghosts too)
  *   ghost         number: closes its socket behind the poller's back,
  *                 keeping a duplicate (fz_pair.ghost), then deletes it
+ *   destroy       b: if b % 16 == 0, po_destroy(), which ends the input
+ *   notifier      number, capacity (fz_capacity()), b (bit 0: ask for the
+ *                 notifier, bit 1: for its channel)
+ *   notify, take  notifier pick, count (1 + b % 64; b & 0x40: until the
+ *                 queue is full, or empty)
+ *   deadline      number, deadline (fz_deadline_at())
+ *   dead          pick among the channels deleted since the last wait, b:
+ *                 pass its pointer to the API (fz_dead_calls())
+ *   bad_socket    number, b: attach and po_set_socket with a negative
+ *                 descriptor (POSIX), refused
  * Inside a walk, a wait stops the walk instead (a wait in a walk ends it);
  * the next wait outside it runs the wait.
  */
@@ -1298,7 +1819,7 @@ static void fz_op(bool in_walk) {
     case OP_SET_SOCKET: {
         fz_inc *c = fz.by_num[fz_byte() % FZ_NUMS];
         unsigned sockb = fz_byte(), pick = fz_byte();
-        if (c)
+        if (c && c->nt == NULL) /* a notifier's socket is its own */
             fz_set_socket(c, (sockb & 0x7f) % 5, pick, (sockb & 0x80) != 0);
         break;
     }
@@ -1387,11 +1908,51 @@ static void fz_op(bool in_walk) {
     case OP_REFUSALS:
         fz_refusals(fz_byte());
         break;
+    case OP_DESTROY:
+        if (fz_byte() % 16 == 0)
+            fz_destroy();
+        break;
+    case OP_NOTIFIER: {
+        int num = (int)(fz_byte() % FZ_NUMS);
+        unsigned capb = fz_byte();
+        fz_notifier_attach(num, capb, fz_byte());
+        break;
+    }
+    case OP_NOTIFY:
+    case OP_TAKE: {
+        fz_inc *c = fz_pick_note(fz_byte());
+        unsigned b = fz_byte();
+        int k = (b & 0x40) ? -1 : 1 + (int)(b % 64);
+        if (c && op == OP_NOTIFY)
+            fz_notify(c, k);
+        else if (c)
+            fz_take(c, k);
+        break;
+    }
+    case OP_DEADLINE: {
+        fz_inc *c = fz.by_num[fz_byte() % FZ_NUMS];
+        unsigned b = fz_byte();
+        if (c)
+            fz_set_deadline(c, b);
+        break;
+    }
+    case OP_DEAD: {
+        unsigned pick = fz_byte(), b = fz_byte();
+        if (fz.ndead > 0)
+            fz_dead_calls(fz.dead[pick % (unsigned)fz.ndead], b, false);
+        break;
+    }
+    case OP_BAD_SOCKET: {
+        int num = (int)(fz_byte() % FZ_NUMS);
+        fz_bad_socket(num, fz_byte());
+        break;
+    }
     default:
         break;
     }
     fz_disarm();
-    fz_check();
+    if (!fz.ended)
+        fz_check();
     fz.opname = outer;
 }
 
@@ -1450,27 +2011,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fz_log("input of %zu bytes: %s, %s", size, po_backend_name(fz.p),
            fz.changed ? "changed" : "full");
 
-    while (fz.pos < fz.len)
+    while (fz.pos < fz.len && !fz.ended)
         fz_op(false);
 
-    /* A last round sees the last operations' effects. */
-    fz.opname = "final wait";
+    /* Unless the input destroyed it: a last round sees the last
+     * operations' effects, and po_destroy() ends the run. */
     fz.in = NULL;
     fz.pos = fz.len = 0;
-    fz_wait(0);
-    fz_walk();
-
-    /* po_destroy deinits every live channel exactly once. */
-    fz.opname = "destroy";
-    for (int i = 0; i < fz.ninc; i++)
-        if (fz.inc[i].live)
-            fz_expect_delete(&fz.inc[i]);
-    po_destroy(fz.p);
-    fz.p = NULL;
-    for (int i = 0; i < fz.ninc; i++)
-        fz_check_deinit(&fz.inc[i]);
-    if (fz.allocs != 0)
-        fz_fail("%ld blocks still allocated after po_destroy", fz.allocs);
+    if (!fz.ended) {
+        fz.opname = "final wait";
+        fz_wait(0);
+        fz_walk();
+    }
+    if (!fz.ended) {
+        fz.opname = "destroy";
+        fz_destroy();
+    }
     for (int i = 0; i < FZ_PAIRS; i++)
         if (fz.pair[i].open) {
             fz.pair[i].owner = NULL;

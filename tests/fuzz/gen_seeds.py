@@ -12,31 +12,47 @@ import sys
 OPS = ("attach delete group mark delete_marked set_socket wants touch "
        "peer_write peer_read peer_close peer_shut read write wait "
        "alloc_fail bulk_attach bulk_delete refusals attach2 peer_write2 "
-       "wait2 close_free ghost").split()
+       "wait2 close_free ghost destroy notifier notify take deadline dead "
+       "bad_socket").split()
 OP = {name: i for i, name in enumerate(OPS)}
 
 NOTIFY, ACCEPT, CONNECT, SEND, RECV, POOL, ERR, TIMEOUT = (1 << i for i in range(8))
 # Socket choice of attach (b % 4) and set_socket (b % 5).
 NONE, NEW, FREE, TAKEN, SAME = range(5)
 # Channel flags, attach's socket byte >> 2.
-FL_CLOSE, FL_TOUCH, FL_MARK, FL_REENTER, FL_DEINIT_RD = 1, 2, 4, 8, 16
+FL_CLOSE, FL_TOUCH, FL_MARK, FL_REENTER, FL_DEINIT_RD, FL_CALLS = \
+    1, 2, 4, 8, 16, 32
+# FL_CALLS: the attach's pick byte says what the probe and deinit do with a
+# notifier (bits 0-3 pick it; CALL_NOTIFY, CALL_TAKE; bits 6-7: one more
+# payload each).
+CALL_NOTIFY, CALL_TAKE = 16, 32
 # Walk actions.
 A_NOTHING, A_READ_ALL, A_READ_SOME, A_WRITE, A_WANTS, A_DELETE, A_MARK, \
-    A_STOP, A_OP = range(9)
+    A_STOP, A_SET_SOCKET, A_DEADLINE, A_DELETE_USE, A_OP = range(12)
 MORE = 0x80
+# Deadlines (fz_deadline_at()): none, past (0, now), far (an hour, almost
+# never).
+DL_NEVER, DL_ZERO, DL_NOW, DL_HOUR, DL_FAR = range(5)
+# Notifier capacities (fz_capacity()): b % 40, or these.
+CAP_1000, CAP_1025, CAP_TOO_BIG, CAP_SIZE_MAX = 255, 254, 253, 252
+UNTIL = 0x40  # notify, take: until the queue is full, or empty
 
 
 class Seed:
     def __init__(self):
         self.b = []
+        self.ops = []  # each operation's bytes, for nested()
 
     def op(self, name, *args):
-        self.b.append(OP[name])
-        self.b.extend(args)
+        self.ops.append([OP[name]] + list(args))
+        self.b.extend(self.ops[-1])
         return self
 
     def attach(self, num, sock=NEW, flags=FL_CLOSE, wants=RECV, pick=0):
         return self.op("attach", num, sock | (flags << 2), pick, wants)
+
+    def notifier(self, num, cap, mode=3):
+        return self.op("notifier", num, cap, mode)
 
     def wait(self, *acts, timeout=0):
         """A wait, then one action (with its argument bytes) per walked
@@ -47,13 +63,18 @@ class Seed:
         return self
 
     def raw(self, *bs):
+        self.ops.append(list(bs))
         self.b.extend(bs)
         return self
 
 
 def nested(seed):
-    """The bytes of operations to run inside a walk."""
-    return [A_OP] + seed.b
+    """The bytes of operations to run inside a walk, all on the walked
+    channel's turn (MORE asks for the next)."""
+    out = []
+    for i, o in enumerate(seed.ops):
+        out += [A_OP | (MORE if i + 1 < len(seed.ops) else 0)] + o
+    return out
 
 
 def scenarios():
@@ -220,6 +241,109 @@ def scenarios():
     for i in range(12):
         (s["churn"].attach(120 + i % 4).op("peer_write", i % 4, 10)
          .op("delete", 120 + (i + 2) % 4).wait(A_READ_ALL, A_READ_ALL))
+    s["notifier_capacity_1"] = (Seed().notifier(130, 1)
+                                .op("notify", 0, UNTIL).op("take", 0, UNTIL)
+                                .op("notify", 0, 3).wait(A_READ_ALL)
+                                .op("notify", 0, 1).wait(A_NOTHING)
+                                .wait([A_READ_SOME, 0]).wait())
+    s["notifier_capacities"] = Seed()
+    for i, cap in enumerate((0, 2, 3, 5, 17, CAP_1025, CAP_TOO_BIG,
+                             CAP_SIZE_MAX)):
+        s["notifier_capacities"].notifier(131 + i, cap, mode=i % 4)
+    for i in range(6):
+        (s["notifier_capacities"].op("notify", i, UNTIL)
+         .op("take", i, 2).op("notify", i, UNTIL))
+    s["notifier_capacities"].wait(*([A_READ_ALL] * 6)).wait()
+    s["notifier_walk"] = (Seed().notifier(140, 4).attach(141, sock=NONE,
+                                                         wants=POOL)
+                          .op("notify", 0, 3)
+                          .wait([A_READ_SOME, 0], [A_WRITE, 2])
+                          .wait(A_READ_ALL, A_NOTHING)
+                          .wait(nested(Seed().op("notify", 0, 1)),
+                                A_NOTHING)
+                          .wait(A_READ_ALL, A_NOTHING).wait())
+    s["notifier_in_probe"] = (Seed().notifier(142, 2)
+                              .attach(143, sock=NONE, flags=FL_CALLS,
+                                      pick=CALL_NOTIFY, wants=POOL)
+                              .wait(A_NOTHING, A_NOTHING)
+                              .op("wants", 143, POOL)
+                              .attach(144, sock=NONE, flags=FL_CALLS,
+                                      pick=CALL_TAKE | 0x40)
+                              .wait(A_NOTHING, A_NOTHING).wait())
+    s["notifier_in_deinit"] = (Seed().notifier(145, 8)
+                               .attach(146, flags=FL_CLOSE | FL_CALLS,
+                                       pick=CALL_NOTIFY | 0xc0)
+                               .attach(147, sock=NONE, flags=FL_CALLS,
+                                       pick=CALL_TAKE)
+                               .op("delete", 146).wait(A_READ_SOME, 1)
+                               .op("group", 2, 147, 145).wait())
+    # The channels whose deinits use the notifiers come first, so that
+    # (in the library's order today) they find them still attached.
+    s["destroy_with_calls"] = (Seed().attach(150, flags=FL_CLOSE | FL_CALLS,
+                                             pick=CALL_NOTIFY | CALL_TAKE)
+                               .attach(151, sock=NONE,
+                                       flags=FL_CALLS | FL_REENTER,
+                                       pick=1 | CALL_NOTIFY)
+                               .notifier(148, 3).notifier(149, 0)
+                               .op("notify", 0, 2).op("deadline", 150, DL_HOUR)
+                               .wait().op("destroy", 0))
+    s["destroy_in_walk"] = (Seed().attach(152, sock=NONE, wants=POOL)
+                            .attach(153, wants=RECV)
+                            .op("peer_write", 0, 5)
+                            .wait(nested(Seed().op("destroy", 0))))
+    s["set_socket_act_rule"] = Seed()
+    for i, w in enumerate((SEND, SEND | POOL, SEND | ERR, RECV | SEND)):
+        s["set_socket_act_rule"].attach(154 + i, wants=w).op("peer_close", i)
+    (s["set_socket_act_rule"].attach(158, sock=NONE, wants=POOL)
+     .op("deadline", 154, DL_NOW)
+     .wait(nested(Seed().op("set_socket", 154, NEW, 0)
+                  .op("set_socket", 155, SAME, 0)
+                  .op("set_socket", 156, NONE, 0)
+                  .op("set_socket", 157, NEW, 0)),
+           A_NOTHING, A_NOTHING, A_NOTHING)
+     .op("peer_close", 4).wait(A_NOTHING, [A_SET_SOCKET, SAME, 0])
+     .wait())
+    s["deadlines"] = (Seed().attach(159, sock=NONE, wants=0)
+                      .op("deadline", 159, DL_ZERO).wait(A_NOTHING)
+                      .op("deadline", 159, DL_HOUR).wait(timeout=1)
+                      .op("deadline", 159, DL_NEVER).op("deadline", 159,
+                                                        DL_NOW)
+                      .wait([A_DEADLINE, DL_FAR]).wait(timeout=1)
+                      .op("alloc_fail", 0).attach(160, sock=NONE)
+                      .op("alloc_fail", 0).op("deadline", 160, DL_ZERO)
+                      .wait())
+    s["deadline_deleted"] = (Seed().attach(161).attach(162, sock=NONE)
+                             .op("deadline", 161, DL_ZERO)
+                             .op("deadline", 162, DL_HOUR)
+                             .op("delete", 161).op("dead", 0, DL_ZERO)
+                             .attach(173, sock=NONE).op("dead", 0, DL_NOW)
+                             .op("group", 1, 162).op("dead", 1, DL_NOW)
+                             .wait().op("dead", 0, 0))
+    s["deadline_in_walk"] = (Seed().attach(163, sock=NONE, wants=POOL)
+                             .attach(164, sock=NONE, wants=POOL)
+                             .wait(nested(Seed().op("deadline", 163, DL_ZERO)
+                                          .op("deadline", 164, DL_NOW)),
+                                   [A_DEADLINE, DL_HOUR])
+                             .wait(A_NOTHING, A_NOTHING).wait())
+    s["dead_in_walk"] = (Seed().attach(165, sock=NONE, wants=POOL,
+                                       flags=FL_CALLS, pick=0)
+                         .attach(166, sock=NONE, wants=POOL)
+                         .wait([A_DELETE_USE, DL_ZERO],
+                               [A_DELETE_USE | MORE, DL_NOW])
+                         .op("dead", 1, DL_HOUR).wait())
+    s["bad_socket"] = (Seed().op("bad_socket", 167, 0).attach(167)
+                       .op("bad_socket", 167, 1).op("bad_socket", 167, 2)
+                       .op("bad_socket", 168, 3).wait())
+    s["calls_in_callbacks"] = (Seed().notifier(169, 16)
+                               .attach(170, flags=FL_CLOSE | FL_CALLS,
+                                       pick=CALL_NOTIFY | CALL_TAKE | 0x40)
+                               .attach(171, sock=NONE,
+                                       flags=FL_CALLS | FL_REENTER,
+                                       pick=CALL_TAKE, wants=POOL)
+                               .attach(172, sock=NONE, flags=FL_CALLS)
+                               .op("delete", 172).op("mark", 170)
+                               .op("mark", 171).op("delete_marked")
+                               .wait())
     return s
 
 
