@@ -6,15 +6,18 @@
 #      build/fuzz: first the committed seed corpus once on every backend,
 #      then POLLEROS_FUZZ_SECONDS (default 60) of fuzzing per backend, split
 #      between the two reconciliation modes.  Under CI=true the fuzzing is
-#      capped at 150 s in all.
+#      capped at 150 s in all.  Then the differential fuzzer (two backends in
+#      lockstep, epoll and poll on Linux): its seeds (tests/fuzz/corpus-diff)
+#      once, then POLLEROS_FUZZ_DIFF_SECONDS (default 30; at most 20 under
+#      CI=true) of fuzzing, the mode from each input.
 #   2. The churn soak (tests/soak/), shortened to POLLEROS_SOAK_OPS
 #      (default 100,000) operations over 5,000 socket-pair channels, on
 #      every backend in both reconciliation modes; scripts/soak.sh runs the
 #      full 1,000,000.
 #   3. valgrind memcheck over every conformance case on the epoll backend,
 #      in both reconciliation modes (build/gcc's po_conformance, which
-#      scripts/test.sh builds; else its own in build/vg), and over the
-#      fuzzer's seed corpus.
+#      scripts/test.sh builds; else its own in build/vg), and over both
+#      fuzzers' seed corpora.
 #
 # ThreadSanitizer runs in scripts/test.sh (the clang-tsan build), over the
 # one thread-safe function, po_notify(): the notify_* cases and the
@@ -90,6 +93,36 @@ for b in $backends; do
     done
 done
 
+# The differential fuzzer: its seeds, then a short run.  A difference names
+# the operation, the channel and both backends' values.
+echo "== fuzz: differential (two backends in lockstep)"
+diff_fuzz=build/fuzz/po_fuzz_diff
+log=build/fuzz/replay-diff.log
+if "$diff_fuzz" -runs=0 tests/fuzz/corpus-diff >"$log" 2>&1; then
+    pass "fuzz/diff/corpus ($(ls tests/fuzz/corpus-diff | wc -l) seeds)"
+else
+    grep -E '^polleros diff|ERROR|SUMMARY' "$log" | head -n 20
+    fail "fuzz/diff/corpus (log: $log)"
+fi
+dsecs=${POLLEROS_FUZZ_DIFF_SECONDS:-30}
+if [ "${CI:-}" = true ] && [ "$dsecs" -gt 20 ]; then
+    dsecs=20
+fi
+work=build/fuzz/corpus-diff
+mkdir -p "$work"
+log=build/fuzz/fuzz-diff.log
+if "$diff_fuzz" -max_total_time="$dsecs" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/diff- \
+    "$work" tests/fuzz/corpus-diff >"$log" 2>&1; then
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+    pass "fuzz/diff: ${dsecs} s, $execs executions, $rate/s"
+else
+    grep -E '^polleros diff|ERROR|SUMMARY|Test unit written' "$log" |
+        head -n 20
+    fail "fuzz/diff (log: $log)"
+fi
+
 # ---------------------------------------------------------------------------
 echo "== soak: build in build/soak"
 CC=${CC:-cc} cmake -S tests/soak -B build/soak $gen >/dev/null
@@ -145,7 +178,7 @@ for m in changed full; do
     done
 done
 
-echo "== valgrind: memcheck over the fuzzer's seed corpus ($vg_backend, no sanitizers)"
+echo "== valgrind: memcheck over the fuzzers' seed corpora ($vg_backend; the differential one on two backends; no sanitizers)"
 CC=gcc cmake -S tests/fuzz -B build/vg-fuzz $gen -DPOLLEROS_FUZZ_ENGINE=replay \
     -DPOLLEROS_FUZZ_SANITIZE= >/dev/null
 cmake --build build/vg-fuzz -j "$jobs"
@@ -156,6 +189,14 @@ if POLLEROS_BACKEND=$vg_backend $vg build/vg-fuzz/po_fuzz_replay tests/fuzz/corp
 else
     tail -n 40 "$log"
     fail "valgrind/$vg_backend/fuzz-corpus"
+fi
+
+log=build/vg/logs/fuzz-diff-corpus.log
+if $vg build/vg-fuzz/po_fuzz_diff_replay tests/fuzz/corpus-diff >"$log" 2>&1; then
+    pass "valgrind/fuzz-diff-corpus: $(tail -n 1 "$log")"
+else
+    tail -n 40 "$log"
+    fail "valgrind/fuzz-diff-corpus"
 fi
 
 echo "reliability: $passed passed, $failed failed, $skipped skipped"

@@ -12,11 +12,12 @@
 # scripts/test-reliability.sh run on Linux, on both Windows backends:
 #   - the fault build (-DPOLLEROS_FAULTS=ON, build/win-faults): every kernel
 #     call site failed with each errno, faults/<backend>/<site>, and the
-#     matrix site x errno -> outcome (a combination that cannot happen on
-#     Windows is skipped, with its reason);
+#     matrix site x errno -> outcome;
 #   - the operation fuzzer's corpus replayed by its replay driver (mingw has
 #     no libFuzzer; build/win-replay) against its reference model, in both
 #     reconciliation modes;
+#   - the differential fuzzer's corpus replayed the same way: wepoll and
+#     WSAPoll in lockstep, each input in the mode its first byte names;
 #   - the churn soak, shortened (POLLEROS_WIN_SOAK_OPS operations, default
 #     3,000, over 500 loopback TCP pairs whose SOCKET values Winsock hands
 #     out again; build/win-soak), in both modes.
@@ -171,9 +172,7 @@ for b in wepoll poll; do
     done
 done
 cells=$(grep -E '^faults/' "$flog" | awk '!seen[$0]++' |
-    grep -cv -e ' n/a: ' -e ' skipped: ' || true)
-cell_skips=$(grep -E '^faults/' "$flog" | awk '!seen[$0]++' |
-    grep -c ' skipped: ' || true)
+    grep -cv ' n/a: ' || true)
 
 echo "== windows: fuzzer corpus replay: build (build/win-replay)"
 cmake -S tests/fuzz -B build/win-replay $gen \
@@ -198,6 +197,19 @@ for b in wepoll poll; do
         fi
     done
 done
+# The differential fuzzer's seeds: wepoll and WSAPoll must agree on each.
+ndiff=$(ls tests/fuzz/corpus-diff | wc -l)
+log=build/win-replay/replay-diff.log
+if wine_run "$log" "$wine" build/win-replay/po_fuzz_diff_replay.exe \
+    tests/fuzz/corpus-diff &&
+    grep -q "^replay: $ndiff inputs, 0 errors" "$log"; then
+    echo "PASS replay/diff (wepoll vs poll): $(sed -n 's/^replay: //p' "$log")"
+    passed=$((passed + 1))
+else
+    tail -n 30 "$log"
+    echo "FAIL replay/diff (log: $log)"
+    exit 1
+fi
 t7=$(date +%s)
 
 echo "== windows: churn soak: build (build/win-soak)"
@@ -231,7 +243,7 @@ t9=$(date +%s)
 
 echo "== windows: fault build: $faults_passed passed, $faults_skipped skipped" \
     "(sites no backend call makes); matrix: $cells site x errno cells" \
-    "checked, $cell_skips skipped (cannot apply on Windows)"
+    "checked"
 grep -h '^SKIP \[' "$flog" | awk '!seen[$0]++' || true
 echo "== windows: reliability run time: faults $((t5 - t4)) s, corpus replay" \
     "$((t7 - t6)) s, soak $((t9 - t8)) s"
