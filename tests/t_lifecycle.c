@@ -1126,10 +1126,10 @@ void case_mutate_during_walk(void) {
      * nor one re-socketed before its visit with nothing of its own left. */
     CHECK_EQ(visits, NP + NS - 2 - !keptC);
     for (int i = 0; i < NP + NS; i++)
-        CHECK_EQ(o[i].visits, &o[i] == delA || &o[i] == delB ||
-                                      (&o[i] == setC && !keptC)
-                                  ? 0
-                                  : 1);
+        CHECK_EQ(o[i].visits,
+                 &o[i] == delA || &o[i] == delB || (&o[i] == setC && !keptC)
+                     ? 0
+                     : 1);
     CHECK_EQ(idle_dumb->visits + idle_sock->visits, 0);
     for (int i = 0; i < NO; i++) {
         bool gone = &o[i] == delA || &o[i] == delB || &o[i] == cur2 ||
