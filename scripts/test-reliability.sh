@@ -63,33 +63,47 @@ fi
 half=$((secs / 2))
 [ "$half" -ge 1 ] || half=1
 
-for b in $backends; do
-    # The committed seeds (and the regressions among them) first: each must
-    # run clean, in whichever mode its first byte names.
-    log=build/fuzz/replay-$b.log
-    if POLLEROS_BACKEND=$b "$fuzz" -runs=0 tests/fuzz/corpus >"$log" 2>&1; then
-        pass "fuzz/$b/corpus ($(ls tests/fuzz/corpus | wc -l) seeds)"
+# Replays a seed directory once: each input must run clean, in whichever
+# mode its first byte names.  The command is the fuzzer with its
+# environment.
+replay_seeds() { # tag, seed dir, command...
+    tag=$1 dir=$2
+    shift 2
+    log=build/fuzz/replay-$tag.log
+    if "$@" -runs=0 "$dir" >"$log" 2>&1; then
+        pass "fuzz/$tag/corpus ($(ls "$dir" | wc -l) seeds)"
     else
-        tail -n 30 "$log"
-        fail "fuzz/$b/corpus"
+        grep -E '^polleros (fuzz|diff)|ERROR|SUMMARY' "$log" | head -n 20
+        fail "fuzz/$tag/corpus (log: $log)"
     fi
+}
+
+# Fuzzes for some seconds from the seeds, growing a working corpus of its
+# own (build/fuzz/corpus-<tag>); only that corpus is written.
+fuzz_for() { # tag, label, seconds, seed dir, command...
+    tag=$1 label=$2 t=$3 dir=$4
+    shift 4
+    work=build/fuzz/corpus-$tag
+    mkdir -p "$work"
+    log=build/fuzz/fuzz-$tag.log
+    if "$@" -max_total_time="$t" -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 -artifact_prefix="build/fuzz/artifacts/$tag-" \
+        "$work" "$dir" >"$log" 2>&1; then
+        execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+        rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+        pass "fuzz/$label: $t s, $execs executions, $rate/s"
+    else
+        grep -E '^polleros (fuzz|diff)|ERROR|SUMMARY|Test unit written' \
+            "$log" | head -n 20
+        fail "fuzz/$label (log: $log)"
+    fi
+}
+
+for b in $backends; do
+    replay_seeds "$b" tests/fuzz/corpus env POLLEROS_BACKEND="$b" "$fuzz"
     for m in changed full; do
-        # A working corpus per cell, grown from the seeds; only it is written.
-        work=build/fuzz/corpus-$b-$m
-        mkdir -p "$work"
-        log=build/fuzz/fuzz-$b-$m.log
-        if POLLEROS_BACKEND=$b POLLEROS_FUZZ_RECONCILE=$m "$fuzz" \
-            -max_total_time="$half" -timeout=10 -rss_limit_mb=2048 \
-            -print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/$b-$m- \
-            "$work" tests/fuzz/corpus >"$log" 2>&1; then
-            execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-            rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
-            pass "fuzz/$b/$m: ${half} s, $execs executions, $rate/s"
-        else
-            grep -E '^polleros fuzz|ERROR|SUMMARY|Test unit written' "$log" |
-                head -n 20
-            fail "fuzz/$b/$m (log: $log)"
-        fi
+        fuzz_for "$b-$m" "$b/$m" "$half" tests/fuzz/corpus \
+            env POLLEROS_BACKEND="$b" POLLEROS_FUZZ_RECONCILE="$m" "$fuzz"
     done
 done
 
@@ -97,31 +111,12 @@ done
 # the operation, the channel and both backends' values.
 echo "== fuzz: differential (two backends in lockstep)"
 diff_fuzz=build/fuzz/po_fuzz_diff
-log=build/fuzz/replay-diff.log
-if "$diff_fuzz" -runs=0 tests/fuzz/corpus-diff >"$log" 2>&1; then
-    pass "fuzz/diff/corpus ($(ls tests/fuzz/corpus-diff | wc -l) seeds)"
-else
-    grep -E '^polleros diff|ERROR|SUMMARY' "$log" | head -n 20
-    fail "fuzz/diff/corpus (log: $log)"
-fi
+replay_seeds diff tests/fuzz/corpus-diff "$diff_fuzz"
 dsecs=${POLLEROS_FUZZ_DIFF_SECONDS:-30}
 if [ "${CI:-}" = true ] && [ "$dsecs" -gt 20 ]; then
     dsecs=20
 fi
-work=build/fuzz/corpus-diff
-mkdir -p "$work"
-log=build/fuzz/fuzz-diff.log
-if "$diff_fuzz" -max_total_time="$dsecs" -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix=build/fuzz/artifacts/diff- \
-    "$work" tests/fuzz/corpus-diff >"$log" 2>&1; then
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
-    pass "fuzz/diff: ${dsecs} s, $execs executions, $rate/s"
-else
-    grep -E '^polleros diff|ERROR|SUMMARY|Test unit written' "$log" |
-        head -n 20
-    fail "fuzz/diff (log: $log)"
-fi
+fuzz_for diff diff "$dsecs" tests/fuzz/corpus-diff "$diff_fuzz"
 
 # ---------------------------------------------------------------------------
 echo "== soak: build in build/soak"

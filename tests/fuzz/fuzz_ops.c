@@ -1120,22 +1120,28 @@ static fz_pair *fz_choose_socket(unsigned b, unsigned pick, bool *taken) {
     }
 }
 
+/* The next channel record, counted at once so that fz_inc_of() accepts it
+ * should a callback run. */
+static fz_inc *fz_inc_new(int num, po_triggers wants) {
+    fz_inc *c = &fz.inc[fz.ninc++];
+    memset(c, 0, sizeof *c);
+    c->magic = FZ_MAGIC;
+    c->num = num;
+    c->wants = wants;
+    c->deadline = PO_NEVER;
+    return c;
+}
+
 static void fz_attach(int num, unsigned sockb, unsigned pick, unsigned flags,
                       po_triggers wants) {
     if (fz.ninc == FZ_INCS)
         return;
     bool taken;
     fz_pair *pr = fz_choose_socket(sockb, pick, &taken);
-    fz_inc *c = &fz.inc[fz.ninc];
     fz_dirty(num);
-    memset(c, 0, sizeof *c);
-    c->magic = FZ_MAGIC;
-    c->num = num;
+    fz_inc *c = fz_inc_new(num, wants);
     c->flags = flags;
     c->arg = pick;
-    c->wants = wants;
-    c->deadline = PO_NEVER;
-    fz.ninc++; /* so that fz_inc_of() accepts it, should a callback run */
     po_channel *ch = NULL;
     bool dup = fz.by_num[num] != NULL;
     int rc = po_attach(fz.p, fz_number(num), pr ? pr->fd : PO_NO_SOCKET,
@@ -1290,12 +1296,7 @@ static void fz_notifier_attach(int num, unsigned capb, unsigned mode) {
     if (n == NULL)
         n = po_channel_ctx(ch);
     FZ_CHECK(po_channel_ctx(ch) == n);
-    fz_inc *c = &fz.inc[fz.ninc++];
-    memset(c, 0, sizeof *c);
-    c->magic = FZ_MAGIC;
-    c->num = num;
-    c->wants = PO_NOTIFY;
-    c->deadline = PO_NEVER;
+    fz_inc *c = fz_inc_new(num, PO_NOTIFY);
     c->ch = ch;
     c->nt = n;
     c->nsock = po_channel_socket(ch);
