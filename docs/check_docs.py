@@ -93,7 +93,7 @@ def cited_cases(text, tables):
 def check_cases(root, checks):
     suite = set(CASE_LINE.findall(read(os.path.join(root, "tests", "cases.h"))))
     bridge = set(CASE_LINE.findall(
-        read(os.path.join(root, "tests", "win", "bridge_cases.h"))))
+        read(os.path.join(root, "wepoll", "test", "bridge_cases.h"))))
     problems = []
     count = 0
     for path in guide_files(root):

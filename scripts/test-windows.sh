@@ -106,8 +106,8 @@ echo "== windows: POLLEROS_WEPOLL=system (build/win-sys)"
 stand_in="$root/build/win-sys-wepoll"
 rm -rf "$stand_in"
 mkdir -p "$stand_in/include" "$stand_in/lib"
-cp src/win/wepoll.h "$stand_in/include/wepoll.h"
-cp build/win/libpolleros_wepoll.a "$stand_in/lib/libwepoll.a"
+cp wepoll/include/wepoll.h "$stand_in/include/wepoll.h"
+cp build/win/wepoll/libpolleros_wepoll.a "$stand_in/lib/libwepoll.a"
 rm -f build/win-sys/CMakeCache.txt
 configure build/win-sys -DPOLLEROS_WEPOLL=system \
     -DCMAKE_FIND_ROOT_PATH="$stand_in" -DPOLLEROS_BUILD_EXAMPLES=OFF

@@ -39,7 +39,7 @@
  * The errnos are Linux's epoll errnos, on every system: whatever the errno,
  * the outcome is the one above.  Windows adds those its backends report
  * that Linux does not (the wepoll bridge maps Windows errors to errno,
- * src/win/errors.c; the poll backend's socket check gives ENOTSOCK).
+ * wepoll/src/errors.c; the poll backend's socket check gives ENOTSOCK).
  */
 #define _POSIX_C_SOURCE 200809L
 #ifdef _WIN32

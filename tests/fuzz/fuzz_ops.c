@@ -1367,7 +1367,7 @@ static void fz_settle(void) {
 }
 
 /*
- * wepoll (src/win/, the AFD_POLL bridge): a socket whose interest a wait
+ * wepoll (wepoll/, the AFD_POLL bridge): a socket whose interest a wait
  * widens (a mod that adds events: IN -> IN|OUT, say) while its poll request
  * is outstanding has that request cancelled, and the wider one is made when
  * the cancellation's completion comes back.  epoll_wait() returns as soon as
