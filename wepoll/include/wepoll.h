@@ -51,10 +51,21 @@
  * Winsock: epoll_create*() calls WSAStartup() and epoll_close() the matching
  * WSACleanup(), so the port works whatever the caller did; the caller still
  * needs its own WSAStartup() to make sockets.
+ *
+ * Memory: every byte a port needs (the port, a record per socket, the table
+ * of its sockets, a record per driver handle, a buffer for re-checks) comes
+ * from the allocator it was made with, epoll_create_with() below, or from
+ * the C library's malloc() for the other create calls.  What Windows itself
+ * allocates behind the handles (the completion port, the driver's handles,
+ * Winsock's own state) is the system's.  The library's global state needs
+ * no memory of its own: a fixed table of the open ports, chained through
+ * the ports (so that a wrong HANDLE is an error, not a crash), and the
+ * ntdll entry points it looks up once.
  */
 #ifndef POLLEROS_WEPOLL_H
 #define POLLEROS_WEPOLL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifndef WEPOLL_EXPORT
@@ -123,6 +134,39 @@ struct epoll_event {
 WEPOLL_EXPORT HANDLE epoll_create(int size);
 /* A new port; flags must be 0.  NULL on error. */
 WEPOLL_EXPORT HANDLE epoll_create1(int flags);
+
+/* Where a port's memory comes from, polleros's po_allocator in shape, so
+ * that a program can hand the bridge the allocator it uses elsewhere.
+ * malloc returns `size` bytes or NULL; free takes back what malloc gave,
+ * never NULL; both get `ctx`.  The bridge never calls realloc, which may be
+ * NULL.  A hook returning NULL makes the call that needed memory fail with
+ * ENOMEM (ERROR_NOT_ENOUGH_MEMORY) and change nothing.
+ *
+ * The hooks are called from the thread making the call that needs them:
+ * epoll_create_with() (the port), epoll_ctl() (an ADD's socket record, its
+ * table growing, a driver handle's record for every 32 sockets; a DEL's
+ * free), epoll_wait() (the re-check buffer, once per port; the record of a
+ * socket deleted while its request was out) and epoll_close() (all that is
+ * left).  A port shared by threads calls them from each.  Once
+ * epoll_close() has returned, every block has been freed, but for a
+ * socket's record whose request the driver failed to cancel: that one is
+ * leaked rather than freed under the kernel's writes. */
+typedef struct wepoll_allocator {
+    void *(*malloc)(size_t size, void *ctx);
+    void *(*realloc)(void *ptr, size_t size, void *ctx);
+    void (*free)(void *ptr, void *ctx);
+    void *ctx;
+} wepoll_allocator;
+
+/* Defined where epoll_create_with() exists (upstream wepoll has no such
+ * call), so that code built against either can test for it. */
+#define WEPOLL_ALLOCATOR 1
+
+/* A new port whose memory comes from *allocator, copied into the port;
+ * NULL means the C library's malloc() and free().  NULL on error: EINVAL
+ * if malloc or free is missing, ENOMEM if the port could not be
+ * allocated. */
+WEPOLL_EXPORT HANDLE epoll_create_with(const wepoll_allocator *allocator);
 /* Closes a port: every socket leaves it, pending requests are cancelled. */
 WEPOLL_EXPORT int epoll_close(HANDLE ephnd);
 /* EPOLL_CTL_ADD, _MOD (event: the new events and data) or _DEL (event may

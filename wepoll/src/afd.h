@@ -6,8 +6,8 @@
  * conditions holds.  These are native NT calls, found in ntdll.dll at run
  * time: no import library or driver kit is needed.
  */
-#ifndef POLLEROS_WIN_AFD_H
-#define POLLEROS_WIN_AFD_H
+#ifndef POLLEROS_WEPOLL_AFD_H
+#define POLLEROS_WEPOLL_AFD_H
 
 /* winsock2.h first: windows.h alone would bring in the old winsock.h. */
 #include <winsock2.h>

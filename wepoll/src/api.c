@@ -4,7 +4,6 @@
  * registry that turns a HANDLE into its port, and the wait loop.
  */
 #include <errno.h>
-#include <stdlib.h>
 
 #include "errors.h"
 #include "port.h"
@@ -15,38 +14,54 @@
 
 /* A handle given to epoll_ctl() or epoll_wait() is looked up here rather
  * than trusted, so that a wrong one is an error, not a crash.  Few ports
- * exist at once: a small chained table is plenty. */
+ * exist at once: a small chained table is plenty.  Its chains run through
+ * the ports themselves, so that it needs no memory of its own. */
 enum { WEP_REG_BUCKETS = 64 };
-static wep_port *wep_registry[WEP_REG_BUCKETS];
+static po__list wep_registry[WEP_REG_BUCKETS];
 static SRWLOCK wep_registry_lock = SRWLOCK_INIT;
 
-static size_t wep_bucket(HANDLE h) {
-    return ((uintptr_t)h >> 2) % WEP_REG_BUCKETS;
+static BOOL CALLBACK wep_registry_init(INIT_ONCE *once, void *param,
+                                       void **ctx) {
+    (void)once;
+    (void)param;
+    (void)ctx;
+    for (size_t i = 0; i < WEP_REG_BUCKETS; i++)
+        po__list_init(&wep_registry[i]);
+    return TRUE;
+}
+
+/* The chain of h.  Its heads are made circular at the first call, by
+ * whichever thread comes first: static storage starts all NULL. */
+static po__list *wep_bucket(HANDLE h) {
+    static INIT_ONCE once = INIT_ONCE_STATIC_INIT;
+    InitOnceExecuteOnce(&once, wep_registry_init, NULL, NULL);
+    return &wep_registry[((uintptr_t)h >> 2) % WEP_REG_BUCKETS];
 }
 
 static void wep_register(wep_port *p) {
+    po__list *b = wep_bucket(p->iocp);
     AcquireSRWLockExclusive(&wep_registry_lock);
-    wep_port **b = &wep_registry[wep_bucket(p->iocp)];
-    p->reg_next = *b;
-    *b = p;
+    po__list_push(b, &p->reg);
     ReleaseSRWLockExclusive(&wep_registry_lock);
 }
 
 /* Finds the port of h; with `unregister`, also takes it out. */
 static wep_port *wep_lookup(HANDLE h, BOOL unregister) {
+    po__list *b = wep_bucket(h), *l;
     wep_port *found = NULL;
     if (unregister)
         AcquireSRWLockExclusive(&wep_registry_lock);
     else
         AcquireSRWLockShared(&wep_registry_lock);
-    for (wep_port **at = &wep_registry[wep_bucket(h)]; *at != NULL;
-         at = &(*at)->reg_next)
-        if ((*at)->iocp == h) {
-            found = *at;
+    PO__LIST_EACH(b, l) {
+        wep_port *p = PO__LIST_ENTRY(l, wep_port, reg);
+        if (p->iocp == h) {
+            found = p;
             if (unregister)
-                *at = found->reg_next;
+                po__list_unlink(l);
             break;
         }
+    }
     if (unregister)
         ReleaseSRWLockExclusive(&wep_registry_lock);
     else
@@ -74,7 +89,7 @@ static wep_port *wep_port_of(HANDLE h) {
 /* ------------------------------------------------------------------------ */
 /* Ports                                                                    */
 
-static HANDLE wep_create(void) {
+static HANDLE wep_create(const wepoll_allocator *a) {
     if (!wep_afd_init()) {
         wep_fail(GetLastError());
         return NULL;
@@ -85,7 +100,7 @@ static HANDLE wep_create(void) {
         wep_fail((DWORD)rc);
         return NULL;
     }
-    wep_port *p = wep_port_new();
+    wep_port *p = wep_port_new(a);
     if (p == NULL) {
         DWORD e = GetLastError();
         WSACleanup();
@@ -101,7 +116,7 @@ HANDLE epoll_create(int size) {
         wep_fail(ERROR_INVALID_PARAMETER);
         return NULL;
     }
-    return wep_create();
+    return wep_create(NULL);
 }
 
 HANDLE epoll_create1(int flags) {
@@ -109,7 +124,16 @@ HANDLE epoll_create1(int flags) {
         wep_fail(ERROR_INVALID_PARAMETER);
         return NULL;
     }
-    return wep_create();
+    return wep_create(NULL);
+}
+
+HANDLE epoll_create_with(const wepoll_allocator *allocator) {
+    if (allocator != NULL &&
+        (allocator->malloc == NULL || allocator->free == NULL)) {
+        wep_fail(ERROR_INVALID_PARAMETER);
+        return NULL;
+    }
+    return wep_create(allocator);
 }
 
 int epoll_close(HANDLE ephnd) {

@@ -3,8 +3,8 @@
  * GetLastError() returns and as the errno a program ported from Linux
  * checks.
  */
-#ifndef POLLEROS_WIN_ERRORS_H
-#define POLLEROS_WIN_ERRORS_H
+#ifndef POLLEROS_WEPOLL_ERRORS_H
+#define POLLEROS_WEPOLL_ERRORS_H
 
 /* winsock2.h first: windows.h alone would bring in the old winsock.h. */
 #include <winsock2.h>

@@ -15,6 +15,24 @@
      EPOLLRDBAND | EPOLLWRNORM | EPOLLWRBAND | EPOLLMSG | EPOLLRDHUP)
 
 /* ------------------------------------------------------------------------ */
+/* Memory: every byte from the port's allocator                             */
+
+static void *wep_alloc(wep_port *p, size_t size) {
+    return p->alloc.malloc(size, p->alloc.ctx);
+}
+
+static void *wep_zalloc(wep_port *p, size_t size) {
+    void *ptr = wep_alloc(p, size);
+    if (ptr != NULL)
+        memset(ptr, 0, size);
+    return ptr;
+}
+
+static void wep_free(wep_port *p, void *ptr) {
+    p->alloc.free(ptr, p->alloc.ctx);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Translation                                                              */
 
 static ULONG wep_afd_events(uint32_t ev) {
@@ -59,112 +77,51 @@ static uint32_t wep_epoll_events(ULONG afd) {
 /* ------------------------------------------------------------------------ */
 /* Driver handles, shared by up to WEP_GROUP_MAX sockets                    */
 
-static void wep_group_unlink(wep_port *p, wep_group *g) {
-    if (g->prev)
-        g->prev->next = g->next;
-    else
-        p->groups = g->next;
-    if (g->next)
-        g->next->prev = g->prev;
-    else
-        p->groups_tail = g->prev;
-    g->prev = g->next = NULL;
-}
-
-static void wep_group_append(wep_port *p, wep_group *g) {
-    g->prev = p->groups_tail;
-    g->next = NULL;
-    if (p->groups_tail)
-        p->groups_tail->next = g;
-    else
-        p->groups = g;
-    p->groups_tail = g;
-}
-
-/* A group with room, made if none has any.  Full groups sit at the head,
- * groups with room at the tail, so this looks at the tail only. */
+/* A group with room, made if none has any.  Full groups sit at the front,
+ * groups with room at the back, so this looks at the last one only. */
 static wep_group *wep_group_acquire(wep_port *p, DWORD *err) {
-    wep_group *g = p->groups_tail;
+    wep_group *g = po__list_empty(&p->groups)
+                       ? NULL
+                       : PO__LIST_ENTRY(p->groups.prev, wep_group, link);
     if (g == NULL || g->users >= WEP_GROUP_MAX) {
-        g = calloc(1, sizeof *g);
+        g = wep_zalloc(p, sizeof *g);
         if (g == NULL) {
             *err = ERROR_NOT_ENOUGH_MEMORY;
             return NULL;
         }
         *err = wep_afd_open(p->iocp, &g->afd);
         if (*err != 0) {
-            free(g);
+            wep_free(p, g);
             return NULL;
         }
-        wep_group_append(p, g);
+        po__list_append(&p->groups, &g->link);
     }
     if (++g->users == WEP_GROUP_MAX) {
-        wep_group_unlink(p, g);
-        g->next = p->groups;
-        if (p->groups)
-            p->groups->prev = g;
-        else
-            p->groups_tail = g;
-        p->groups = g;
+        po__list_unlink(&g->link);
+        po__list_push(&p->groups, &g->link);
     }
     return g;
 }
 
 static void wep_group_release(wep_port *p, wep_group *g) {
     g->users--;
-    if (g != p->groups_tail) {
-        wep_group_unlink(p, g);
-        wep_group_append(p, g);
+    if (&g->link != p->groups.prev) {
+        po__list_unlink(&g->link);
+        po__list_append(&p->groups, &g->link);
     }
 }
 
 /* ------------------------------------------------------------------------ */
-/* Lists: the update queue and the deleted list share a socket's links      */
+/* The update queue, of sockets in the set: their link is on it or on none  */
 
 static void wep_queue(wep_port *p, wep_sock *s) {
-    if (s->queued)
-        return;
-    s->queued = true;
-    s->next = NULL;
-    s->prev = p->queue_tail;
-    if (p->queue_tail)
-        p->queue_tail->next = s;
-    else
-        p->queue_head = s;
-    p->queue_tail = s;
+    if (!po__list_linked(&s->link))
+        po__list_append(&p->queue, &s->link);
 }
 
-static void wep_unqueue(wep_port *p, wep_sock *s) {
-    if (!s->queued)
-        return;
-    s->queued = false;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        p->queue_head = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    else
-        p->queue_tail = s->prev;
-    s->prev = s->next = NULL;
-}
-
-static void wep_deleted_push(wep_port *p, wep_sock *s) {
-    s->prev = NULL;
-    s->next = p->deleted;
-    if (p->deleted)
-        p->deleted->prev = s;
-    p->deleted = s;
-}
-
-static void wep_deleted_remove(wep_port *p, wep_sock *s) {
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        p->deleted = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    s->prev = s->next = NULL;
+static void wep_unqueue(wep_sock *s) {
+    if (po__list_linked(&s->link))
+        po__list_unlink(&s->link);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -172,7 +129,7 @@ static void wep_deleted_remove(wep_port *p, wep_sock *s) {
 
 static void wep_sock_free(wep_port *p, wep_sock *s) {
     wep_group_release(p, s->group);
-    free(s);
+    wep_free(p, s);
 }
 
 static void wep_sock_cancel(wep_sock *s) {
@@ -187,15 +144,15 @@ static void wep_sock_cancel(wep_sock *s) {
 /* Takes s out of the set.  Its memory stays until an outstanding request
  * has completed: the driver writes into it until then. */
 static void wep_sock_remove(wep_port *p, wep_sock *s) {
-    wep_sockmap_del(&p->set, s->sock);
-    wep_unqueue(p, s);
+    po__map_del(&p->set, s);
+    wep_unqueue(s);
     if (s->state == WEP_PENDING)
         wep_sock_cancel(s);
     if (s->state == WEP_IDLE) {
         wep_sock_free(p, s);
     } else {
         s->deleted = true;
-        wep_deleted_push(p, s);
+        po__list_push(&p->deleted, &s->link);
     }
 }
 
@@ -276,8 +233,13 @@ static void wep_sock_set(wep_port *p, wep_sock *s,
         wep_queue(p, s);
 }
 
+/* The socket record of sk in the set, or NULL. */
+static wep_sock *wep_port_find(const wep_port *p, SOCKET sk) {
+    return po__map_get(&p->set, (uint64_t)sk);
+}
+
 int wep_port_add(wep_port *p, SOCKET sk, const struct epoll_event *ev) {
-    if (wep_sockmap_get(&p->set, sk) != NULL)
+    if (wep_port_find(p, sk) != NULL)
         return wep_fail(ERROR_ALREADY_EXISTS);
     /* The driver polls the base provider's socket: a layered service
      * provider may wrap it in another handle. */
@@ -296,27 +258,27 @@ int wep_port_add(wep_port *p, SOCKET sk, const struct epoll_event *ev) {
     int type = 0, len = sizeof type;
     if (getsockopt(sk, SOL_SOCKET, SO_TYPE, (char *)&type, &len) != 0)
         return wep_fail((DWORD)WSAGetLastError());
-    if (!wep_sockmap_reserve(&p->set))
+    if (!po__map_reserve(&p->set, 1))
         return wep_fail(ERROR_NOT_ENOUGH_MEMORY);
-    wep_sock *s = calloc(1, sizeof *s);
+    wep_sock *s = wep_zalloc(p, sizeof *s);
     if (s == NULL)
         return wep_fail(ERROR_NOT_ENOUGH_MEMORY);
     DWORD err = 0;
     s->group = wep_group_acquire(p, &err);
     if (s->group == NULL) {
-        free(s);
+        wep_free(p, s);
         return wep_fail(err);
     }
     s->sock = sk;
     s->base = base;
     s->state = WEP_IDLE;
-    wep_sockmap_put(&p->set, sk, s);
+    po__map_put(&p->set, s);
     wep_sock_set(p, s, ev);
     return 0;
 }
 
 int wep_port_mod(wep_port *p, SOCKET sk, const struct epoll_event *ev) {
-    wep_sock *s = wep_sockmap_get(&p->set, sk);
+    wep_sock *s = wep_port_find(p, sk);
     if (s == NULL)
         return wep_fail(ERROR_NOT_FOUND);
     wep_sock_set(p, s, ev);
@@ -324,7 +286,7 @@ int wep_port_mod(wep_port *p, SOCKET sk, const struct epoll_event *ev) {
 }
 
 int wep_port_del(wep_port *p, SOCKET sk) {
-    wep_sock *s = wep_sockmap_get(&p->set, sk);
+    wep_sock *s = wep_port_find(p, sk);
     if (s == NULL)
         return wep_fail(ERROR_NOT_FOUND);
     wep_sock_remove(p, s);
@@ -332,7 +294,7 @@ int wep_port_del(wep_port *p, SOCKET sk) {
 }
 
 void wep_port_forget(wep_port *p, SOCKET sk) {
-    wep_sock *s = wep_sockmap_get(&p->set, sk);
+    wep_sock *s = wep_port_find(p, sk);
     if (s != NULL)
         wep_sock_remove(p, s);
 }
@@ -341,9 +303,9 @@ void wep_port_forget(wep_port *p, SOCKET sk) {
 /* Requests out, completions in                                             */
 
 void wep_port_flush(wep_port *p, bool relayed) {
-    for (wep_sock *s; (s = p->queue_head) != NULL;) {
-        wep_unqueue(p, s);
-        wep_sock_update(p, s, relayed);
+    for (po__list *l; (l = po__list_first(&p->queue)) != NULL;) {
+        po__list_unlink(l);
+        wep_sock_update(p, PO__LIST_ENTRY(l, wep_sock, link), relayed);
     }
 }
 
@@ -353,7 +315,7 @@ static uint32_t wep_port_complete(wep_port *p, wep_sock *s) {
     s->state = WEP_IDLE;
     s->polled = 0;
     if (s->deleted) {
-        wep_deleted_remove(p, s);
+        po__list_unlink(&s->link);
         wep_sock_free(p, s);
         return 0;
     }
@@ -404,8 +366,9 @@ static uint32_t wep_recheck_one(wep_port *p, wep_sock *s, uint32_t fallback) {
 static void wep_recheck(wep_port *p, wep_cand *c, size_t nc) {
     if (p->check_afd == NULL) {
         if (p->check == NULL)
-            p->check = malloc(sizeof *p->check +
-                              (WEP_BATCH - 1) * sizeof p->check->Handles[0]);
+            p->check =
+                wep_alloc(p, sizeof *p->check +
+                                 (WEP_BATCH - 1) * sizeof p->check->Handles[0]);
         if (p->check_event == NULL)
             p->check_event = CreateEventW(NULL, FALSE, FALSE, NULL);
         if (p->check == NULL || p->check_event == NULL ||
@@ -491,26 +454,49 @@ int wep_port_feed(wep_port *p, const OVERLAPPED_ENTRY *done, ULONG n, bool old,
 /* ------------------------------------------------------------------------ */
 /* Life of a port                                                           */
 
-wep_port *wep_port_new(void) {
-    wep_port *p = calloc(1, sizeof *p);
+/* The C library's heap, for ports made without an allocator. */
+static void *wep_libc_malloc(size_t size, void *ctx) {
+    (void)ctx;
+    return malloc(size);
+}
+
+static void wep_libc_free(void *ptr, void *ctx) {
+    (void)ctx;
+    free(ptr);
+}
+
+static const wepoll_allocator wep_libc = {wep_libc_malloc, NULL, wep_libc_free,
+                                          NULL};
+
+wep_port *wep_port_new(const wepoll_allocator *a) {
+    if (a == NULL)
+        a = &wep_libc;
+    wep_port *p = a->malloc(sizeof *p, a->ctx);
     if (p == NULL) {
         SetLastError(ERROR_NOT_ENOUGH_MEMORY);
         return NULL;
     }
+    memset(p, 0, sizeof *p);
+    p->alloc = *a;
     p->iocp = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0);
     if (p->iocp == NULL) {
-        free(p);
+        wep_free(p, p);
         return NULL;
     }
     InitializeSRWLock(&p->lock);
+    po__map_init(&p->set, offsetof(wep_sock, sock), sizeof(SOCKET),
+                 p->alloc.malloc, p->alloc.free, p->alloc.ctx);
+    po__list_init(&p->queue);
+    po__list_init(&p->deleted);
+    po__list_init(&p->groups);
     return p;
 }
 
 void wep_port_free(wep_port *p) {
     /* Every request is cancelled, and its completion awaited before its
      * memory goes: the driver may write into it until it completes. */
-    for (size_t i = 0; i < p->set.cap; i++) {
-        wep_sock *s = p->set.slots[i].val;
+    for (size_t i = 0; i <= p->set.mask; i++) {
+        wep_sock *s = p->set.cells[i];
         if (s != NULL && s->state == WEP_PENDING)
             wep_sock_cancel(s);
     }
@@ -528,30 +514,33 @@ void wep_port_free(wep_port *p) {
             s->state = WEP_IDLE;
         }
     }
-    for (size_t i = 0; i < p->set.cap; i++) {
-        wep_sock *s = p->set.slots[i].val;
-        /* A request that never completed (only if the driver failed to
-         * honour a cancel within seconds) keeps its memory: leaking it is
-         * safer than freeing what the kernel may still write. */
+    /* A request that never completed (only if the driver failed to honour a
+     * cancel within seconds) keeps its memory: leaking it is safer than
+     * freeing what the kernel may still write. */
+    for (size_t i = 0; i <= p->set.mask; i++) {
+        wep_sock *s = p->set.cells[i];
         if (s != NULL && s->state == WEP_IDLE)
-            free(s);
+            wep_free(p, s);
     }
-    for (wep_sock *s = p->deleted, *next; s != NULL; s = next) {
-        next = s->next;
+    for (po__list *l = p->deleted.next, *next; l != &p->deleted; l = next) {
+        next = l->next;
+        wep_sock *s = PO__LIST_ENTRY(l, wep_sock, link);
         if (s->state == WEP_IDLE)
-            free(s);
+            wep_free(p, s);
     }
-    wep_sockmap_free(&p->set);
-    for (wep_group *g = p->groups, *next; g != NULL; g = next) {
-        next = g->next;
+    po__map_free(&p->set);
+    for (po__list *l = p->groups.next, *next; l != &p->groups; l = next) {
+        next = l->next;
+        wep_group *g = PO__LIST_ENTRY(l, wep_group, link);
         CloseHandle(g->afd);
-        free(g);
+        wep_free(p, g);
     }
     if (p->check_afd != NULL)
         CloseHandle(p->check_afd);
     if (p->check_event != NULL)
         CloseHandle(p->check_event);
-    free(p->check);
+    if (p->check != NULL)
+        wep_free(p, p->check);
     CloseHandle(p->iocp);
-    free(p);
+    wep_free(p, p);
 }

@@ -33,14 +33,15 @@
  * completion may predate what the application does next (read the datagram
  * it was just told of, say).
  */
-#ifndef POLLEROS_WIN_PORT_H
-#define POLLEROS_WIN_PORT_H
+#ifndef POLLEROS_WEPOLL_PORT_H
+#define POLLEROS_WEPOLL_PORT_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "afd.h"
-#include "sockmap.h"
+#include "list.h"
+#include "map.h"
 #include "wepoll.h"
 
 enum { WEP_IDLE, WEP_PENDING, WEP_CANCELLED };
@@ -56,7 +57,7 @@ enum { WEP_GROUP_MAX = 32 };
 typedef struct wep_group {
     HANDLE afd;
     unsigned users;
-    struct wep_group *prev, *next;
+    po__list link; /* the port's groups */
 } wep_group;
 
 typedef struct wep_sock {
@@ -72,29 +73,31 @@ typedef struct wep_sock {
     unsigned gen; /* the epoll_wait() call that submitted the request */
     bool relayed; /* submitted for the sleepers by another call */
     uint8_t state;
-    bool queued;  /* on the port's update queue */
-    bool deleted; /* gone from the set; freed when its request completes */
-    struct wep_sock *prev, *next; /* update queue, or the deleted list */
+    bool deleted;  /* gone from the set; freed when its request completes */
+    po__list link; /* in the set: on the update queue or on none; deleted:
+                      on the deleted list */
 } wep_sock;
 
 typedef struct wep_port {
     HANDLE iocp; /* also the port's HANDLE for the application */
     SRWLOCK lock;
-    wep_sockmap set;
-    wep_sock *queue_head, *queue_tail; /* sockets that need a request */
-    wep_sock *deleted;                 /* removed, request still out */
-    wep_group *groups, *groups_tail;   /* the tail has room, if any does */
-    size_t outstanding;                /* requests not yet completed */
-    unsigned gen;                      /* epoll_wait() calls so far */
-    HANDLE check_afd;          /* not on the port: for zero-timeout re-checks */
-    HANDLE check_event;        /* signals a re-check's completion */
-    wep_afd_poll_info *check;  /* room for WEP_BATCH handles */
-    unsigned sleepers;         /* threads inside the kernel wait */
-    struct wep_port *reg_next; /* the registry's chain */
+    wepoll_allocator alloc; /* where every byte of the port comes from */
+    po__map set;            /* SOCKET -> wep_sock, keyed by wep_sock.sock */
+    po__list queue;         /* sockets that need a request */
+    po__list deleted;       /* removed, request still out */
+    po__list groups;    /* full ones first: the last has room, if any does */
+    size_t outstanding; /* requests not yet completed */
+    unsigned gen;       /* epoll_wait() calls so far */
+    HANDLE check_afd;   /* not on the port: for zero-timeout re-checks */
+    HANDLE check_event; /* signals a re-check's completion */
+    wep_afd_poll_info *check; /* room for WEP_BATCH handles */
+    unsigned sleepers;        /* threads inside the kernel wait */
+    po__list reg;             /* the registry's bucket (api.c) */
 } wep_port;
 
-/* A port with its completion port; NULL with GetLastError() set. */
-wep_port *wep_port_new(void);
+/* A port with its completion port, its memory from `a` (NULL: the C
+ * library's); NULL with GetLastError() set. */
+wep_port *wep_port_new(const wepoll_allocator *a);
 /* Cancels every request, waits for their completions, frees everything. */
 void wep_port_free(wep_port *p);
 

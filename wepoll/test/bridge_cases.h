@@ -6,6 +6,8 @@
 BRIDGE_CASE(create_close_errors)
 BRIDGE_CASE(ctl_errors)
 BRIDGE_CASE(wait_errors)
+/* t_bridge_alloc.c */
+BRIDGE_CASE(allocator)
 /* t_bridge_events.c */
 BRIDGE_CASE(level_triggered)
 BRIDGE_CASE(mod_changes_interest)
