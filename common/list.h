@@ -19,7 +19,7 @@ typedef struct po__list {
 
 /* The record of type `type` whose member `member` is the link `l`. */
 #define PO__LIST_ENTRY(l, type, member)                                        \
-    ((type *)(void *)((char *)(l) - offsetof(type, member)))
+    ((type *)(void *)((char *)(l)-offsetof(type, member)))
 
 /* Visits every link of the list at `head`, front to back; the body must not
  * unlink `it` (keep the next one first if it does). */

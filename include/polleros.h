@@ -418,14 +418,14 @@ struct po_channel {
     void *ctx;                 /* the ctx given to po_attach() */
     po_channel *link;          /* the next on the round's list */
     po_seqn seqn;              /* the current incarnation's token */
-    po_triggers want;          /* the probe's last answer */
+    po_triggers wants;         /* the probe's last answer */
     po_triggers act;           /* what the last po_wait() produced */
     uint8_t state;             /* the library's state bits */
     uint8_t slot;              /* the index in the record's slab */
     int os_errno;              /* a failed kernel call's errno, or 0 */
     po_chn chn;                /* the application's number */
     po_socket sock;            /* the socket, or PO_NO_SOCKET */
-    uint32_t bslot;            /* the backend's word */
+    uint32_t bref;             /* the backend's word for its entry */
 };
 
 /* The first member of every poller: what po_next_triggered() reads. */
@@ -483,7 +483,7 @@ static inline po_triggers po_channel_act(const po_channel *ch) {
 }
 /* The wants the channel's probe reported when it was last probed.  O(1). */
 static inline po_triggers po_channel_wants(const po_channel *ch) {
-    return ch->want;
+    return ch->wants;
 }
 /*
  * The errno of the kernel call that failed for this channel, or 0: EBADF

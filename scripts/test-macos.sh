@@ -94,7 +94,7 @@ for arch in x86_64 aarch64; do
     # it cannot rot unseen.
     if clean_run "$bin/zig-cc" --target="$arch-macos" -std=c11 \
         -Wall -Wextra -Wpedantic -Werror -DPOLLEROS_KQUEUE_NO_RECEIPT \
-        -Iinclude -Isrc -c src/backend_kqueue.c -o "$dir/no-receipt.o"; then
+        -Iinclude -Isrc -Icommon -c src/backend_kqueue.c -o "$dir/no-receipt.o"; then
         passed=$((passed + 1))
         echo "ok   macos-$arch backend_kqueue.c without EV_RECEIPT"
     else
@@ -110,7 +110,7 @@ obj=build/freebsd-kqueue.o
 if printf '#include <sys/event.h>\n' | "$bin/zig-cc" --target=x86_64-freebsd \
     -x c -c - -o "$obj" >/dev/null 2>&1; then
     if clean_run "$bin/zig-cc" --target=x86_64-freebsd -std=c11 \
-        -Wall -Wextra -Wpedantic -Werror -Iinclude -Isrc -c \
+        -Wall -Wextra -Wpedantic -Werror -Iinclude -Isrc -Icommon -c \
         src/backend_kqueue.c -o "$obj"; then
         passed=$((passed + 1))
         echo "ok   freebsd backend_kqueue.c (syntax and types)"

@@ -23,6 +23,20 @@ enum {
     PO_ST_PARKED = 128u  /* os_errno is set */
 };
 
+/* Links a channel that is on no list at the head of one. */
+static inline void po__link(po_channel **head, po_channel *ch) {
+    ch->state |= PO_ST_LISTED;
+    ch->link = *head;
+    *head = ch;
+}
+
+/* Records a failed kernel call: the channel reports PO_ERR and makes no
+ * kernel call until its socket is set again (core.c, po_sync()). */
+static inline void po__park(po_channel *ch, int e) {
+    ch->os_errno = e;
+    ch->state |= PO_ST_PARKED;
+}
+
 /* The layout is published in polleros.h, for the inline walk and accessors;
  * the library relies on its size. */
 _Static_assert(sizeof(void *) != 8 || sizeof(po_socket) != 4 ||

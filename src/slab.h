@@ -14,24 +14,27 @@
 #include <stddef.h>
 
 #include "channel.h"
+#include "list.h"
 
 enum { PO_SLAB_N = 64 };
 
 typedef struct po_slab po_slab;
 struct po_slab {
     po_poller *poller;
-    po_slab *prev, *next;   /* every slab */
-    po_slab *fprev, *fnext; /* slabs with a free record */
-    po_channel *free;       /* this slab's free records */
+    po__list all;     /* on po_slabs.all */
+    po__list avail;   /* on po_slabs.avail while a record is free */
+    po_channel *free; /* this slab's free records */
     unsigned used;
     po_channel ch[PO_SLAB_N];
 };
 
 typedef struct po_slabs {
-    po_slab *all;   /* every slab: the full scan walks these */
-    po_slab *avail; /* slabs with a free record */
+    po__list all;   /* every slab: the full scan walks these */
+    po__list avail; /* slabs with a free record */
     size_t empty;   /* slabs with no record in use */
 } po_slabs;
+
+void po_slab_init(po_slabs *s);
 
 /* Makes sure po_slab_take() will not need memory.  PO_OK or PO_ENOMEM. */
 int po_slab_reserve(po_slabs *s, po_poller *p, const po_allocator *a);
@@ -43,9 +46,34 @@ void po_slab_give(po_slabs *s, po_channel *ch, const po_allocator *a);
 /* Releases every slab. */
 void po_slab_free_all(po_slabs *s, const po_allocator *a);
 
-static inline po_slab *po_slab_of(po_channel *ch) {
-    po_channel *first = ch - ch->slot;
+static inline po_slab *po_slab_of(const po_channel *ch) {
+    const po_channel *first = ch - ch->slot;
     return (po_slab *)(void *)((char *)first - offsetof(po_slab, ch));
 }
+
+/* The first record after `ch` (NULL: from the start) whose state has one of
+ * `bits`, slab by slab, or NULL.  A scan may delete channels as it goes:
+ * records return to their slab only at the next wait. */
+static inline po_channel *po_slab_next(const po_slabs *s, const po_channel *ch,
+                                       unsigned bits) {
+    const po__list *l = s->all.next;
+    unsigned i = 0;
+    if (ch != NULL) {
+        l = &po_slab_of(ch)->all;
+        i = ch->slot + 1u;
+    }
+    for (; l != &s->all; l = l->next, i = 0) {
+        po_slab *b = PO__LIST_ENTRY(l, po_slab, all);
+        for (; i < PO_SLAB_N; i++)
+            if (b->ch[i].state & bits)
+                return &b->ch[i];
+    }
+    return NULL;
+}
+
+/* Every record whose state has one of `bits`, as po_slab_next() finds them. */
+#define PO_SLAB_EACH(s, ch, bits)                                              \
+    for ((ch) = po_slab_next((s), NULL, (bits)); (ch) != NULL;                 \
+         (ch) = po_slab_next((s), (ch), (bits)))
 
 #endif
