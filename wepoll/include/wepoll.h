@@ -140,7 +140,9 @@ WEPOLL_EXPORT HANDLE epoll_create1(int flags);
  * malloc returns `size` bytes or NULL; free takes back what malloc gave,
  * never NULL; both get `ctx`.  The bridge never calls realloc, which may be
  * NULL.  A hook returning NULL makes the call that needed memory fail with
- * ENOMEM (ERROR_NOT_ENOUGH_MEMORY) and change nothing.
+ * ENOMEM (ERROR_NOT_ENOUGH_MEMORY) and change nothing, but for epoll_wait(),
+ * which then reports what the completions said without re-checking them,
+ * and asks again at its next call.
  *
  * The hooks are called from the thread making the call that needs them:
  * epoll_create_with() (the port), epoll_ctl() (an ADD's socket record, its
