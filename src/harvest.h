@@ -40,12 +40,12 @@ enum {
 /* What a round has triggered: the first member of the poller record, so
  * that its walk head is the poller's (polleros.h reads it there). */
 typedef struct po__round {
-    po_walk_head walk;    /* the triggered channels lead walk.list */
-    size_t ntrig;         /* channels on the list with act != 0 */
-    po_triggers total;    /* the OR of their acts */
-    const po__map *seqns; /* SeqN -> channel: kernel tokens resolve here */
-    uint64_t events;      /* every event handed over, since po_create() */
-    uint64_t stale;       /* ... of which named no live incarnation */
+    po_walk_head walk; /* the triggered channels lead walk.list */
+    size_t ntrig;      /* channels on the list with act != 0 */
+    po_triggers total; /* the OR of their acts */
+    po__map by_seqn;   /* SeqN -> channel: kernel tokens resolve here */
+    uint64_t events;   /* every event handed over, since po_create() */
+    uint64_t stale;    /* ... of which named no live incarnation */
 } po__round;
 
 /* The round in locals while a backend harvests: the stores to channel
@@ -57,30 +57,29 @@ typedef struct po__harvest {
                            change */
     size_t mask;
     unsigned shift;
+    po_channel *list;
     size_t ntrig;
     po_triggers total;
-    po_channel *list;
-    uint64_t stale;
+    po__round *round; /* stale events are counted there: they are rare */
 } po__harvest;
 
-static inline void po__harvest_begin(po__harvest *h, const po__round *r) {
-    h->cells = r->seqns->cells;
-    h->mask = r->seqns->mask;
-    h->shift = r->seqns->shift;
+static inline void po__harvest_begin(po__harvest *h, po__round *r) {
+    h->cells = r->by_seqn.cells;
+    h->mask = r->by_seqn.mask;
+    h->shift = r->by_seqn.shift;
+    h->list = r->walk.list;
     h->ntrig = r->ntrig;
     h->total = r->total;
-    h->list = r->walk.list;
-    h->stale = 0;
+    h->round = r;
 }
 
 /* `n`: the events the backend handed to po__deliver(). */
-static inline void po__harvest_end(const po__harvest *h, po__round *r,
-                                   uint64_t n) {
+static inline void po__harvest_end(const po__harvest *h, uint64_t n) {
+    po__round *r = h->round;
     r->walk.list = h->list;
     r->ntrig = h->ntrig;
     r->total = h->total;
     r->events += n;
-    r->stale += h->stale;
 }
 
 /* Whether a channel has no trigger yet and is not listed: its act and its
@@ -135,7 +134,7 @@ static inline void po__deliver(po__harvest *h, po_seqn token, unsigned events) {
     po_channel *ch = po__map_find(h->cells, h->mask, h->shift, token,
                                   offsetof(po_channel, seqn), sizeof(po_seqn));
     if (PO__UNLIKELY(ch == NULL)) {
-        h->stale++;
+        h->round->stale++;
         return;
     }
     po_triggers t = PO_RECV; /* by far the most common event */
