@@ -38,7 +38,8 @@ void po_slab_init(po_slabs *s);
 
 /* Makes sure po_slab_take() will not need memory.  PO_OK or PO_ENOMEM. */
 int po_slab_reserve(po_slabs *s, po_poller *p, const po_allocator *a);
-/* A zeroed record (its slot index set); room must be reserved. */
+/* A zeroed record (its slot, the index in its slab, set); room must be
+ * reserved. */
 po_channel *po_slab_take(po_slabs *s);
 /* Returns a record.  Its slab is released when it empties while another
  * empty slab is kept: a caller walking slabs must not touch this one again. */
