@@ -41,7 +41,7 @@ echo "== faults: matrix (site x errno -> outcome)"
 backends=$(sed -n 's/^POLLEROS_BACKENDS:INTERNAL=//p' "$dir/CMakeCache.txt" |
     tr ';' ' ')
 for b in $backends; do
-    for site in create ctl_add ctl_mod ctl_del wait close; do
+    for site in $(sed -n 's/^PO__FAULT_SITE(\([a-z_]*\),.*/\1/p' src/fault_sites.h); do
         POLLEROS_BACKEND=$b "$dir/tests/po_faults" "$site" 2>&1 |
             grep -E '^(faults/|FAIL)' || true
     done

@@ -167,7 +167,7 @@ faults_passed=$((passed - p0)) faults_skipped=$((skipped - s0))
 echo "== windows: fault matrix (site x errno -> outcome)"
 flog=build/win-faults/Testing/Temporary/LastTest.log
 for b in wepoll poll; do
-    for site in create ctl_add ctl_mod ctl_del wait close; do
+    for site in $(sed -n 's/^PO__FAULT_SITE(\([a-z_]*\),.*/\1/p' src/fault_sites.h); do
         grep -E "^faults/$b/$site " "$flog" | awk '!seen[$0]++'
     done
 done

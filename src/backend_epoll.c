@@ -94,7 +94,7 @@ static int po_epoll_wait(void *state, po__round *r, int timeout_ms) {
     po__harvest_begin(&h, r);
     for (int i = 0; i < n; i++)
         po__deliver(&h, ep->events[i].data.u64, ep->events[i].events);
-    po__harvest_end(&h, r, (uint64_t)n);
+    po__harvest_end(&h, (uint64_t)n);
     return 0;
 }
 

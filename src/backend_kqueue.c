@@ -308,7 +308,7 @@ static int po_kq_wait(void *state, po__round *r, int timeout_ms) {
     for (int i = 0; i < n; i++)
         po__deliver(&h, (po_seqn)(uintptr_t)kq->events[i].udata,
                     po_kq_translate(&kq->events[i]));
-    po__harvest_end(&h, r, (uint64_t)n);
+    po__harvest_end(&h, (uint64_t)n);
     return 0;
 }
 

@@ -149,7 +149,7 @@ static int po_poll_wait(void *state, po__round *r, int timeout_ms) {
                       ((rev & POLLNVAL) ? PO_EV_NVAL : 0u);
         po__deliver(&h, ps->seqn[i], ev);
     }
-    po__harvest_end(&h, r, take - left);
+    po__harvest_end(&h, take - left);
     return 0;
 }
 

@@ -15,7 +15,7 @@
  * (PO_IN, PO_OUT from backend.h; 0: not registered). */
 enum {
     PO_ST_KINT = 3u,
-    PO_ST_LIVE = 4u,     /* attached (else: a free slot, or deleted) */
+    PO_ST_LIVE = 4u,     /* attached (else: a free record, or deleted) */
     PO_ST_LISTED = 8u,   /* on the poller's candidate list */
     PO_ST_MARKED = 16u,  /* waiting for po_delete_marked() */
     PO_ST_DELETED = 32u, /* deleted while listed: freed when the list is */

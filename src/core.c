@@ -135,10 +135,9 @@ po_poller *po_create(const po_options *opt, int *err) {
     p->changed = changed;
     p->next_seqn = 1;
     p->round.walk.round = 1; /* 0 is a fresh iterator's round */
-    p->round.seqns = &p->by_seqn;
     po__map_init(&p->by_chn, offsetof(po_channel, chn), sizeof(po_chn),
                  a->malloc, a->free, a->ctx);
-    po__map_init(&p->by_seqn, offsetof(po_channel, seqn), sizeof(po_seqn),
+    po__map_init(&p->round.by_seqn, offsetof(po_channel, seqn), sizeof(po_seqn),
                  a->malloc, a->free, a->ctx);
     po__map_init(&p->by_sock, offsetof(po_channel, sock), sizeof(po_socket),
                  a->malloc, a->free, a->ctx);
@@ -185,14 +184,13 @@ int po_destroy(po_poller *p) {
     /* Each channel leaves the maps just before its deinit, so that a deinit
      * that looks up another channel finds only those not yet deinit'd.
      * Removal keeps every record until the slabs go, so the scan is safe. */
-    po_channel *ch;
     PO_SLAB_EACH(&p->slabs, ch, PO_ST_LIVE) {
         ch->state &= (uint8_t)~PO_ST_KINT; /* gone with it */
         po_remove(p, ch);
     }
     po_slab_free_all(&p->slabs, &p->alloc);
     po__map_free(&p->by_chn);
-    po__map_free(&p->by_seqn);
+    po__map_free(&p->round.by_seqn);
     po__map_free(&p->by_sock);
     po_timers_free(&p->timers, &p->alloc);
     po_allocator a = p->alloc;
@@ -296,7 +294,8 @@ int po_attach(po_poller *p, po_chn chn, po_socket s, const po_channel_ops *ops,
     if (po_socket_taken(p, s))
         return PO_EINUSE;
     if (po_slab_reserve(&p->slabs, p, &p->alloc) != PO_OK ||
-        !po__map_reserve(&p->by_chn, 1) || !po__map_reserve(&p->by_seqn, 1) ||
+        !po__map_reserve(&p->by_chn, 1) ||
+        !po__map_reserve(&p->round.by_seqn, 1) ||
         (s != PO_NO_SOCKET && po_reserve_socket(p) != PO_OK))
         return PO_ENOMEM;
     po_channel *ch = po_slab_take(&p->slabs);
@@ -307,7 +306,7 @@ int po_attach(po_poller *p, po_chn chn, po_socket s, const po_channel_ops *ops,
     ch->sock = s;
     ch->state = PO_ST_LIVE;
     po__map_put(&p->by_chn, ch);
-    po__map_put(&p->by_seqn, ch);
+    po__map_put(&p->round.by_seqn, ch);
     if (s != PO_NO_SOCKET)
         po__map_put(&p->by_sock, ch);
     po_touch(ch);
@@ -336,7 +335,7 @@ static void po_remove(po_poller *p, po_channel *ch) {
     if (ch->state & PO_ST_TIMER)
         po_timers_set(&p->timers, ch, PO_NEVER, &p->alloc);
     po__map_del(&p->by_chn, ch);
-    po__map_del(&p->by_seqn, ch);
+    po__map_del(&p->round.by_seqn, ch);
     if (ch->sock != PO_NO_SOCKET)
         po__map_del(&p->by_sock, ch);
     if (ch->state & PO_ST_MARKED)
@@ -390,12 +389,12 @@ int po_delete_marked(po_poller *p) {
     if (p->in_callback)
         return PO_EBUSY;
     int deleted = 0;
-    po_channel *ch;
-    if (p->nmarked > 0)
-        PO_SLAB_EACH(&p->slabs, ch, PO_ST_MARKED) {
-            po_remove(p, ch);
-            deleted++;
-        }
+    if (p->nmarked == 0)
+        return 0;
+    PO_SLAB_EACH(&p->slabs, ch, PO_ST_MARKED) {
+        po_remove(p, ch);
+        deleted++;
+    }
     return deleted;
 }
 
@@ -432,9 +431,9 @@ int po_set_socket(po_channel *ch, po_socket s) {
     /* A new SeqN: an event of the old socket still in flight (a duplicated
      * descriptor keeps a registration alive) is now stale.  Deleting before
      * putting keeps the object map within its reserved room. */
-    po__map_del(&p->by_seqn, ch);
+    po__map_del(&p->round.by_seqn, ch);
     ch->seqn = p->next_seqn++;
-    po__map_put(&p->by_seqn, ch);
+    po__map_put(&p->round.by_seqn, ch);
     ch->sock = s;
     if (s != PO_NO_SOCKET)
         po__map_put(&p->by_sock, ch);
@@ -618,7 +617,6 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
             next = ch->link;
             po_unlist(p, ch);
         }
-        po_channel *ch;
         PO_SLAB_EACH(&p->slabs, ch, PO_ST_LIVE)
         po_probe(p, ch, ch->state);
     }

@@ -14,12 +14,12 @@
 #include "timers.h"
 
 struct po_poller {
-    po__round round; /* first: its walk head is what the inline walk reads */
+    po__round round; /* first: its walk head is what the inline walk reads;
+                        the SeqN map is round.by_seqn */
     po_allocator alloc;
     const po__backend_ops *be;
     void *bstate;
     po__map by_chn;  /* channel number -> channel, which holds its SeqN */
-    po__map by_seqn; /* SeqN -> channel: kernel tokens resolve here */
     po__map by_sock; /* socket -> channel: one channel per socket */
     po_slabs slabs;
     po_timers timers; /* channel deadlines */

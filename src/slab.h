@@ -38,7 +38,8 @@ void po_slab_init(po_slabs *s);
 
 /* Makes sure po_slab_take() will not need memory.  PO_OK or PO_ENOMEM. */
 int po_slab_reserve(po_slabs *s, po_poller *p, const po_allocator *a);
-/* A zeroed record (its slot index set); room must be reserved. */
+/* A zeroed record (its slot, the index in its slab, set); room must be
+ * reserved. */
 po_channel *po_slab_take(po_slabs *s);
 /* Returns a record.  Its slab is released when it empties while another
  * empty slab is kept: a caller walking slabs must not touch this one again. */
@@ -51,29 +52,15 @@ static inline po_slab *po_slab_of(const po_channel *ch) {
     return (po_slab *)(void *)((char *)first - offsetof(po_slab, ch));
 }
 
-/* The first record after `ch` (NULL: from the start) whose state has one of
- * `bits`, slab by slab, or NULL.  A scan may delete channels as it goes:
- * records return to their slab only at the next wait. */
-static inline po_channel *po_slab_next(const po_slabs *s, const po_channel *ch,
-                                       unsigned bits) {
-    const po__list *l = s->all.next;
-    unsigned i = 0;
-    if (ch != NULL) {
-        l = &po_slab_of(ch)->all;
-        i = ch->slot + 1u;
-    }
-    for (; l != &s->all; l = l->next, i = 0) {
-        po_slab *b = PO__LIST_ENTRY(l, po_slab, all);
-        for (; i < PO_SLAB_N; i++)
-            if (b->ch[i].state & bits)
-                return &b->ch[i];
-    }
-    return NULL;
-}
-
-/* Every record whose state has one of `bits`, as po_slab_next() finds them. */
+/* Visits every record whose state has one of `bits`, slab by slab.  A
+ * scan may delete channels as it goes: records return to their slab only
+ * at the next wait.  `ch` is declared by the macro. */
 #define PO_SLAB_EACH(s, ch, bits)                                              \
-    for ((ch) = po_slab_next((s), NULL, (bits)); (ch) != NULL;                 \
-         (ch) = po_slab_next((s), (ch), (bits)))
+    for (po__list *po__l = (s)->all.next; po__l != &(s)->all;                  \
+         po__l = po__l->next)                                                  \
+        for (po_channel *ch = PO__LIST_ENTRY(po__l, po_slab, all)->ch,         \
+                        *po__end = ch + PO_SLAB_N;                             \
+             ch < po__end; ch++)                                               \
+            if (ch->state & (bits))
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * What the bridge's cases share: the suite's checks and socket helpers
- * (../harness.h, ../harness_win.c) and a few wepoll-specific ones.
+ * (tests/harness.h, tests/harness_win.c) and a few wepoll-specific ones.
  */
 #ifndef POLLEROS_TEST_BRIDGE_H
 #define POLLEROS_TEST_BRIDGE_H
