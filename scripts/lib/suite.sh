@@ -50,11 +50,12 @@ ctest_run() { # build dir, ctest args...
     [ "$ctest_run_failed" -eq 0 ]
 }
 
-# The fault tests a build dir has, faults/<backend>/<site>, in CTest's
-# order: the sites are those tests/CMakeLists.txt lists.
+# The fault tests ctest_run ran in a build dir, faults/<backend>/<site>, in
+# CTest's order: the sites are those tests/CMakeLists.txt lists.  (Read from
+# its log: another ctest run, even ctest -N, would overwrite LastTest.log.)
 fault_tests() { # build dir
-    (cd "$1" && ctest -N -R '^faults/') |
-        sed -n 's/^ *Test *#[0-9]*: \(faults\/.*\)$/\1/p'
+    sed -n 's/^ *Start *\([0-9]*\): \(faults\/.*\)$/\1 \2/p' "$1/ctest.log" |
+        sort -n -u | cut -d ' ' -f 2
 }
 
 # Runs scripts/test-<name>.sh, its output also in build/test-<name>.log, and
