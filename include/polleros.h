@@ -29,6 +29,13 @@
  * Errors: functions that can fail return a negative PO_E... code (or NULL with
  * the code stored through an out parameter); po_strerror() names it.  When a
  * kernel call failed, PO_ESYS is returned and po_last_errno() gives its errno.
+ *
+ * Bindings: the walk and the channel accessors are inline, but the library
+ * also exports each of them under the same name, so that a program that
+ * does not compile C (Python's ctypes, Zig, Rust) calls them without copying
+ * the channel record's layout.  A C program that defines POLLEROS_NO_INLINE
+ * before including this header calls the exported ones too: the form to
+ * hand an FFI generator.  po_version() is the version of the library linked.
  */
 #ifndef POLLEROS_H
 #define POLLEROS_H
@@ -51,6 +58,37 @@ extern "C" {
 #else
 #define PO_API
 #endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                   */
+
+/* The version of this header.  The top-level CMakeLists.txt reads the three
+ * lines below: they are the one place the version is written down. */
+
+#define POLLEROS_VERSION_MAJOR 0 /* goes up when the API or the ABI changes */
+#define POLLEROS_VERSION_MINOR 1 /* goes up with additions that keep both */
+#define POLLEROS_VERSION_PATCH 0 /* goes up with fixes alone */
+
+/* A version as one number, major * 1000000 + minor * 1000 + patch, so that
+ * numbers compare as versions do (minor and patch stay below 1000).  A
+ * constant expression, usable in preprocessor conditionals. */
+#define POLLEROS_VERSION_NUMBER(major, minor, patch)                           \
+    ((major)*1000000L + (minor)*1000L + (patch))
+/* This header's version as one number. */
+#define POLLEROS_VERSION                                                       \
+    POLLEROS_VERSION_NUMBER(POLLEROS_VERSION_MAJOR, POLLEROS_VERSION_MINOR,    \
+                            POLLEROS_VERSION_PATCH)
+
+/*
+ * The version of the library linked, as POLLEROS_VERSION_NUMBER() packs it.
+ * With a shared library that is the one found at run time, which need not be
+ * the one whose header the program was compiled with: a program can compare
+ * it with POLLEROS_VERSION, e.g. refuse to run when
+ * po_version() / 1000000 != POLLEROS_VERSION_MAJOR.  A binding that loads the
+ * library learns its version this way.  Never fails.  O(1).  Safe anywhere:
+ * from any thread, in a probe or a deinit, during a walk.
+ */
+PO_API long po_version(void);
 
 /* ------------------------------------------------------------------------ */
 /* Types                                                                     */
@@ -418,14 +456,14 @@ struct po_channel {
     void *ctx;                 /* the ctx given to po_attach() */
     po_channel *link;          /* the next on the round's list */
     po_seqn seqn;              /* the current incarnation's token */
-    po_triggers want;          /* the probe's last answer */
+    po_triggers wants;         /* the probe's last answer */
     po_triggers act;           /* what the last po_wait() produced */
     uint8_t state;             /* the library's state bits */
     uint8_t slot;              /* the index in the record's slab */
     int os_errno;              /* a failed kernel call's errno, or 0 */
     po_chn chn;                /* the application's number */
     po_socket sock;            /* the socket, or PO_NO_SOCKET */
-    uint32_t bslot;            /* the backend's word */
+    uint32_t bref;             /* the backend's word for its entry */
 };
 
 /* The first member of every poller: what po_next_triggered() reads. */
@@ -433,6 +471,36 @@ typedef struct po_walk_head {
     po_channel *list; /* the triggered channels lead this round's list */
     uint64_t round;   /* the number of the last po_wait(); 0 is never one */
 } po_walk_head;
+
+/*
+ * The walk and the accessors below are defined here, static inline, because
+ * they run once per event: an application's loop reads the record without a
+ * call.  Their exported twins ("Bindings" at the top) are compiled from these
+ * same bodies, so there is one body per function: src/exports.c includes
+ * this header with PO__EXPORT_INLINE defined, which turns each definition
+ * below into an exported one.  With POLLEROS_NO_INLINE a program gets the
+ * prototypes alone, and pays a call per step and per accessor; the tests
+ * check that both forms return the same.
+ */
+
+#if defined(POLLEROS_NO_INLINE) || defined(PO__EXPORT_INLINE)
+/* In src/exports.c these prototypes precede the definitions, so the
+ * library's build fails if the two ever disagree. */
+PO_API po_channel *po_next_triggered(po_poller *p, po_iter *it);
+PO_API po_chn po_channel_chn(const po_channel *ch);
+PO_API po_seqn po_channel_seqn(const po_channel *ch);
+PO_API po_socket po_channel_socket(const po_channel *ch);
+PO_API void *po_channel_ctx(const po_channel *ch);
+PO_API po_triggers po_channel_act(const po_channel *ch);
+PO_API po_triggers po_channel_wants(const po_channel *ch);
+PO_API int po_channel_errno(const po_channel *ch);
+#endif
+#ifndef POLLEROS_NO_INLINE
+#ifdef PO__EXPORT_INLINE
+#define PO__INLINE PO_API
+#else
+#define PO__INLINE static inline
+#endif
 
 /*
  * Walks the channels triggered by the last po_wait(), one per call, in no
@@ -445,7 +513,7 @@ typedef struct po_walk_head {
  * again; it need not run to its end: a channel it did not visit is probed
  * by the next wait, which reports again what still holds.
  */
-static inline po_channel *po_next_triggered(po_poller *p, po_iter *it) {
+PO__INLINE po_channel *po_next_triggered(po_poller *p, po_iter *it) {
     if (p == NULL || it == NULL)
         return NULL;
     const po_walk_head *w = (const po_walk_head *)(const void *)p;
@@ -465,25 +533,23 @@ static inline po_channel *po_next_triggered(po_poller *p, po_iter *it) {
 }
 
 /* The number the channel was attached under.  O(1). */
-static inline po_chn po_channel_chn(const po_channel *ch) { return ch->chn; }
+PO__INLINE po_chn po_channel_chn(const po_channel *ch) { return ch->chn; }
 /* The channel's SeqN: its token in the kernel, renewed by po_set_socket().
  * O(1). */
-static inline po_seqn po_channel_seqn(const po_channel *ch) { return ch->seqn; }
+PO__INLINE po_seqn po_channel_seqn(const po_channel *ch) { return ch->seqn; }
 /* The socket the channel watches, or PO_NO_SOCKET.  O(1). */
-static inline po_socket po_channel_socket(const po_channel *ch) {
+PO__INLINE po_socket po_channel_socket(const po_channel *ch) {
     return ch->sock;
 }
 /* The ctx given to po_attach(); for a notifier's channel, its
  * po_notifier.  O(1). */
-static inline void *po_channel_ctx(const po_channel *ch) { return ch->ctx; }
+PO__INLINE void *po_channel_ctx(const po_channel *ch) { return ch->ctx; }
 /* The triggers the last po_wait() produced for the channel (its act).
  * O(1). */
-static inline po_triggers po_channel_act(const po_channel *ch) {
-    return ch->act;
-}
+PO__INLINE po_triggers po_channel_act(const po_channel *ch) { return ch->act; }
 /* The wants the channel's probe reported when it was last probed.  O(1). */
-static inline po_triggers po_channel_wants(const po_channel *ch) {
-    return ch->want;
+PO__INLINE po_triggers po_channel_wants(const po_channel *ch) {
+    return ch->wants;
 }
 /*
  * The errno of the kernel call that failed for this channel, or 0: EBADF
@@ -496,9 +562,8 @@ static inline po_triggers po_channel_wants(const po_channel *ch) {
  * reset) is reported as PO_ERR with 0 here: read it with
  * getsockopt(SO_ERROR).  O(1).
  */
-static inline int po_channel_errno(const po_channel *ch) {
-    return ch->os_errno;
-}
+PO__INLINE int po_channel_errno(const po_channel *ch) { return ch->os_errno; }
+#endif /* POLLEROS_NO_INLINE */
 
 /* ------------------------------------------------------------------------ */
 /* Deadlines                                                                 */

@@ -88,7 +88,7 @@ for arch in x86_64 aarch64; do
     # it cannot rot unseen.
     if clean_run "$bin/zig-cc" --target="$arch-macos" -std=c11 \
         -Wall -Wextra -Wpedantic -Werror -DPOLLEROS_KQUEUE_NO_RECEIPT \
-        -Iinclude -Isrc -c src/backend_kqueue.c -o "$dir/no-receipt.o"; then
+        -Iinclude -Isrc -Icommon -c src/backend_kqueue.c -o "$dir/no-receipt.o"; then
         pass "macos-$arch backend_kqueue.c without EV_RECEIPT"
     else
         cat "$log"
@@ -102,7 +102,7 @@ obj=build/freebsd-kqueue.o
 if printf '#include <sys/event.h>\n' | "$bin/zig-cc" --target=x86_64-freebsd \
     -x c -c - -o "$obj" >/dev/null 2>&1; then
     if clean_run "$bin/zig-cc" --target=x86_64-freebsd -std=c11 \
-        -Wall -Wextra -Wpedantic -Werror -Iinclude -Isrc -c \
+        -Wall -Wextra -Wpedantic -Werror -Iinclude -Isrc -Icommon -c \
         src/backend_kqueue.c -o "$obj"; then
         pass "freebsd backend_kqueue.c (syntax and types)"
     else

@@ -26,7 +26,7 @@
 
 #include "backend.h"
 #include "fault.h"
-#include "pollable.h"
+#include "os.h"
 
 /* The SeqN travels in udata, a pointer: it must hold 64 bits.  CMake builds
  * this backend only where pointers are 64-bit; elsewhere poll serves. */
@@ -47,6 +47,7 @@
 typedef struct po_kqueue {
     int kq;
     int cap;
+    const po_allocator *a;
     struct kevent events[]; /* the harvest buffer */
 } po_kqueue;
 
@@ -163,13 +164,13 @@ static int po_kq_delete(int kq, po_socket s, unsigned dirs) {
 /* Registration                                                             */
 
 static int po_kq_add(void *state, po_socket s, unsigned interest, po_seqn token,
-                     uint32_t *slot) {
+                     uint32_t *bref) {
     po_kqueue *kq = state;
     /* kqueue watches a regular file's read offset where epoll refuses the
      * file: refused here too, so that every backend parks it alike. */
-    int e = po_pollable(s);
+    int e = po__pollable(s);
     if (e != 0) {
-        *slot = 0;
+        *bref = 0;
         return e;
     }
     po_kq_changes c = {.n = 0};
@@ -185,17 +186,17 @@ static int po_kq_add(void *state, po_socket s, unsigned interest, po_seqn token,
          * no registration, so a filter that did get in must go again, or
          * it would report events for a parked channel. */
         po_kq_delete(kq->kq, s, ok);
-        *slot = 0;
+        *bref = 0;
         return e;
     }
-    *slot = interest;
+    *bref = interest;
     return 0;
 }
 
 static int po_kq_mod(void *state, po_socket s, unsigned interest, po_seqn token,
-                     uint32_t *slot) {
+                     uint32_t *bref) {
     po_kqueue *kq = state;
-    unsigned added = *slot;
+    unsigned added = *bref;
     po_kq_changes c = {.n = 0};
     /* Every existing filter is told its state, changed or not: a change of
      * a filter that is gone fails (EBADF for a closed descriptor, ENOENT for
@@ -219,14 +220,14 @@ static int po_kq_mod(void *state, po_socket s, unsigned interest, po_seqn token,
         po_kq_delete(kq->kq, s, ok & interest & ~added);
         return e;
     }
-    *slot = added | interest;
+    *bref = added | interest;
     return 0;
 }
 
-static int po_kq_del(void *state, po_socket s, uint32_t *slot) {
+static int po_kq_del(void *state, po_socket s, uint32_t *bref) {
     po_kqueue *kq = state;
-    unsigned added = *slot;
-    *slot = 0;
+    unsigned added = *bref;
+    *bref = 0;
     /* A descriptor closed behind the poller's back took its filters with
      * it: the error (EBADF, ENOENT) is the core's to judge. */
     return po_kq_delete(kq->kq, s, added);
@@ -290,7 +291,7 @@ static unsigned po_kq_translate(const struct kevent *ev) {
     }
 }
 
-static int po_kq_wait(po_poller *p, void *state, int timeout_ms) {
+static int po_kq_wait(void *state, po__round *r, int timeout_ms) {
     po_kqueue *kq = state;
     struct timespec ts, *tp = NULL; /* NULL: no limit */
     if (timeout_ms >= 0) {
@@ -302,12 +303,12 @@ static int po_kq_wait(po_poller *p, void *state, int timeout_ms) {
                      kevent(kq->kq, NULL, 0, kq->events, kq->cap, tp));
     if (n < 0)
         return errno;
-    po_harvest h;
-    po_harvest_begin(p, &h);
+    po__harvest h;
+    po__harvest_begin(&h, r);
     for (int i = 0; i < n; i++)
         po__deliver(&h, (po_seqn)(uintptr_t)kq->events[i].udata,
                     po_kq_translate(&kq->events[i]));
-    po_harvest_end(&h, (uint64_t)n);
+    po__harvest_end(&h, (uint64_t)n);
     return 0;
 }
 
@@ -333,8 +334,8 @@ static int po_kq_open(void) {
 #endif
 }
 
-static int po_kq_init(po_poller *p, void **state, unsigned max_events) {
-    const po_allocator *a = po__allocator(p);
+static int po_kq_init(void **state, const po_allocator *a,
+                      unsigned max_events) {
     po_kqueue *kq = a->malloc(
         sizeof *kq + (size_t)max_events * sizeof(struct kevent), a->ctx);
     if (kq == NULL)
@@ -347,19 +348,20 @@ static int po_kq_init(po_poller *p, void **state, unsigned max_events) {
         return PO_ESYS;
     }
     kq->cap = (int)max_events;
+    kq->a = a;
     *state = kq;
     return PO_OK;
 }
 
-static void po_kq_deinit(po_poller *p, void *state) {
+static void po_kq_deinit(void *state) {
     po_kqueue *kq = state;
-    const po_allocator *a = po__allocator(p);
+    const po_allocator *a = kq->a;
     /* Removes every filter at once. */
     (void)PO_FAULT_AFTER(PO_FAULT_CLOSE, close(kq->kq));
     a->free(kq, a->ctx);
 }
 
-const po_backend_ops po_backend_kqueue = {
+const po__backend_ops po__backend_kqueue = {
     "kqueue", PO_BACKEND_KQUEUE, false,     po_kq_init, po_kq_deinit,
     NULL,     po_kq_add,         po_kq_mod, po_kq_del,  po_kq_wait,
 };

@@ -37,8 +37,6 @@ static void po_std_free(void *ptr, void *ctx) {
 static const po_allocator po_std_allocator = {po_std_malloc, po_std_realloc,
                                               po_std_free, NULL};
 
-const po_allocator *po__allocator(const po_poller *p) { return &p->alloc; }
-
 static po_poller *po_poller_of(po_channel *ch) {
     return po_slab_of(ch)->poller;
 }
@@ -46,18 +44,18 @@ static po_poller *po_poller_of(po_channel *ch) {
 /* ------------------------------------------------------------------------ */
 /* Backend choice                                                           */
 
-static const po_backend_ops *const po_backends[] = {
+static const po__backend_ops *const po_backends[] = {
 #ifdef POLLEROS_HAVE_EPOLL
-    &po_backend_epoll,
+    &po__backend_epoll,
 #endif
 #ifdef POLLEROS_HAVE_KQUEUE
-    &po_backend_kqueue,
+    &po__backend_kqueue,
 #endif
 #ifdef POLLEROS_HAVE_WEPOLL
-    &po_backend_wepoll,
+    &po__backend_wepoll,
 #endif
 #ifdef POLLEROS_HAVE_POLL
-    &po_backend_poll,
+    &po__backend_poll,
 #endif
 };
 enum { PO_NBACKENDS = sizeof po_backends / sizeof po_backends[0] };
@@ -70,7 +68,7 @@ static const char *const po_backend_names[] = {
 };
 
 /* The environment names a backend only when the caller did not. */
-static int po_pick_backend(po_backend_kind kind, const po_backend_ops **out) {
+static int po_pick_backend(po_backend_kind kind, const po__backend_ops **out) {
     if (kind == PO_BACKEND_DEFAULT) {
         const char *env = getenv("POLLEROS_BACKEND");
         if (env != NULL && *env != '\0') {
@@ -116,7 +114,7 @@ po_poller *po_create(const po_options *opt, int *err) {
     if (opt == NULL)
         opt = &defaults;
     const po_allocator *a = opt->allocator ? opt->allocator : &po_std_allocator;
-    const po_backend_ops *be = NULL;
+    const po__backend_ops *be = NULL;
     bool changed = false;
     int rc = PO_EINVAL;
     po_poller *p = NULL;
@@ -136,13 +134,18 @@ po_poller *po_create(const po_options *opt, int *err) {
     p->be = be;
     p->changed = changed;
     p->next_seqn = 1;
-    p->walk.round = 1; /* 0 is a fresh iterator's round */
-    po_map_init(&p->by_chn, offsetof(po_channel, chn), sizeof(po_chn));
-    po_map_init(&p->by_seqn, offsetof(po_channel, seqn), sizeof(po_seqn));
-    po_map_init(&p->by_sock, offsetof(po_channel, sock), sizeof(po_socket));
-    po_timers_init(&p->timers);
+    p->round.walk.round = 1; /* 0 is a fresh iterator's round */
+    po__map_init(&p->by_chn, offsetof(po_channel, chn), sizeof(po_chn),
+                 a->malloc, a->free, a->ctx);
+    po__map_init(&p->round.by_seqn, offsetof(po_channel, seqn), sizeof(po_seqn),
+                 a->malloc, a->free, a->ctx);
+    po__map_init(&p->by_sock, offsetof(po_channel, sock), sizeof(po_socket),
+                 a->malloc, a->free, a->ctx);
+    po_slab_init(&p->slabs);
+    po_timers_init(&p->timers, a);
     unsigned max_events = opt->max_events ? opt->max_events : 256;
-    rc = be->init(p, &p->bstate, max_events < 65536 ? max_events : 65536);
+    rc = be->init(&p->bstate, &p->alloc,
+                  max_events < 65536 ? max_events : 65536);
     if (rc != PO_OK) {
         int saved = errno;
         a->free(p, a->ctx);
@@ -177,20 +180,18 @@ int po_destroy(po_poller *p) {
         return PO_EBUSY;
     /* Closing the kernel object unregisters every socket at once; the
      * deinits that follow may then close their sockets freely. */
-    p->be->deinit(p, p->bstate);
+    p->be->deinit(p->bstate);
     /* Each channel leaves the maps just before its deinit, so that a deinit
      * that looks up another channel finds only those not yet deinit'd.
      * Removal keeps every record until the slabs go, so the scan is safe. */
-    for (po_slab *b = p->slabs.all; b != NULL; b = b->next)
-        for (unsigned i = 0; i < PO_SLAB_N; i++)
-            if (b->ch[i].state & PO_ST_LIVE) {
-                b->ch[i].state &= (uint8_t)~PO_ST_KINT; /* gone with it */
-                po_remove(p, &b->ch[i]);
-            }
+    PO_SLAB_EACH(&p->slabs, ch, PO_ST_LIVE) {
+        ch->state &= (uint8_t)~PO_ST_KINT; /* gone with it */
+        po_remove(p, ch);
+    }
     po_slab_free_all(&p->slabs, &p->alloc);
-    po_map_free(&p->by_chn, &p->alloc);
-    po_map_free(&p->by_seqn, &p->alloc);
-    po_map_free(&p->by_sock, &p->alloc);
+    po__map_free(&p->by_chn);
+    po__map_free(&p->round.by_seqn);
+    po__map_free(&p->by_sock);
     po_timers_free(&p->timers, &p->alloc);
     po_allocator a = p->alloc;
     a.free(p, a.ctx);
@@ -202,13 +203,15 @@ const char *po_backend_name(const po_poller *p) {
 }
 
 void po_get_stats(const po_poller *p, po_stats *out) {
-    if (p && out)
+    if (p && out) {
         *out = p->stats;
+        po__round_stats(&p->round, out);
+    }
 }
 
 int po_last_errno(const po_poller *p) { return p ? p->last_errno : 0; }
 
-size_t po_count(const po_poller *p) { return p ? p->nlive : 0; }
+size_t po_count(const po_poller *p) { return p ? p->by_chn.count : 0; }
 
 const char *po_strerror(int err) {
     switch (err) {
@@ -244,16 +247,16 @@ void po_touch(po_channel *ch) {
     if (ch == NULL || !(ch->state & PO_ST_LIVE))
         return;
     po_poller *p = po_poller_of(ch);
-    if (p->changed)
-        po_list(p, ch);
+    if (p->changed && !(ch->state & PO_ST_LISTED))
+        po__link(&p->round.walk.list, ch);
 }
 
 /* Room for one more socket in the socket map and the backend. */
 static int po_reserve_socket(po_poller *p) {
-    int rc = po_map_reserve(&p->by_sock, 1, &p->alloc);
-    if (rc == PO_OK && p->be->reserve)
-        rc = p->be->reserve(p, p->bstate, p->nsock + 1);
-    return rc;
+    if (!po__map_reserve(&p->by_sock, 1))
+        return PO_ENOMEM;
+    return p->be->reserve ? p->be->reserve(p->bstate, p->by_sock.count + 1)
+                          : PO_OK;
 }
 
 /* The socket as the socket map reads it from a channel. */
@@ -275,7 +278,8 @@ static bool po_socket_valid(po_socket s) {
 }
 
 static bool po_socket_taken(const po_poller *p, po_socket s) {
-    return s != PO_NO_SOCKET && po_map_get(&p->by_sock, po_sock_key(s)) != NULL;
+    return s != PO_NO_SOCKET &&
+           po__map_get(&p->by_sock, po_sock_key(s)) != NULL;
 }
 
 int po_attach(po_poller *p, po_chn chn, po_socket s, const po_channel_ops *ops,
@@ -285,13 +289,13 @@ int po_attach(po_poller *p, po_chn chn, po_socket s, const po_channel_ops *ops,
         return PO_EINVAL;
     if (p->in_callback)
         return PO_EBUSY;
-    if (po_map_get(&p->by_chn, chn) != NULL)
+    if (po__map_get(&p->by_chn, chn) != NULL)
         return PO_EEXIST;
     if (po_socket_taken(p, s))
         return PO_EINUSE;
     if (po_slab_reserve(&p->slabs, p, &p->alloc) != PO_OK ||
-        po_map_reserve(&p->by_chn, 1, &p->alloc) != PO_OK ||
-        po_map_reserve(&p->by_seqn, 1, &p->alloc) != PO_OK ||
+        !po__map_reserve(&p->by_chn, 1) ||
+        !po__map_reserve(&p->round.by_seqn, 1) ||
         (s != PO_NO_SOCKET && po_reserve_socket(p) != PO_OK))
         return PO_ENOMEM;
     po_channel *ch = po_slab_take(&p->slabs);
@@ -301,13 +305,10 @@ int po_attach(po_poller *p, po_chn chn, po_socket s, const po_channel_ops *ops,
     ch->chn = chn;
     ch->sock = s;
     ch->state = PO_ST_LIVE;
-    po_map_put(&p->by_chn, ch);
-    po_map_put(&p->by_seqn, ch);
-    if (s != PO_NO_SOCKET) {
-        po_map_put(&p->by_sock, ch);
-        p->nsock++;
-    }
-    p->nlive++;
+    po__map_put(&p->by_chn, ch);
+    po__map_put(&p->round.by_seqn, ch);
+    if (s != PO_NO_SOCKET)
+        po__map_put(&p->by_sock, ch);
     po_touch(ch);
     if (out)
         *out = ch;
@@ -315,7 +316,7 @@ int po_attach(po_poller *p, po_chn chn, po_socket s, const po_channel_ops *ops,
 }
 
 po_channel *po_find(po_poller *p, po_chn chn) {
-    return p ? po_map_get(&p->by_chn, chn) : NULL;
+    return p ? po__map_get(&p->by_chn, chn) : NULL;
 }
 
 /* Takes the channel's socket out of the kernel.  Callers that are forgetting
@@ -326,20 +327,17 @@ static int po_unregister(po_poller *p, po_channel *ch) {
         return 0;
     ch->state &= (uint8_t)~PO_ST_KINT;
     p->stats.dels++;
-    return p->be->del(p->bstate, ch->sock, &ch->bslot);
+    return p->be->del(p->bstate, ch->sock, &ch->bref);
 }
 
 static void po_remove(po_poller *p, po_channel *ch) {
     po_unregister(p, ch);
     if (ch->state & PO_ST_TIMER)
         po_timers_set(&p->timers, ch, PO_NEVER, &p->alloc);
-    po_map_del(&p->by_chn, ch);
-    po_map_del(&p->by_seqn, ch);
-    if (ch->sock != PO_NO_SOCKET) {
-        po_map_del(&p->by_sock, ch);
-        p->nsock--;
-    }
-    p->nlive--;
+    po__map_del(&p->by_chn, ch);
+    po__map_del(&p->round.by_seqn, ch);
+    if (ch->sock != PO_NO_SOCKET)
+        po__map_del(&p->by_sock, ch);
     if (ch->state & PO_ST_MARKED)
         p->nmarked--;
     /* Flagged before deinit, so that a deinit marking or touching its own
@@ -350,7 +348,7 @@ static void po_remove(po_poller *p, po_channel *ch) {
     ch->state = (uint8_t)((ch->state & PO_ST_LISTED) | PO_ST_DELETED);
     ch->act = 0;
     if (!(ch->state & PO_ST_LISTED))
-        po_link(&p->walk.list, ch);
+        po__link(&p->round.walk.list, ch);
     po_call_deinit(p, ch);
 }
 
@@ -359,7 +357,7 @@ int po_delete(po_poller *p, po_chn chn) {
         return PO_EINVAL;
     if (p->in_callback)
         return PO_EBUSY;
-    po_channel *ch = po_map_get(&p->by_chn, chn);
+    po_channel *ch = po__map_get(&p->by_chn, chn);
     if (ch == NULL)
         return PO_ENOENT;
     po_remove(p, ch);
@@ -391,13 +389,12 @@ int po_delete_marked(po_poller *p) {
     if (p->in_callback)
         return PO_EBUSY;
     int deleted = 0;
-    /* Removal keeps every record until the next wait, so the scan is safe. */
-    for (po_slab *b = p->slabs.all; b != NULL && p->nmarked > 0; b = b->next)
-        for (unsigned i = 0; i < PO_SLAB_N; i++)
-            if (b->ch[i].state & PO_ST_MARKED) {
-                po_remove(p, &b->ch[i]);
-                deleted++;
-            }
+    if (p->nmarked == 0)
+        return 0;
+    PO_SLAB_EACH(&p->slabs, ch, PO_ST_MARKED) {
+        po_remove(p, ch);
+        deleted++;
+    }
     return deleted;
 }
 
@@ -429,26 +426,22 @@ int po_set_socket(po_channel *ch, po_socket s) {
     po_unregister(p, ch);
     ch->os_errno = 0;
     ch->state &= (uint8_t)~PO_ST_PARKED;
-    if (ch->sock != PO_NO_SOCKET) {
-        po_map_del(&p->by_sock, ch);
-        p->nsock--;
-    }
+    if (ch->sock != PO_NO_SOCKET)
+        po__map_del(&p->by_sock, ch);
     /* A new SeqN: an event of the old socket still in flight (a duplicated
      * descriptor keeps a registration alive) is now stale.  Deleting before
      * putting keeps the object map within its reserved room. */
-    po_map_del(&p->by_seqn, ch);
+    po__map_del(&p->round.by_seqn, ch);
     ch->seqn = p->next_seqn++;
-    po_map_put(&p->by_seqn, ch);
+    po__map_put(&p->round.by_seqn, ch);
     ch->sock = s;
-    if (s != PO_NO_SOCKET) {
-        po_map_put(&p->by_sock, ch);
-        p->nsock++;
-    }
+    if (s != PO_NO_SOCKET)
+        po__map_put(&p->by_sock, ch);
     /* What the old socket reported must not reach the new incarnation in a
      * walk in progress (a PO_ERR of a dead connection would condemn the
      * healthy one).  What belongs to the channel stays: its deadline's
      * PO_TIMEOUT and the internal triggers its probe raised. */
-    ch->act &= (po_triggers)(PO_POOL | PO_TIMEOUT | (ch->want & PO_ERR));
+    ch->act &= (po_triggers)(PO_POOL | PO_TIMEOUT | (ch->wants & PO_ERR));
     po_touch(ch);
     return PO_OK;
 }
@@ -467,15 +460,6 @@ po_time po_channel_deadline(const po_channel *ch) {
 
 /* ------------------------------------------------------------------------ */
 /* The wait                                                                 */
-
-void *po__no_slots[2];
-
-po_triggers po__translate_event(po_channel *ch, unsigned events) {
-    events &= PO_EV_ALL;
-    if (events & PO_EV_NVAL)
-        po_park(ch, EBADF); /* unregistered by the next wait */
-    return po_translate(ch->want, events);
-}
 
 /* The kernel interest each combination of the five kernel triggers needs. */
 #define PO_INTEREST(w)                                                         \
@@ -504,28 +488,28 @@ static void po_sync(po_poller *p, po_channel *ch, unsigned k) {
     if (k == 0) {
         e = po_unregister(p, ch);
         if (e != 0 && ch->os_errno == 0)
-            po_park(ch, e);
+            po__park(ch, e);
         return;
     }
     if (held == 0) {
         p->stats.adds++;
-        e = p->be->add(p->bstate, ch->sock, k, ch->seqn, &ch->bslot);
+        e = p->be->add(p->bstate, ch->sock, k, ch->seqn, &ch->bref);
         /* The kernel still holds the socket: a del that failed left it
          * there.  Take that registration over, with this SeqN. */
         if (e == EEXIST && p->be->add_may_exist) {
             p->stats.mods++;
-            if (p->be->mod(p->bstate, ch->sock, k, ch->seqn, &ch->bslot) == 0)
+            if (p->be->mod(p->bstate, ch->sock, k, ch->seqn, &ch->bref) == 0)
                 e = 0;
         }
     } else {
         p->stats.mods++;
-        e = p->be->mod(p->bstate, ch->sock, k, ch->seqn, &ch->bslot);
+        e = p->be->mod(p->bstate, ch->sock, k, ch->seqn, &ch->bref);
     }
     if (e == 0) {
         ch->state = (uint8_t)((ch->state & ~PO_ST_KINT) | k);
         return;
     }
-    po_park(ch, e);
+    po__park(ch, e);
     po_unregister(p, ch);
 }
 
@@ -534,10 +518,10 @@ static void po_sync(po_poller *p, po_channel *ch, unsigned k) {
  * reported without waiting. */
 static void po_probe_act(po_poller *p, po_channel *ch, unsigned k) {
     po_sync(p, ch, k);
-    po_triggers t = (po_triggers)((ch->want & PO_INTERNAL_TRIGGERS) |
+    po_triggers t = (po_triggers)((ch->wants & PO_INTERNAL_TRIGGERS) |
                                   (ch->os_errno ? PO_ERR : 0));
     if (t)
-        po_trigger(p, ch, t);
+        po__round_trigger(&p->round, ch, t);
 }
 
 /* Phase A for one channel.  Inline in the wait's loops; the steady state
@@ -545,7 +529,7 @@ static void po_probe_act(po_poller *p, po_channel *ch, unsigned k) {
  * the probe. */
 static inline void po_probe(po_poller *p, po_channel *ch, uint8_t state) {
     po_triggers want = ch->ops->triggers(ch, ch->ctx);
-    ch->want = want;
+    ch->wants = want;
     unsigned k = po_interest[want & PO_KERNEL_TRIGGERS];
     /* `state` was read before the probe, which cannot change the bits
      * tested here: the calls that could fail with PO_EBUSY in a probe. */
@@ -568,7 +552,7 @@ static void po_fire_deadlines(po_poller *p) {
     po_time now = po_now();
     po_channel *ch;
     while ((ch = po_timers_pop_due(&p->timers, now)) != NULL)
-        po_trigger(p, ch, PO_TIMEOUT);
+        po__round_trigger(&p->round, ch, PO_TIMEOUT);
 }
 
 /* Phase B (and C) while deadlines are set: the wait lasts no longer than
@@ -588,9 +572,9 @@ static int po_wait_deadlines(po_poller *p, int timeout_ms) {
             }
         }
         p->stats.waits++;
-        int e = p->be->wait(p, p->bstate, ms);
+        int e = p->be->wait(p->bstate, &p->round, ms);
         po_fire_deadlines(p);
-        if (!for_deadline || p->ntrig || e != 0)
+        if (!for_deadline || p->round.ntrig || e != 0)
             return e;
     }
 }
@@ -614,11 +598,12 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
 
     /* Phase A: take the candidate list; probe it (changed mode) or every
      * channel (full mode); sync the kernel where interest changed. */
-    po_channel *cand = p->walk.list;
-    p->walk.list = NULL;
-    p->ntrig = 0;
-    p->total = 0;
-    p->walk.round++;
+    po__round *r = &p->round;
+    po_channel *cand = r->walk.list;
+    r->walk.list = NULL;
+    r->ntrig = 0;
+    r->total = 0;
+    r->walk.round++;
     p->in_callback = true;
     if (p->changed) {
         for (po_channel *ch = cand, *next; ch != NULL; ch = next) {
@@ -632,28 +617,26 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
             next = ch->link;
             po_unlist(p, ch);
         }
-        for (po_slab *b = p->slabs.all; b != NULL; b = b->next)
-            for (unsigned i = 0; i < PO_SLAB_N; i++)
-                if (b->ch[i].state & PO_ST_LIVE)
-                    po_probe(p, &b->ch[i], b->ch[i].state);
+        PO_SLAB_EACH(&p->slabs, ch, PO_ST_LIVE)
+        po_probe(p, ch, ch->state);
     }
     p->in_callback = false;
 
     /* Phase B: wait, without blocking if anything is already triggered.
      * Phase C runs inside: the backend delivers each event by token. */
-    int ms = p->ntrig ? 0 : timeout_ms, e;
-    if (p->timers.n == 0) {
+    int ms = r->ntrig ? 0 : timeout_ms, e;
+    if (p->timers.by_ch.count == 0) {
         p->stats.waits++;
-        e = p->be->wait(p, p->bstate, ms);
+        e = p->be->wait(p->bstate, r, ms);
     } else {
         e = po_wait_deadlines(p, ms);
     }
-    int rc = (int)p->ntrig;
+    int rc = (int)r->ntrig;
     if (e != 0 && e != EINTR) {
         p->last_errno = e;
         rc = PO_ESYS;
     }
     if (total)
-        *total = p->ntrig ? p->total : PO_TIMEOUT;
+        *total = r->ntrig ? r->total : PO_TIMEOUT;
     return rc;
 }

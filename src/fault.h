@@ -16,15 +16,9 @@
 #define POLLEROS_FAULT_H
 
 enum {
-    PO_FAULT_CREATE,  /* the kernel object: epoll_create1, kqueue; WSAStartup
-                         for poll on Windows */
-    PO_FAULT_CTL_ADD, /* register a socket: epoll_ctl, kevent; poll on
-                         Windows: the check that it is an open socket */
-    PO_FAULT_CTL_MOD, /* change its interest */
-    PO_FAULT_CTL_DEL, /* unregister it */
-    PO_FAULT_WAIT,    /* epoll_wait, poll, WSAPoll, kevent */
-    PO_FAULT_CLOSE,   /* close the kernel object (epoll_close on Windows);
-                         WSACleanup for poll on Windows */
+#define PO__FAULT_SITE(name, constant, absent) constant,
+#include "fault_sites.h"
+#undef PO__FAULT_SITE
     PO_FAULT_NSITES
 };
 

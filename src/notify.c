@@ -17,6 +17,7 @@
  * second look, and one that pushes after it finds 0 and writes a new
  * wake-up.  Either way no payload waits without the channel being readable.
  */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
@@ -51,7 +52,7 @@ static po_triggers po_notifier_probe(po_channel *ch, void *ctx) {
 
 static void po_notifier_deinit(po_channel *ch, void *ctx) {
     po_notifier *n = ctx;
-    const po_allocator *a = po__allocator(po_slab_of(ch)->poller);
+    const po_allocator *a = &po_slab_of(ch)->poller->alloc;
     po_wake_close(&n->wake);
     a->free(n, a->ctx);
 }

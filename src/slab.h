@@ -14,28 +14,32 @@
 #include <stddef.h>
 
 #include "channel.h"
+#include "list.h"
 
 enum { PO_SLAB_N = 64 };
 
 typedef struct po_slab po_slab;
 struct po_slab {
     po_poller *poller;
-    po_slab *prev, *next;   /* every slab */
-    po_slab *fprev, *fnext; /* slabs with a free record */
-    po_channel *free;       /* this slab's free records */
+    po__list all;     /* on po_slabs.all */
+    po__list avail;   /* on po_slabs.avail while a record is free */
+    po_channel *free; /* this slab's free records */
     unsigned used;
     po_channel ch[PO_SLAB_N];
 };
 
 typedef struct po_slabs {
-    po_slab *all;   /* every slab: the full scan walks these */
-    po_slab *avail; /* slabs with a free record */
+    po__list all;   /* every slab: the full scan walks these */
+    po__list avail; /* slabs with a free record */
     size_t empty;   /* slabs with no record in use */
 } po_slabs;
 
+void po_slab_init(po_slabs *s);
+
 /* Makes sure po_slab_take() will not need memory.  PO_OK or PO_ENOMEM. */
 int po_slab_reserve(po_slabs *s, po_poller *p, const po_allocator *a);
-/* A zeroed record (its slot index set); room must be reserved. */
+/* A zeroed record (its slot, the index in its slab, set); room must be
+ * reserved. */
 po_channel *po_slab_take(po_slabs *s);
 /* Returns a record.  Its slab is released when it empties while another
  * empty slab is kept: a caller walking slabs must not touch this one again. */
@@ -43,9 +47,20 @@ void po_slab_give(po_slabs *s, po_channel *ch, const po_allocator *a);
 /* Releases every slab. */
 void po_slab_free_all(po_slabs *s, const po_allocator *a);
 
-static inline po_slab *po_slab_of(po_channel *ch) {
-    po_channel *first = ch - ch->slot;
+static inline po_slab *po_slab_of(const po_channel *ch) {
+    const po_channel *first = ch - ch->slot;
     return (po_slab *)(void *)((char *)first - offsetof(po_slab, ch));
 }
+
+/* Visits every record whose state has one of `bits`, slab by slab.  A
+ * scan may delete channels as it goes: records return to their slab only
+ * at the next wait.  `ch` is declared by the macro. */
+#define PO_SLAB_EACH(s, ch, bits)                                              \
+    for (po__list *po__l = (s)->all.next; po__l != &(s)->all;                  \
+         po__l = po__l->next)                                                  \
+        for (po_channel *ch = PO__LIST_ENTRY(po__l, po_slab, all)->ch,         \
+                        *po__end = ch + PO_SLAB_N;                             \
+             ch < po__end; ch++)                                               \
+            if (ch->state & (bits))
 
 #endif

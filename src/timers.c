@@ -9,13 +9,14 @@ static uint64_t po_timer_key(const po_channel *ch) {
     return (uint64_t)u;
 }
 
-void po_timers_init(po_timers *t) {
+void po_timers_init(po_timers *t, const po_allocator *a) {
     memset(t, 0, sizeof *t);
-    po_map_init(&t->by_ch, offsetof(po_timer, ch), sizeof(po_channel *));
+    po__map_init(&t->by_ch, offsetof(po_timer, ch), sizeof(po_channel *),
+                 a->malloc, a->free, a->ctx);
 }
 
 void po_timers_free(po_timers *t, const po_allocator *a) {
-    for (size_t i = 0; i < t->n; i++)
+    for (size_t i = 0; i < t->by_ch.count; i++)
         a->free(t->heap[i], a->ctx);
     for (po_timer *r = t->spare, *next; r != NULL; r = next) {
         next = r->next;
@@ -23,8 +24,8 @@ void po_timers_free(po_timers *t, const po_allocator *a) {
     }
     if (t->heap)
         a->free(t->heap, a->ctx);
-    po_map_free(&t->by_ch, a);
-    po_timers_init(t);
+    po__map_free(&t->by_ch);
+    po_timers_init(t, a);
 }
 
 static void po_heap_place(po_timers *t, po_timer *r, size_t i) {
@@ -41,9 +42,9 @@ static void po_heap_fix(po_timers *t, po_timer *r, size_t i) {
     }
     for (;;) {
         size_t c = 2 * i + 1;
-        if (c >= t->n)
+        if (c >= t->by_ch.count)
             break;
-        if (c + 1 < t->n && t->heap[c + 1]->at < t->heap[c]->at)
+        if (c + 1 < t->by_ch.count && t->heap[c + 1]->at < t->heap[c]->at)
             c++;
         if (t->heap[c]->at >= r->at)
             break;
@@ -54,10 +55,10 @@ static void po_heap_fix(po_timers *t, po_timer *r, size_t i) {
 }
 
 static void po_timers_remove(po_timers *t, po_timer *r) {
-    po_timer *last = t->heap[--t->n];
+    po__map_del(&t->by_ch, r);
+    po_timer *last = t->heap[t->by_ch.count];
     if (last != r)
         po_heap_fix(t, last, r->pos);
-    po_map_del(&t->by_ch, r);
     r->ch->state &= (uint8_t)~PO_ST_TIMER;
     r->next = t->spare;
     t->spare = r;
@@ -66,12 +67,12 @@ static void po_timers_remove(po_timers *t, po_timer *r) {
 static po_timer *po_timers_find(const po_timers *t, const po_channel *ch) {
     if (!(ch->state & PO_ST_TIMER))
         return NULL;
-    return po_map_get(&t->by_ch, po_timer_key(ch));
+    return po__map_get(&t->by_ch, po_timer_key(ch));
 }
 
 /* Room for one more record in the heap, the map and the free list. */
 static int po_timers_reserve(po_timers *t, const po_allocator *a) {
-    if (t->n == t->cap) {
+    if (t->by_ch.count == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 16;
         if (cap > SIZE_MAX / sizeof *t->heap)
             return PO_ENOMEM;
@@ -81,7 +82,7 @@ static int po_timers_reserve(po_timers *t, const po_allocator *a) {
         t->heap = heap;
         t->cap = cap;
     }
-    if (po_map_reserve(&t->by_ch, 1, a) != PO_OK)
+    if (!po__map_reserve(&t->by_ch, 1))
         return PO_ENOMEM;
     if (t->spare == NULL) {
         t->spare = a->malloc(sizeof *t->spare, a->ctx);
@@ -112,9 +113,10 @@ int po_timers_set(po_timers *t, po_channel *ch, po_time at,
     t->spare = r->next;
     r->at = at;
     r->ch = ch;
-    po_map_put(&t->by_ch, r);
+    /* In the map first: its count is the heap's size, the new last. */
+    po__map_put(&t->by_ch, r);
     ch->state |= PO_ST_TIMER;
-    po_heap_fix(t, r, t->n++);
+    po_heap_fix(t, r, t->by_ch.count - 1);
     return PO_OK;
 }
 
@@ -124,7 +126,7 @@ po_time po_timers_get(const po_timers *t, const po_channel *ch) {
 }
 
 po_channel *po_timers_pop_due(po_timers *t, po_time now) {
-    if (t->n == 0 || t->heap[0]->at > now)
+    if (t->by_ch.count == 0 || t->heap[0]->at > now)
         return NULL;
     po_timer *r = t->heap[0];
     po_channel *ch = r->ch;

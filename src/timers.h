@@ -29,13 +29,13 @@ struct po_timer {
 };
 
 typedef struct po_timers {
-    po_timer **heap; /* heap[0] is the nearest */
-    size_t n, cap;
+    po_timer **heap; /* heap[0] is the nearest; by_ch.count long */
+    size_t cap;
     po_timer *spare; /* free records */
-    po_map by_ch;
+    po__map by_ch;
 } po_timers;
 
-void po_timers_init(po_timers *t);
+void po_timers_init(po_timers *t, const po_allocator *a);
 void po_timers_free(po_timers *t, const po_allocator *a);
 /* Sets, moves or (at == PO_NEVER) removes the channel's deadline.  PO_OK or
  * PO_ENOMEM (nothing changed); removing never fails. */
@@ -49,7 +49,7 @@ po_channel *po_timers_pop_due(po_timers *t, po_time now);
 
 /* The nearest deadline, or PO_NEVER. */
 static inline po_time po_timers_next(const po_timers *t) {
-    return t->n ? t->heap[0]->at : PO_NEVER;
+    return t->by_ch.count ? t->heap[0]->at : PO_NEVER;
 }
 
 #endif

@@ -1,12 +1,10 @@
 /*
  * The helpers that need no operating system: pollers and test channels.
  * The socket helpers are in harness_posix.c and harness_win.c, one of which
- * is built; running cases is main.c's.
+ * is built; running cases is runner.c's.
  */
 #include "harness.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,26 +70,6 @@ po_triggers t_wait_for(po_poller *p, po_channel *ch, po_triggers trig,
 bool t_full_reconcile(void) {
     const char *mode = getenv("POLLEROS_RECONCILE");
     return mode != NULL && strcmp(mode, "full") == 0;
-}
-
-/* CTest's SKIP_RETURN_CODE. */
-enum { T_SKIPPED = 77 };
-
-void po_fail(const char *file, int line, const char *fmt, ...) {
-    va_list ap;
-    fprintf(stderr, "FAIL %s:%d [%s]: ", file, line, t_backend());
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
-    exit(1);
-}
-
-void po_skip(const char *why) {
-    printf("SKIP [%s]: %s\n", t_backend(), why);
-    fflush(stdout);
-    exit(T_SKIPPED);
 }
 
 const char *t_backend(void) {

@@ -1,9 +1,8 @@
 /*
  * The conformance suite's helpers.  Every case runs against the backend named
  * by POLLEROS_BACKEND (CTest sets it), through the public API only, over real
- * sockets.  A failed check prints where and why and exits non-zero; a case
- * that does not apply to a backend calls po_skip(), which CTest shows as
- * skipped.
+ * sockets.  The checks, po_fail() and po_skip() are the runner's
+ * (runner.h).
  *
  * The cases are written once for every system: everything that differs
  * between POSIX descriptors and Winsock SOCKETs lives behind the socket
@@ -18,26 +17,11 @@
 #include <stdint.h>
 
 #include "polleros.h"
+#include "runner.h"
 
 #define PO_CASE(name) void case_##name(void);
 #include "cases.h"
 #undef PO_CASE
-
-_Noreturn void po_fail(const char *file, int line, const char *fmt, ...);
-_Noreturn void po_skip(const char *why);
-
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            po_fail(__FILE__, __LINE__, "CHECK(%s)", #cond);                   \
-    } while (0)
-#define CHECK_EQ(a, b)                                                         \
-    do {                                                                       \
-        long long a_ = (long long)(a), b_ = (long long)(b);                    \
-        if (a_ != b_)                                                          \
-            po_fail(__FILE__, __LINE__, "%s == %lld, expected %s == %lld", #a, \
-                    a_, #b, b_);                                               \
-    } while (0)
 
 /* The backend under test, as po_backend_name() spells it. */
 const char *t_backend(void);

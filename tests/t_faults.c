@@ -363,20 +363,6 @@ static const char *site_close(int err) {
 /* ------------------------------------------------------------------------ */
 
 static const struct {
-    const char *name;
-    int site;
-    const char *(*run)(int err);
-    const char *none; /* why a backend may have no such site */
-} t_sites[] = {
-    {"create", PO_FAULT_CREATE, site_create, "no kernel object to create"},
-    {"ctl_add", PO_FAULT_CTL_ADD, site_ctl_add, "add makes no kernel call"},
-    {"ctl_mod", PO_FAULT_CTL_MOD, site_ctl_mod, "mod makes no kernel call"},
-    {"ctl_del", PO_FAULT_CTL_DEL, site_ctl_del, "del makes no kernel call"},
-    {"wait", PO_FAULT_WAIT, site_wait, "no wait call"},
-    {"close", PO_FAULT_CLOSE, site_close, "no kernel object to close"},
-};
-
-static const struct {
     int err;
     const char *name;
 } t_errs[] = {
@@ -423,32 +409,38 @@ static void t_warm_up(void) {
     CHECK_EQ(t_live, 0);
 }
 
-int main(int argc, char **argv) {
-    size_t ns = sizeof t_sites / sizeof t_sites[0];
-    size_t ne = sizeof t_errs / sizeof t_errs[0];
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s SITE\n", argv[0]);
-        return 2;
-    }
-    for (size_t s = 0; s < ns; s++) {
-        if (strcmp(argv[1], t_sites[s].name) != 0)
-            continue;
-        t_warm_up();
-        for (size_t e = 0; e < ne; e++) {
-            const char *outcome = t_sites[s].run(t_errs[e].err);
-            po_fault_arm(t_sites[s].site, 0, 0);
-            if (outcome == NULL) {
-                printf("faults/%s/%-7s %-8s n/a: %s's %s\n", t_backend(),
-                       t_sites[s].name, "-", t_backend(), t_sites[s].none);
-                po_skip("no such kernel call site");
-            }
-            printf("faults/%s/%-7s %-8s %s\n", t_backend(), t_sites[s].name,
-                   t_errs[e].name, outcome);
-            fflush(stdout);
+/* Runs a site with every errno in turn, printing a matrix row for each. */
+static void t_site(int site, const char *name, const char *(*run)(int err),
+                   const char *absent) {
+    t_warm_up();
+    for (size_t e = 0; e < sizeof t_errs / sizeof t_errs[0]; e++) {
+        const char *outcome = run(t_errs[e].err);
+        po_fault_arm(site, 0, 0);
+        if (outcome == NULL) {
+            printf("faults/%s/%-7s %-8s n/a: %s's %s\n", t_backend(), name, "-",
+                   t_backend(), absent);
+            po_skip("no such kernel call site");
         }
-        printf("PASS [%s] %s\n", t_backend(), t_sites[s].name);
-        return 0;
+        printf("faults/%s/%-7s %-8s %s\n", t_backend(), name, t_errs[e].name,
+               outcome);
+        fflush(stdout);
     }
-    fprintf(stderr, "no site named %s\n", argv[1]);
-    return 2;
+}
+
+#define PO__FAULT_SITE(name, constant, absent)                                 \
+    static void fault_##name(void) {                                           \
+        t_site(constant, #name, site_##name, absent);                          \
+    }
+#include "fault_sites.h"
+#undef PO__FAULT_SITE
+
+static const t_case t_cases[] = {
+#define PO__FAULT_SITE(name, constant, absent) {#name, fault_##name},
+#include "fault_sites.h"
+#undef PO__FAULT_SITE
+};
+
+int main(int argc, char **argv) {
+    return t_main(argc, argv, t_backend(), t_cases,
+                  sizeof t_cases / sizeof t_cases[0]);
 }

@@ -1,5 +1,6 @@
-/* Uses the installed library for real: a socketpair made readable must come
- * back as PO_RECV on the channel that watches it. */
+/* Uses the installed library for real: its version must be the installed
+ * header's, and a socketpair made readable must come back as PO_RECV on the
+ * channel that watches it. */
 #define _POSIX_C_SOURCE 200809L
 #include <polleros.h>
 #include <stdio.h>
@@ -17,6 +18,8 @@ int main(void) {
     int sv[2], err;
     po_channel *ch;
     po_triggers total = 0;
+    if (po_version() != POLLEROS_VERSION)
+        return 1;
     po_poller *p = po_create(NULL, &err);
     if (p == NULL || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
         return 1;
@@ -24,7 +27,9 @@ int main(void) {
         write(sv[1], "x", 1) != 1 || po_wait(p, 1000, &total) != 1 ||
         total != PO_RECV || po_channel_act(ch) != PO_RECV)
         return 1;
-    printf("installed polleros works (%s backend)\n", po_backend_name(p));
+    printf("installed polleros %d.%d.%d works (%s backend)\n",
+           POLLEROS_VERSION_MAJOR, POLLEROS_VERSION_MINOR,
+           POLLEROS_VERSION_PATCH, po_backend_name(p));
     po_destroy(p);
     close(sv[0]);
     close(sv[1]);

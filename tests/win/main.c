@@ -1,36 +1,10 @@
 /*
- * The bridge suite's runner (`po_wepoll_bridge CASE`, or `--list`) and its
- * wepoll helpers.
+ * The bridge suite's cases for the shared runner (../runner.h:
+ * `po_wepoll_bridge CASE`, or `--list`) and its wepoll helpers.
  */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "bridge.h"
-
-/* CTest's SKIP_RETURN_CODE. */
-enum { B_SKIPPED = 77 };
-
-void po_fail(const char *file, int line, const char *fmt, ...) {
-    va_list ap;
-    fprintf(stderr, "FAIL %s:%d [bridge]: ", file, line);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
-    exit(1);
-}
-
-void po_skip(const char *why) {
-    printf("SKIP [bridge]: %s\n", why);
-    fflush(stdout);
-    exit(B_SKIPPED);
-}
-
-const char *t_backend(void) { return "bridge"; }
 
 HANDLE b_port(void) {
     HANDLE port = epoll_create1(0);
@@ -105,32 +79,13 @@ void b_quiet(HANDLE port, int timeout_ms) {
                 got[0].events, (unsigned long long)got[0].data.u64);
 }
 
-static const struct {
-    const char *name;
-    void (*run)(void);
-} b_cases[] = {
-#define BRIDGE_CASE(name) {#name, case_##name},
+static const t_case b_cases[] = {
+#define BRIDGE_CASE(name) T_CASE(name)
 #include "bridge_cases.h"
 #undef BRIDGE_CASE
 };
 
 int main(int argc, char **argv) {
-    size_t n = sizeof b_cases / sizeof b_cases[0];
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s CASE | --list\n", argv[0]);
-        return 2;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(argv[1], "--list") == 0) {
-            puts(b_cases[i].name);
-        } else if (strcmp(argv[1], b_cases[i].name) == 0) {
-            b_cases[i].run();
-            printf("PASS [bridge] %s\n", b_cases[i].name);
-            return 0;
-        }
-    }
-    if (strcmp(argv[1], "--list") == 0)
-        return 0;
-    fprintf(stderr, "no case named %s\n", argv[1]);
-    return 2;
+    return t_main(argc, argv, "bridge", b_cases,
+                  sizeof b_cases / sizeof b_cases[0]);
 }

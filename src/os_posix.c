@@ -1,14 +1,46 @@
+/*
+ * os.h on POSIX systems.
+ */
 #define _POSIX_C_SOURCE 200809L
-#include "pollable.h"
-
 #include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "fault.h"
+#include "harvest.h"
+#include "os.h"
+
 #ifdef __linux__
-#include <sys/epoll.h>
+po__epfd po__epoll_open(const po_allocator *a) {
+    (void)a;
+    int fd = PO_FAULT(PO_FAULT_CREATE, -1, epoll_create1(EPOLL_CLOEXEC));
+    return fd < 0 ? PO__EPFD_NONE : fd;
+}
+
+void po__epoll_close(po__epfd ep) {
+    (void)PO_FAULT_AFTER(PO_FAULT_CLOSE, close(ep));
+}
 #endif
 
-int po_pollable(int fd) {
+int po__poll_start(void) { return 0; }
+void po__poll_stop(void) {}
+
+/* The check's kernel calls are the poll backend's add site. */
+int po__poll_check(po_socket s) {
+    return PO_FAULT(PO_FAULT_CTL_ADD, errno, po__pollable(s));
+}
+
+int po__poll(po__pollfd *fds, size_t n, int timeout_ms) {
+    int rc = PO_FAULT(PO_FAULT_WAIT, -1, poll(fds, (nfds_t)n, timeout_ms));
+    return rc < 0 ? -errno : rc;
+}
+
+unsigned po__poll_hup(short revents) {
+    (void)revents;
+    return PO_EV_HUP;
+}
+
+int po__pollable(int fd) {
     struct stat st;
     if (fstat(fd, &st) != 0)
         return errno;

@@ -1,0 +1,43 @@
+/*
+ * The harvest path's rare and once-per-wait parts (harvest.h has the
+ * per-event part).
+ */
+#include "harvest.h"
+
+#include <errno.h>
+
+/* An event, in the terms of what the channel wants (see po_wait()). */
+static po_triggers po__translate(po_triggers want, unsigned ev) {
+    po_triggers t = 0;
+    if (ev & PO_EV_IN) {
+        if (want & PO_RECV)
+            t |= PO_RECV;
+        else if (want & PO_NOTIFY)
+            t |= PO_NOTIFY;
+        else if (want & PO_ACCEPT)
+            t |= PO_ACCEPT;
+    }
+    if (ev & PO_EV_OUT) {
+        if (want & PO_SEND)
+            t |= PO_SEND;
+        else if (want & PO_CONNECT)
+            t |= PO_CONNECT;
+    }
+    if (ev & PO_EV_HUP)
+        t |= (want & PO_RECV) ? PO_RECV : PO_ERR;
+    if (ev & (PO_EV_ERR | PO_EV_NVAL))
+        t |= PO_ERR;
+    return t;
+}
+
+po_triggers po__translate_event(po_channel *ch, unsigned events) {
+    events &= PO_EV_ALL;
+    if (events & PO_EV_NVAL)
+        po__park(ch, EBADF); /* unregistered by the next wait */
+    return po__translate(ch->wants, events);
+}
+
+void po__round_stats(const po__round *r, po_stats *out) {
+    out->events = r->events - r->stale;
+    out->stale = r->stale;
+}

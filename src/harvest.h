@@ -1,0 +1,151 @@
+/*
+ * The harvest path: how the events of one wait reach the channels.  The
+ * core owns the round (po__round, the head of the poller record); a
+ * backend's wait() copies what it needs of it into a po__harvest held in
+ * locals, hands each event over with po__deliver(), and writes the round
+ * back.  That is inline, so that a backend's loop resolves each token and
+ * ORs its triggers without a call, and keeps the copy in registers (the
+ * copies out of line cost 24 more instructions a wait, one event per wait);
+ * what is rare (an event other than plain readability, the statistics) is
+ * in harvest.c.
+ */
+#ifndef POLLEROS_HARVEST_H
+#define POLLEROS_HARVEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "channel.h"
+#include "map.h"
+
+/* A branch the hot path almost never takes, so that the compiler keeps the
+ * hot path's state in registers and moves the rest out of the way. */
+#if defined(__GNUC__)
+#define PO__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define PO__UNLIKELY(x) (x)
+#endif
+
+/* Events, as a backend reports them.  The values are Linux's POLLIN,
+ * POLLOUT, POLLERR, POLLHUP and POLLNVAL (epoll's EPOLL* too), so that the
+ * epoll backend hands the kernel's mask over without translating it. */
+enum {
+    PO_EV_IN = 0x01u,   /* readable (data, a pending connection, EOF) */
+    PO_EV_OUT = 0x04u,  /* writable, or a connect finished */
+    PO_EV_ERR = 0x08u,  /* the socket has an error pending */
+    PO_EV_HUP = 0x10u,  /* the peer hung up: no more data will come */
+    PO_EV_NVAL = 0x20u, /* the descriptor is not open (poll's POLLNVAL) */
+    PO_EV_ALL = 0x3du
+};
+
+/* What a round has triggered: the first member of the poller record, so
+ * that its walk head is the poller's (polleros.h reads it there). */
+typedef struct po__round {
+    po_walk_head walk; /* the triggered channels lead walk.list */
+    size_t ntrig;      /* channels on the list with act != 0 */
+    po_triggers total; /* the OR of their acts */
+    po__map by_seqn;   /* SeqN -> channel: kernel tokens resolve here */
+    uint64_t events;   /* every event handed over, since po_create() */
+    uint64_t stale;    /* ... of which named no live incarnation */
+} po__round;
+
+/* The round in locals while a backend harvests: the stores to channel
+ * records are byte stores, which the compiler must assume alias anything
+ * reached through a pointer, and would otherwise reload and store each of
+ * these per event. */
+typedef struct po__harvest {
+    void *const *cells; /* the SeqN map's table, which a harvest does not
+                           change */
+    size_t mask;
+    unsigned shift;
+    po_channel *list;
+    size_t ntrig;
+    po_triggers total;
+    po__round *round; /* stale events are counted there: they are rare */
+} po__harvest;
+
+static inline void po__harvest_begin(po__harvest *h, po__round *r) {
+    h->cells = r->by_seqn.cells;
+    h->mask = r->by_seqn.mask;
+    h->shift = r->by_seqn.shift;
+    h->list = r->walk.list;
+    h->ntrig = r->ntrig;
+    h->total = r->total;
+    h->round = r;
+}
+
+/* `n`: the events the backend handed to po__deliver(). */
+static inline void po__harvest_end(const po__harvest *h, uint64_t n) {
+    po__round *r = h->round;
+    r->walk.list = h->list;
+    r->ntrig = h->ntrig;
+    r->total = h->total;
+    r->events += n;
+}
+
+/* Whether a channel has no trigger yet and is not listed: its act and its
+ * state, adjacent bytes, read and tested at once (the mask is built in the
+ * same memory order, so the byte order does not matter). */
+_Static_assert(offsetof(po_channel, state) == offsetof(po_channel, act) + 1,
+               "act and state are adjacent");
+static inline bool po__untriggered_unlisted(const po_channel *ch) {
+    static const union {
+        uint8_t b[2];
+        uint16_t both;
+    } mask = {{0xffu, PO_ST_LISTED}};
+    uint16_t both;
+    memcpy(&both, &ch->act, 2);
+    return (both & mask.both) == 0;
+}
+
+/* Adds triggers to a channel's act.  The first trigger of the round counts
+ * the channel and lists it, unless a touch listed it already.  One helper
+ * for the harvest's locals and the round itself (po__round_trigger()). */
+static inline void po__mark(po_channel **list, size_t *ntrig,
+                            po_triggers *total, po_channel *ch, po_triggers t) {
+    if (po__untriggered_unlisted(ch)) {
+        po__link(list, ch);
+        ++*ntrig;
+    } else if (ch->act == 0) {
+        ++*ntrig;
+    }
+    ch->act |= t;
+    *total |= t;
+}
+
+/* Triggers one channel outside a harvest: an internal trigger, a parked
+ * channel's PO_ERR, a deadline. */
+static inline void po__round_trigger(po__round *r, po_channel *ch,
+                                     po_triggers t) {
+    po__mark(&r->walk.list, &r->ntrig, &r->total, ch, t);
+}
+
+/* The events and stale events of every round so far, into *out. */
+void po__round_stats(const po__round *r, po_stats *out);
+
+/* The triggers of an event other than plain readability for a reader, out
+ * of line (harvest.c): kept out of the harvest loop, it leaves the loop the
+ * registers for its state. */
+po_triggers po__translate_event(po_channel *ch, unsigned events);
+
+/* Hands one event to the core: a backend's wait() calls it per event,
+ * between po__harvest_begin() and po__harvest_end().  `events` holds PO_EV_*
+ * bits; other bits are ignored. */
+static inline void po__deliver(po__harvest *h, po_seqn token, unsigned events) {
+    po_channel *ch = po__map_find(h->cells, h->mask, h->shift, token,
+                                  offsetof(po_channel, seqn), sizeof(po_seqn));
+    if (PO__UNLIKELY(ch == NULL)) {
+        h->round->stale++;
+        return;
+    }
+    po_triggers t = PO_RECV; /* by far the most common event */
+    if (PO__UNLIKELY(events != PO_EV_IN || !(ch->wants & PO_RECV))) {
+        t = po__translate_event(ch, events);
+        if (t == 0)
+            return;
+    }
+    po__mark(&h->list, &h->ntrig, &h->total, ch, t);
+}
+
+#endif

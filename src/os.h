@@ -1,0 +1,69 @@
+/*
+ * What the backends need from the system where POSIX and Windows differ,
+ * so that a backend file has no platform blocks: the epoll object (Linux's,
+ * or on Windows the wepoll API's port with Winsock started for it), the
+ * poll call (poll(2), or WSAPoll with its differences smoothed over) and
+ * whether a descriptor can be watched at all.  os_posix.c and os_win.c
+ * implement it; every kernel call here is a fault site (fault.h).
+ */
+#ifndef POLLEROS_OS_H
+#define POLLEROS_OS_H
+
+#include <stddef.h>
+
+#include "polleros.h"
+
+#ifdef _WIN32
+#include <winsock2.h>
+
+#include "wepoll.h"
+typedef HANDLE po__epfd;
+typedef WSAPOLLFD po__pollfd;
+#define PO__EPFD_NONE NULL
+/* The epoll backend's table: the wepoll API's. */
+#define PO__EPOLL_BACKEND po__backend_wepoll
+#define PO__EPOLL_NAME "wepoll"
+#define PO__EPOLL_KIND PO_BACKEND_WEPOLL
+#else
+#include <poll.h>
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
+typedef int po__epfd;
+typedef struct pollfd po__pollfd;
+#define PO__EPFD_NONE (-1)
+#define PO__EPOLL_BACKEND po__backend_epoll
+#define PO__EPOLL_NAME "epoll"
+#define PO__EPOLL_KIND PO_BACKEND_EPOLL
+#endif
+
+/* A new epoll object, not inherited by child processes, its memory (on
+ * Windows) from `a`; PO__EPFD_NONE with errno set on failure.  On Windows
+ * it holds a Winsock reference until po__epoll_close(). */
+po__epfd po__epoll_open(const po_allocator *a);
+void po__epoll_close(po__epfd ep);
+
+/* Before and after a poll backend's life: 0 or an errno. */
+int po__poll_start(void);
+void po__poll_stop(void);
+/* Whether `s` can be watched by poll: 0 or an errno (EPERM for a file that
+ * cannot; ENOTSOCK for a handle that is no socket on Windows; EBADF). */
+int po__poll_check(po_socket s);
+/* poll() over n entries: the number of ready entries, or -errno.  Windows:
+ * an empty vector sleeps, and a closed socket is reported POLLNVAL. */
+int po__poll(po__pollfd *fds, size_t n, int timeout_ms);
+/* The PO_EV_* bits of a POLLHUP: a peer's FIN is EOF to read (PO_EV_IN) on
+ * Windows unless POLLERR comes with it, a hang-up everywhere else. */
+unsigned po__poll_hup(short revents);
+
+/* Whether a POSIX descriptor can be watched for readiness at all, for the
+ * backends whose kernel call would accept it anyway: poll(2) reports a
+ * regular file, a directory or /dev/null ready on every call, kqueue
+ * watches a regular file's read offset, while epoll refuses each of them
+ * with EPERM.  0 when fd can be watched; EPERM when it cannot (a regular
+ * file, a directory, a block device, and on Linux any other file epoll
+ * refuses, such as /dev/null); the errno of fstat() (EBADF) when fd is not
+ * open. */
+int po__pollable(int fd);
+
+#endif
