@@ -51,8 +51,8 @@ ctest_run() { # build dir, ctest args...
 }
 
 # The fault tests ctest_run ran in a build dir, faults/<backend>/<site>, in
-# CTest's order: the sites are those tests/CMakeLists.txt lists.  (Read from
-# its log: another ctest run, even ctest -N, would overwrite LastTest.log.)
+# CTest's order: the backends and sites are those CMake registered.  (Read
+# from its log: another ctest run, even ctest -N, rewrites LastTest.log.)
 fault_tests() { # build dir
     sed -n 's/^ *Start *\([0-9]*\): \(faults\/.*\)$/\1 \2/p' "$1/ctest.log" |
         sort -n -u | cut -d ' ' -f 2
