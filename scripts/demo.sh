@@ -8,25 +8,14 @@
 # POLLEROS_BACKEND=poll sh scripts/demo.sh runs it on the poll backend.
 set -eu
 cd "$(dirname "$0")/.."
-
-if [ -f scripts/deps.sh ]; then
-    sh scripts/deps.sh
-fi
+. scripts/lib/common.sh
+sh scripts/deps.sh
 
 build=build/demo
 bin=$build/examples
-jobs=$(nproc 2>/dev/null || echo 2)
 
 echo "== demo: configure and build ($build, Release)"
-# An existing build tree keeps the generator it was made with.
-if [ -f "$build/CMakeCache.txt" ]; then
-    set --
-elif command -v ninja >/dev/null 2>&1; then
-    set -- -G Ninja
-else
-    set -- -G "Unix Makefiles"
-fi
-cmake -S . -B "$build" "$@" -DCMAKE_BUILD_TYPE=Release \
+configure . "$build" -DCMAKE_BUILD_TYPE=Release \
     -DPOLLEROS_BUILD_EXAMPLES=ON -DPOLLEROS_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" -j "$jobs" \
     --target polleros-echo-server polleros-echo-client >/dev/null

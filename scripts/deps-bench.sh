@@ -6,11 +6,10 @@
 # the plot, valgrind for instruction counts, strace for the kernel-call
 # cross-check.  The build tools themselves come from scripts/deps.sh.
 set -eu
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
 
 need=""
-have_cmd() { command -v "$1" >/dev/null 2>&1; }
-have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
-
 for p in libevent-dev libev-dev libuv1-dev; do
     have_pkg "$p" || need="$need $p"
 done
@@ -20,12 +19,10 @@ have_cmd strace || need="$need strace"
 
 if [ -n "$need" ]; then
     echo "deps-bench: installing$need"
-    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
     # A failed install is not fatal: the suite skips a missing library
     # with a message and runs the rest.
-    if ! { $SUDO apt-get update -q &&
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q \
-            --no-install-recommends $need; }; then
+    # shellcheck disable=SC2086 # one word per package
+    if ! apt_install $need; then
         echo "deps-bench: warning: could not install$need;" \
             "the benchmarks that need them are skipped" >&2
     fi

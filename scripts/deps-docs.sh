@@ -6,17 +6,16 @@
 # filter and the checks (docs/*.py).  The build tools come from
 # scripts/deps.sh.
 set -eu
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
 
 need=""
-have_cmd() { command -v "$1" >/dev/null 2>&1; }
-
 have_cmd doxygen || need="$need doxygen"
 have_cmd dot || need="$need graphviz"
 have_cmd python3 || need="$need python3"
 
 if [ -n "$need" ]; then
     echo "deps-docs: installing$need"
-    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-    $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $need
+    # shellcheck disable=SC2086 # one word per package
+    apt_install $need
 fi

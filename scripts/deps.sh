@@ -2,11 +2,10 @@
 # Installs what building and testing polleros needs on Debian, and only what
 # is missing, so a machine that has everything needs no network.
 set -eu
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/lib/common.sh"
 
 need=""
-have_cmd() { command -v "$1" >/dev/null 2>&1; }
-have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
-
 have_cmd cmake || need="$need cmake"
 have_cmd ninja || need="$need ninja-build"
 have_cmd gcc || need="$need gcc"
@@ -19,7 +18,6 @@ have_pkg libc6-dev || need="$need libc6-dev"
 
 if [ -n "$need" ]; then
     echo "deps: installing$need"
-    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-    $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $need
+    # shellcheck disable=SC2086 # one word per package
+    apt_install $need
 fi

@@ -17,19 +17,15 @@
 # tests/fuzz/README.md).
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/lib/common.sh
 secs=${1:-600}
 which=${2:-all}
 mode=${3:-}
 sh scripts/deps.sh
-gen=""
-command -v ninja >/dev/null 2>&1 && gen="-G Ninja"
 build=${POLLEROS_FUZZ_BUILD:-build/fuzz}
-CC=clang cmake -S tests/fuzz -B "$build" $gen >/dev/null
-cmake --build "$build"
+CC=clang cmake_build tests/fuzz "$build"
 mkdir -p "$build/artifacts"
 
-backends="poll"
-[ "$(uname -s)" = Linux ] && backends="epoll poll"
 [ "$which" = all ] || backends=$which
 case $mode in
 "") modes="-" ;;
@@ -54,12 +50,13 @@ for b in $backends; do
             tag=$b
         else
             work=$build/corpus-$b-$m
-            export POLLEROS_FUZZ_RECONCILE=$m
+            export POLLEROS_FUZZ_RECONCILE="$m"
             tag=$b-$m
         fi
         mkdir -p "$work"
         echo "== fuzz $tag for $secs s (corpus $work)"
         log=$build/fuzz-$tag.log
+        # shellcheck disable=SC2086 # $env and $fork: none or one word
         if env $env "$fuzz" -max_total_time="$secs" \
             -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 $fork \
             -artifact_prefix="$build/artifacts/$tag-" \

@@ -11,17 +11,13 @@
 # build/soak/po_soak --help after a first run.
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/lib/common.sh
 ops=${1:-1000000}
 which=${2:-all}
 modes=${3:-both}
 sh scripts/deps.sh
-gen=""
-command -v ninja >/dev/null 2>&1 && gen="-G Ninja"
-cmake -S tests/soak -B build/soak $gen >/dev/null
-cmake --build build/soak
+cmake_build tests/soak build/soak
 
-backends="poll"
-[ "$(uname -s)" = Linux ] && backends="epoll poll"
 [ "$which" = all ] || backends=$which
 [ "$modes" = both ] && modes="changed full"
 status=0

@@ -18,45 +18,29 @@
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
+. scripts/lib/suite.sh
 sh scripts/deps.sh
 sh scripts/deps-docs.sh
 
-gen=""
-command -v ninja >/dev/null 2>&1 && gen="-G Ninja"
 build=build/docs
 site=$build/docs/html
 mkdir -p "$build"
 
-passed=0
-failed=0
-pass() {
-    passed=$((passed + 1))
-    echo "ok: $1"
-}
-fail() {
-    failed=$((failed + 1))
-    echo "FAIL: $1" >&2
-}
-finish() {
-    echo "docs: $passed passed, $failed failed, 0 skipped"
-    [ "$failed" -eq 0 ] && exit 0
-    exit 1
-}
 no_warnings() { ! grep -i warning "$1" >&2; }
 
 if ! grep -q 'add_subdirectory(docs)' CMakeLists.txt; then
     fail "the top-level CMakeLists.txt does not add docs/ (add_subdirectory(docs))"
-    finish
+    finish docs
 fi
 
-if cmake -S . -B "$build" $gen -DPOLLEROS_BUILD_TESTS=OFF \
+if configure . "$build" -DPOLLEROS_BUILD_TESTS=OFF \
     -DPOLLEROS_BUILD_EXAMPLES=OFF -DPOLLEROS_BUILD_DOCS=ON \
     >"$build/configure.log" 2>&1; then
     pass "configure"
 else
     cat "$build/configure.log" >&2
     fail "configure"
-    finish
+    finish docs
 fi
 if no_warnings "$build/configure.log"; then
     pass "configure: no warning"
@@ -71,7 +55,7 @@ if cmake --build "$build" --target docs >"$build/docs.log" 2>&1; then
 else
     cat "$build/docs.log" >&2
     fail "build the docs target"
-    finish
+    finish docs
 fi
 if no_warnings "$build/docs.log"; then
     pass "build: no warning"
@@ -133,4 +117,4 @@ if [ "$status" -ne 0 ] && [ "$bad" -eq 0 ]; then
 fi
 passed=$((passed + ok))
 failed=$((failed + bad))
-finish
+finish docs

@@ -13,38 +13,22 @@
 # Last line: "faults: N passed, F failed, K skipped".
 set -eu
 cd "$(dirname "$0")/.."
-gen=""
-command -v ninja >/dev/null 2>&1 && gen="-G Ninja"
-jobs=$(nproc 2>/dev/null || echo 2)
+. scripts/lib/suite.sh
 dir=build/faults
 
 echo "== faults: configure and build (clang, ASan+UBSan, POLLEROS_FAULTS) in $dir"
-CC=clang cmake -S . -B "$dir" $gen -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DPOLLEROS_FAULTS=ON -DPOLLEROS_WERROR=ON \
-    -DPOLLEROS_SANITIZE=address,undefined >/dev/null
-cmake --build "$dir" -j "$jobs" --target po_faults
+CC=clang build_tree "$dir" po_faults -DPOLLEROS_FAULTS=ON \
+    -DPOLLEROS_SANITIZE=address,undefined
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "== faults: ctest"
-set +e
-(cd "$dir" && ctest -R '^faults/' -j "$jobs" --output-on-failure) |
-    tee "$dir/ctest.log"
-set -e
-ran=$(sed -n 's/.* out of \([0-9]*\)$/\1/p' "$dir/ctest.log")
-failed=$(sed -n 's/.*, \([0-9]*\) tests* failed out of.*/\1/p' "$dir/ctest.log")
-skipped=$(grep -c '(Skipped)$' "$dir/ctest.log" || true)
-ran=${ran:-0} failed=${failed:-1}
-[ "$ran" -gt 0 ] || failed=1
+ctest_run "$dir" -R '^faults/' || true
 
 echo "== faults: matrix (site x errno -> outcome)"
-backends=$(sed -n 's/^POLLEROS_BACKENDS:INTERNAL=//p' "$dir/CMakeCache.txt" |
-    tr ';' ' ')
-for b in $backends; do
-    for site in $(sed -n 's/^PO__FAULT_SITE(\([a-z_]*\),.*/\1/p' src/fault_sites.h); do
-        POLLEROS_BACKEND=$b "$dir/tests/po_faults" "$site" 2>&1 |
-            grep -E '^(faults/|FAIL)' || true
-    done
+for t in $(fault_tests "$dir"); do
+    b=${t#faults/}
+    POLLEROS_BACKEND=${b%/*} "$dir/tests/po_faults" "${t##*/}" 2>&1 |
+        grep -E '^(faults/|FAIL)' || true
 done
-echo "faults: $((ran - failed - skipped)) passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+finish faults

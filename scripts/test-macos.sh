@@ -17,6 +17,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
+. scripts/lib/suite.sh
 
 case "$(uname -s)-$(uname -m)" in
 Linux-x86_64) ;;
@@ -30,9 +31,6 @@ if [ ! -x "$bin/zig-cc" ]; then
     echo "macos: 0 passed, 1 failed, 0 skipped (no zig toolchain)"
     exit 1
 fi
-gen=""
-command -v ninja >/dev/null 2>&1 && gen="-G Ninja"
-
 targets="polleros_static polleros_shared po_conformance polleros-echo-server polleros-echo-client
     polleros-reqresp-server polleros-connect-timeout polleros-worker-notify"
 # Targets whose sources do not build for macOS yet (see docs/kqueue.md,
@@ -41,7 +39,6 @@ targets="polleros_static polleros_shared po_conformance polleros-echo-server pol
 # a failure fails again.
 pending=""
 
-passed=0 failed=0 skipped=0
 log="$root/build/macos-last.log"
 mkdir -p build
 
@@ -61,33 +58,30 @@ clean_run() { # command...
 for arch in x86_64 aarch64; do
     dir="build/macos-$arch"
     echo "== macos-$arch: configure ($dir)"
-    if ! clean_run cmake -S . -B "$dir" $gen \
+    if ! clean_run configure . "$dir" \
         -DCMAKE_TOOLCHAIN_FILE="$root/cmake/zig-$arch-macos.cmake" \
         -DPOLLEROS_ZIG_BIN="$bin" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DPOLLEROS_WERROR=ON; then
         cat "$log"
         echo "FAIL macos-$arch: configure"
+        # every target of the arch fails with it
         for t in $targets; do failed=$((failed + 1)); done
         continue
     fi
     grep -q 'polleros backends: kqueue;poll' "$log" || {
         cat "$log"
-        echo "FAIL macos-$arch: kqueue is not the default backend"
-        failed=$((failed + 1))
+        fail "macos-$arch: kqueue is not the default backend"
     }
     for t in $targets; do
         if clean_run cmake --build "$dir" --target "$t"; then
-            passed=$((passed + 1))
-            echo "ok   macos-$arch $t"
+            pass "macos-$arch $t"
             is_pending "$t" &&
                 echo "     ($t builds now: drop it from 'pending' in $0)"
         elif is_pending "$t"; then
-            skipped=$((skipped + 1))
-            echo "skip macos-$arch $t (pending: does not build for macOS yet)"
+            skip "macos-$arch $t (pending: does not build for macOS yet)"
         else
             cat "$log"
-            failed=$((failed + 1))
-            echo "FAIL macos-$arch $t"
+            fail "macos-$arch $t"
         fi
     done
     # The path for kernels without EV_RECEIPT, compiled (not linked) so that
@@ -95,12 +89,10 @@ for arch in x86_64 aarch64; do
     if clean_run "$bin/zig-cc" --target="$arch-macos" -std=c11 \
         -Wall -Wextra -Wpedantic -Werror -DPOLLEROS_KQUEUE_NO_RECEIPT \
         -Iinclude -Isrc -Icommon -c src/backend_kqueue.c -o "$dir/no-receipt.o"; then
-        passed=$((passed + 1))
-        echo "ok   macos-$arch backend_kqueue.c without EV_RECEIPT"
+        pass "macos-$arch backend_kqueue.c without EV_RECEIPT"
     else
         cat "$log"
-        failed=$((failed + 1))
-        echo "FAIL macos-$arch backend_kqueue.c without EV_RECEIPT"
+        fail "macos-$arch backend_kqueue.c without EV_RECEIPT"
     fi
 done
 
@@ -112,19 +104,13 @@ if printf '#include <sys/event.h>\n' | "$bin/zig-cc" --target=x86_64-freebsd \
     if clean_run "$bin/zig-cc" --target=x86_64-freebsd -std=c11 \
         -Wall -Wextra -Wpedantic -Werror -Iinclude -Isrc -Icommon -c \
         src/backend_kqueue.c -o "$obj"; then
-        passed=$((passed + 1))
-        echo "ok   freebsd backend_kqueue.c (syntax and types)"
+        pass "freebsd backend_kqueue.c (syntax and types)"
     else
         cat "$log"
-        failed=$((failed + 1))
-        echo "FAIL freebsd backend_kqueue.c"
+        fail "freebsd backend_kqueue.c"
     fi
 else
-    skipped=$((skipped + 1))
-    echo "skip freebsd backend_kqueue.c: no toolchain here has FreeBSD" \
-        "headers (zig 0.11 ships none, Debian packages none); the FreeBSD" \
-        "job of .github/workflows/ci.yml builds and runs it"
+    skip "freebsd backend_kqueue.c: no toolchain here has FreeBSD headers (zig 0.11 ships none, Debian packages none); the FreeBSD job of .github/workflows/ci.yml builds and runs it"
 fi
 
-echo "macos: $passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+finish macos

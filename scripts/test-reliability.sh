@@ -28,35 +28,21 @@
 # non-zero when anything failed.
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/lib/suite.sh
 sh scripts/deps.sh
-if ! command -v valgrind >/dev/null 2>&1; then
+if ! have_cmd valgrind; then
     echo "reliability: installing valgrind"
-    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-    $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q \
-        --no-install-recommends valgrind
+    apt_install valgrind
 fi
-
-gen=""
-command -v ninja >/dev/null 2>&1 && gen="-G Ninja"
-jobs=$(nproc 2>/dev/null || echo 2)
-passed=0 failed=0 skipped=0
-pass() { passed=$((passed + 1)); echo "PASS $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; }
-
-# Backends this system builds (the library's CMake says which).
-backends="poll"
-[ "$(uname -s)" = Linux ] && backends="epoll poll"
 
 # ---------------------------------------------------------------------------
 echo "== fuzz: build (clang, libFuzzer, ASan+UBSan) in build/fuzz"
-CC=clang cmake -S tests/fuzz -B build/fuzz $gen >/dev/null
-cmake --build build/fuzz -j "$jobs"
+CC=clang cmake_build tests/fuzz build/fuzz
 fuzz=build/fuzz/po_fuzz
 mkdir -p build/fuzz/artifacts
 
 secs=${POLLEROS_FUZZ_SECONDS:-60}
-nb=$(echo $backends | wc -w)
+nb=$(echo "$backends" | wc -w)
 if [ "${CI:-}" = true ] && [ $((secs * nb)) -gt 150 ]; then
     secs=$((150 / nb))
 fi
@@ -71,7 +57,7 @@ replay_seeds() { # tag, seed dir, command...
     shift 2
     log=build/fuzz/replay-$tag.log
     if "$@" -runs=0 "$dir" >"$log" 2>&1; then
-        pass "fuzz/$tag/corpus ($(ls "$dir" | wc -l) seeds)"
+        pass "fuzz/$tag/corpus ($(find "$dir" -type f | wc -l) seeds)"
     else
         grep -E '^polleros (fuzz|diff)|ERROR|SUMMARY' "$log" | head -n 20
         fail "fuzz/$tag/corpus (log: $log)"
@@ -120,8 +106,7 @@ fuzz_for diff diff "$dsecs" tests/fuzz/corpus-diff "$diff_fuzz"
 
 # ---------------------------------------------------------------------------
 echo "== soak: build in build/soak"
-CC=${CC:-cc} cmake -S tests/soak -B build/soak $gen >/dev/null
-cmake --build build/soak -j "$jobs"
+CC=${CC:-cc} cmake_build tests/soak build/soak
 ops=${POLLEROS_SOAK_OPS:-100000}
 for b in $backends; do
     for m in changed full; do
@@ -147,7 +132,7 @@ if [ -f build/gcc/CMakeCache.txt ]; then
     conf_dir=build/gcc
 else
     conf_dir=build/vg
-    CC=gcc cmake -S . -B build/vg $gen -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    CC=gcc configure . build/vg -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DPOLLEROS_BUILD_EXAMPLES=OFF >/dev/null
 fi
 cmake --build "$conf_dir" -j "$jobs" --target po_conformance
@@ -167,16 +152,15 @@ for m in changed full; do
             $vg "$conf" "$c" >"$log" 2>&1 || rc=$?
         case $rc in
         0) pass "valgrind/$tag/$c" ;;
-        77) skipped=$((skipped + 1)); echo "SKIP valgrind/$tag/$c" ;;
+        77) skip "valgrind/$tag/$c" ;;
         *) cat "$log"; fail "valgrind/$tag/$c (exit $rc)" ;;
         esac
     done
 done
 
 echo "== valgrind: memcheck over the fuzzers' seed corpora ($vg_backend; the differential one on two backends; no sanitizers)"
-CC=gcc cmake -S tests/fuzz -B build/vg-fuzz $gen -DPOLLEROS_FUZZ_ENGINE=replay \
-    -DPOLLEROS_FUZZ_SANITIZE= >/dev/null
-cmake --build build/vg-fuzz -j "$jobs"
+CC=gcc cmake_build tests/fuzz build/vg-fuzz -DPOLLEROS_FUZZ_ENGINE=replay \
+    -DPOLLEROS_FUZZ_SANITIZE=
 log=build/vg/logs/fuzz-corpus.log
 if POLLEROS_BACKEND=$vg_backend $vg build/vg-fuzz/po_fuzz_replay tests/fuzz/corpus \
     >"$log" 2>&1; then
@@ -194,5 +178,4 @@ else
     fail "valgrind/fuzz-diff-corpus"
 fi
 
-echo "reliability: $passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+finish reliability

@@ -27,63 +27,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
+. scripts/lib/suite.sh
 sh scripts/deps-windows.sh
-
-jobs=$(nproc 2>/dev/null || echo 2)
-gen=""
-command -v ninja >/dev/null 2>&1 && gen="-G Ninja"
-wine=/usr/lib/wine/wine64
-[ -x "$wine" ] || wine=$(command -v wine64)
-wineserver=$(dirname "$wine")/wineserver
-[ -x "$wineserver" ] || wineserver=$(command -v wineserver)
-
-# One Wine prefix under build/, made once (its first start takes seconds);
-# no debug channels; no Mono or Gecko installers.
-export WINEPREFIX="$root/build/win-wine"
-export WINEDEBUG=-all
-export WINEDLLOVERRIDES="mscoree,mshtml="
-if [ ! -f "$WINEPREFIX/system.reg" ]; then
-    echo "== windows: a new Wine prefix in $WINEPREFIX"
-    "$wine" wineboot --init >/dev/null 2>&1 || true
-    "$wineserver" -w # until the prefix is written out
-fi
-# A wineserver kept alive for the whole run, so that the hundred short test
-# programs do not each start and stop one (one may be running already).
-"$wineserver" -p 2>/dev/null || true
-trap '"$wineserver" -k 2>/dev/null || true' EXIT
-# The first program of a Wine session starts its system services, which
-# inherit that program's output and live as long as the wineserver: start
-# them here, on /dev/null, not from a test whose output pipe CTest reads
-# to the end.
-"$wine" wineboot </dev/null >/dev/null 2>&1 || true
-
-configure() { # build dir, extra cmake args...
-    dir=$1
-    shift
-    cmake -S . -B "$dir" $gen -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64-x86_64.cmake \
-        -DCMAKE_CROSSCOMPILING_EMULATOR="$wine" \
-        -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPOLLEROS_WERROR=ON "$@" >/dev/null
-    cmake --build "$dir" -j "$jobs"
-}
-
-# Runs ctest in a build dir with extra args; appends its results to the
-# totals and fails if any test failed.  A test that fails is run once more:
-# now and then Wine fails to start a program at all (no output, 0.00 s), and
-# a real failure fails twice.  The log keeps both runs, so a flake shows.
-passed=0
-skipped=0
-run_ctest() { # build dir, log name, ctest args...
-    dir=$1 log=$2
-    shift 2
-    (cd "$dir" && ctest -j "$jobs" --timeout 120 --output-on-failure \
-        --repeat until-pass:2 "$@") |
-        tee "$dir/$log"
-    grep -q '^100% tests passed' "$dir/$log"
-    ran=$(sed -n 's/.* out of \([0-9]*\)$/\1/p' "$dir/$log")
-    s=$(grep -c '\*\*\*Skipped' "$dir/$log" || true)
-    passed=$((passed + ran - s))
-    skipped=$((skipped + s))
-}
+. scripts/lib/wine.sh
 
 # "P passed, S skipped" for the tests named $1<something> in log $2,
 # leaving out the echo demo unless $1 names it.
@@ -96,10 +42,10 @@ count() {
 }
 
 echo "== windows: configure and build (mingw-w64, build/win)"
-configure build/win
+win_tree build/win all
 echo "== windows: every test under Wine"
 t0=$(date +%s)
-run_ctest build/win ctest.log
+win_ctest build/win
 t1=$(date +%s)
 
 echo "== windows: POLLEROS_WEPOLL=system (build/win-sys)"
@@ -109,12 +55,12 @@ mkdir -p "$stand_in/include" "$stand_in/lib"
 cp wepoll/include/wepoll.h "$stand_in/include/wepoll.h"
 cp build/win/wepoll/libpolleros_wepoll.a "$stand_in/lib/libwepoll.a"
 rm -f build/win-sys/CMakeCache.txt
-configure build/win-sys -DPOLLEROS_WEPOLL=system \
+win_tree build/win-sys all -DPOLLEROS_WEPOLL=system \
     -DCMAKE_FIND_ROOT_PATH="$stand_in" -DPOLLEROS_BUILD_EXAMPLES=OFF
 grep -q "POLLEROS_WEPOLL_LIBRARY:FILEPATH=$stand_in/lib/libwepoll.a" \
     build/win-sys/CMakeCache.txt
 t2=$(date +%s)
-run_ctest build/win-sys ctest.log \
+win_ctest build/win-sys \
     -R '^wepoll/(translate_|connect_refused|peer_close|closed_fd|backend_choice)'
 t3=$(date +%s)
 
@@ -133,52 +79,33 @@ echo "== windows: Wine run time: $((t1 - t0)) s, plus $((t3 - t2)) s for the sys
 
 # ---------------------------------------------------------------------------
 # Reliability: the fault build, the fuzzer's corpus replay, the churn soak.
+# A failure ends the run, with the end of its log.
 
-# Runs a Windows program (a command line, under "$wine"), its output with
-# Windows line ends made Unix ones in log $1.  A run that printed nothing at
-# all is Wine failing to start the program: it runs once more, and says so.
-wine_run() { # log, command...
-    log=$1
-    shift
-    rc=0
-    "$@" </dev/null >"$log.raw" 2>&1 || rc=$?
-    if [ "$rc" -ne 0 ] && [ ! -s "$log.raw" ]; then
-        echo "(no output, exit $rc: Wine did not start it; once more)"
-        rc=0
-        "$@" </dev/null >"$log.raw" 2>&1 || rc=$?
-    fi
-    tr -d '\r' <"$log.raw" >"$log"
-    rm -f "$log.raw"
-    return "$rc"
+fail_with() { # what, log, lines of it to show
+    tail -n "$3" "$2"
+    fail "$1 (log: $2)"
+    exit 1
 }
-toolchain="$root/cmake/mingw-w64-x86_64.cmake"
 
 echo "== windows: fault injection: build (POLLEROS_FAULTS, build/win-faults)"
-cmake -S . -B build/win-faults $gen -DCMAKE_TOOLCHAIN_FILE="$toolchain" \
-    -DCMAKE_CROSSCOMPILING_EMULATOR="$wine" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DPOLLEROS_WERROR=ON -DPOLLEROS_FAULTS=ON -DPOLLEROS_BUILD_EXAMPLES=OFF \
-    >/dev/null
-cmake --build build/win-faults -j "$jobs" --target po_faults
+win_tree build/win-faults po_faults -DPOLLEROS_FAULTS=ON \
+    -DPOLLEROS_BUILD_EXAMPLES=OFF
 t4=$(date +%s)
 p0=$passed s0=$skipped
-run_ctest build/win-faults ctest.log -R '^faults/'
+win_ctest build/win-faults -R '^faults/'
 t5=$(date +%s)
 faults_passed=$((passed - p0)) faults_skipped=$((skipped - s0))
 echo "== windows: fault matrix (site x errno -> outcome)"
 flog=build/win-faults/Testing/Temporary/LastTest.log
-for b in wepoll poll; do
-    for site in $(sed -n 's/^PO__FAULT_SITE(\([a-z_]*\),.*/\1/p' src/fault_sites.h); do
-        grep -E "^faults/$b/$site " "$flog" | awk '!seen[$0]++'
-    done
+for t in $(fault_tests build/win-faults); do
+    grep -E "^$t " "$flog" | awk '!seen[$0]++'
 done
 cells=$(grep -E '^faults/' "$flog" | awk '!seen[$0]++' |
     grep -cv ' n/a: ' || true)
 
 echo "== windows: fuzzer corpus replay: build (build/win-replay)"
-cmake -S tests/fuzz -B build/win-replay $gen \
-    -DCMAKE_TOOLCHAIN_FILE="$toolchain" >/dev/null
-cmake --build build/win-replay -j "$jobs"
-ncorpus=$(ls tests/fuzz/corpus | wc -l)
+cmake_build tests/fuzz build/win-replay -DCMAKE_TOOLCHAIN_FILE="$toolchain"
+ncorpus=$(find tests/fuzz/corpus -type f | wc -l)
 t6=$(date +%s)
 for b in wepoll poll; do
     for m in changed full; do
@@ -187,35 +114,26 @@ for b in wepoll poll; do
             "$wine" build/win-replay/po_fuzz_replay.exe tests/fuzz/corpus &&
             grep -q "^replay: $ncorpus inputs, 0 errors" "$log"; then
             late=$(sed -n 's/^polleros fuzz: \([0-9]*\) event.*/\1/p' "$log")
-            echo "PASS replay/$b/$m: $(sed -n 's/^replay: //p' "$log");" \
-                "${late:-0} event(s) one wait late after a widened interest"
-            passed=$((passed + 1))
+            pass "replay/$b/$m: $(sed -n 's/^replay: //p' "$log"); ${late:-0} event(s) one wait late after a widened interest"
         else
-            tail -n 30 "$log"
-            echo "FAIL replay/$b/$m (log: $log)"
-            exit 1
+            fail_with "replay/$b/$m" "$log" 30
         fi
     done
 done
 # The differential fuzzer's seeds: wepoll and WSAPoll must agree on each.
-ndiff=$(ls tests/fuzz/corpus-diff | wc -l)
+ndiff=$(find tests/fuzz/corpus-diff -type f | wc -l)
 log=build/win-replay/replay-diff.log
 if wine_run "$log" "$wine" build/win-replay/po_fuzz_diff_replay.exe \
     tests/fuzz/corpus-diff &&
     grep -q "^replay: $ndiff inputs, 0 errors" "$log"; then
-    echo "PASS replay/diff (wepoll vs poll): $(sed -n 's/^replay: //p' "$log")"
-    passed=$((passed + 1))
+    pass "replay/diff (wepoll vs poll): $(sed -n 's/^replay: //p' "$log")"
 else
-    tail -n 30 "$log"
-    echo "FAIL replay/diff (log: $log)"
-    exit 1
+    fail_with replay/diff "$log" 30
 fi
 t7=$(date +%s)
 
 echo "== windows: churn soak: build (build/win-soak)"
-cmake -S tests/soak -B build/win-soak $gen \
-    -DCMAKE_TOOLCHAIN_FILE="$toolchain" >/dev/null
-cmake --build build/win-soak -j "$jobs"
+cmake_build tests/soak build/win-soak -DCMAKE_TOOLCHAIN_FILE="$toolchain"
 soak_ops=${POLLEROS_WIN_SOAK_OPS:-3000}
 t8=$(date +%s)
 for b in wepoll poll; do
@@ -229,13 +147,9 @@ for b in wepoll poll; do
             bytes=$(sed -n 's/^soak: [0-9]* messages, \([0-9]*\) bytes sent, \([0-9]*\) received, \([0-9]*\) discarded.*/\1 bytes sent = \2 received + \3 discarded/p' "$log")
             reuse=$(sed -n 's/.*mark; .*; \([0-9]*\) attaches reused.*/\1/p' "$log")
             bad=$(sed -n 's/^soak: misrouted \([0-9]*\), missed \([0-9]*\), byte errors \([0-9]*\).*/misrouted \1, missed \2, byte errors \3/p' "$log")
-            echo "PASS soak/$b/$m: $soak_ops operations, $rate/s; $bytes;" \
-                "$reuse attaches on a just-freed SOCKET value; $bad"
-            passed=$((passed + 1))
+            pass "soak/$b/$m: $soak_ops operations, $rate/s; $bytes; $reuse attaches on a just-freed SOCKET value; $bad"
         else
-            cat "$log"
-            echo "FAIL soak/$b/$m (log: $log)"
-            exit 1
+            fail_with "soak/$b/$m" "$log" "$(wc -l <"$log")"
         fi
     done
 done
@@ -247,4 +161,4 @@ echo "== windows: fault build: $faults_passed passed, $faults_skipped skipped" \
 grep -h '^SKIP \[' "$flog" | awk '!seen[$0]++' || true
 echo "== windows: reliability run time: faults $((t5 - t4)) s, corpus replay" \
     "$((t7 - t6)) s, soak $((t9 - t8)) s"
-echo "windows: $passed passed, 0 failed, $skipped skipped"
+finish windows

@@ -6,47 +6,31 @@
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
+. scripts/lib/suite.sh
 sh scripts/deps.sh
 
-jobs=$(nproc 2>/dev/null || echo 2)
-gen=""
-command -v ninja >/dev/null 2>&1 && gen="-G Ninja"
-
-suite() { # name, compiler, extra cmake args...; $only: a ctest -R filter
-    name=$1 cc=$2
-    shift 2
+suite() { # name, compiler, ctest -R filter ("": every test), cmake args...
+    name=$1 cc=$2 filter=$3
+    shift 3
     echo "== $name: configure and build"
-    CC=$cc cmake -S . -B "build/$name" $gen -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        -DPOLLEROS_WERROR=ON "$@" >/dev/null
-    cmake --build "build/$name" -j "$jobs"
+    CC=$cc build_tree "build/$name" all "$@"
     echo "== $name: conformance suite"
-    (cd "build/$name" && ctest -j "$jobs" --output-on-failure ${only:+-R "$only"}) |
-        tee "build/$name/ctest.log"
-    # ctest's pipeline status is lost in the pipe: read its verdict back.
-    grep -q '^100% tests passed' "build/$name/ctest.log"
-    ran=$(sed -n 's/.* out of \([0-9]*\)$/\1/p' "build/$name/ctest.log")
-    skipped=$(grep -c '(Skipped)$' "build/$name/ctest.log" || true)
-    passed=$((passed + ran - skipped))
-    skips=$((skips + skipped))
+    ctest_run "build/$name" ${filter:+-R "$filter"}
 }
-passed=0
-skips=0
-only=""
 
-suite gcc gcc
+suite gcc gcc ""
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    suite clang-asan clang -DPOLLEROS_SANITIZE=address,undefined
+    suite clang-asan clang "" -DPOLLEROS_SANITIZE=address,undefined
 # Only the cases and examples that run threads: the rest has none.
-only=notify
-TSAN_OPTIONS=halt_on_error=1 suite clang-tsan clang -DPOLLEROS_SANITIZE=thread
-only=""
+TSAN_OPTIONS=halt_on_error=1 \
+    suite clang-tsan clang notify -DPOLLEROS_SANITIZE=thread
 
 echo "== install: find_package and pkg-config consumers"
 prefix="$root/build/install"
 rm -rf "$prefix" build/consumer
 cmake --install build/gcc --prefix "$prefix" >/dev/null
-CC=gcc cmake -S tests/install -B build/consumer $gen \
+CC=gcc configure tests/install build/consumer \
     -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build build/consumer >/dev/null
 LD_LIBRARY_PATH="$prefix/lib" build/consumer/consumer_cmake
@@ -63,12 +47,6 @@ passed=$((passed + 2))
 # "<name>: N passed, N failed, N skipped".
 for os in faults reliability windows macos docs; do
     [ -f "scripts/test-$os.sh" ] || continue
-    sh "scripts/test-$os.sh" | tee "build/test-$os.log"
-    last=$(tail -n 1 "build/test-$os.log")
-    n=$(echo "$last" | sed -n 's/.*: \([0-9]*\) passed, 0 failed.*/\1/p')
-    [ -n "$n" ] || { echo "$os: failed" >&2; exit 1; }
-    passed=$((passed + n))
-    s=$(echo "$last" | sed -n 's/.* \([0-9]*\) skipped.*/\1/p')
-    skips=$((skips + ${s:-0}))
+    add_script "$os"
 done
-echo "all: $passed passed, 0 failed, $skips skipped"
+finish all
