@@ -173,9 +173,16 @@ typedef struct po_channel_ops {
     void (*deinit)(po_channel *ch, void *ctx);
 } po_channel_ops;
 
-/* Allocator hooks: every byte the poller owns comes from here.  realloc must
- * accept NULL as the old pointer.  A hook returning NULL makes the call that
- * needed memory fail with PO_ENOMEM and leaves the poller as it was. */
+/* Allocator hooks: every byte the poller owns comes from here, with one
+ * exception: on Windows the wepoll backend's bridge (wepoll/) keeps a record
+ * per registered socket, taken when po_wait() registers the socket and given
+ * back once the kernel lets go of it, from the C library's heap, because
+ * po_wait() never calls these hooks and the bridge cannot bound those
+ * records in advance (a deleted socket's record lives until its cancelled
+ * request completes).  If that allocation fails the channel reports PO_ERR
+ * with po_channel_errno() ENOMEM.  realloc must accept NULL as the old
+ * pointer.  A hook returning NULL makes the call that needed memory fail
+ * with PO_ENOMEM and leaves the poller as it was. */
 typedef struct po_allocator {
     void *(*malloc)(size_t size, void *ctx);
     void *(*realloc)(void *ptr, size_t size, void *ctx);
@@ -433,7 +440,8 @@ PO_API int po_set_socket(po_channel *ch, po_socket s);
  * ends the round early as if it timed out.
  * Errors: PO_EINVAL, PO_EBUSY, PO_ESYS (the kernel wait failed; see
  * po_last_errno(); the poller is unchanged and can wait again).
- * Never allocates.  Phase A costs O(candidates) in PO_RECONCILE_CHANGED
+ * Never calls the allocator (but see po_allocator for the wepoll
+ * backend).  Phase A costs O(candidates) in PO_RECONCILE_CHANGED
  * mode, O(channels) in PO_RECONCILE_FULL; phase C O(events), plus O(log d)
  * per deadline that fires.
  */

@@ -34,7 +34,7 @@ static int po_epoll_init(void **state, const po_allocator *a,
         sizeof *ep + (size_t)max_events * sizeof(struct epoll_event), a->ctx);
     if (ep == NULL)
         return PO_ENOMEM;
-    ep->epfd = po__epoll_open(a);
+    ep->epfd = po__epoll_open();
     if (ep->epfd == PO__EPFD_NONE) {
         int saved = errno;
         a->free(ep, a->ctx);

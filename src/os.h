@@ -37,10 +37,11 @@ typedef struct pollfd po__pollfd;
 #define PO__EPOLL_KIND PO_BACKEND_EPOLL
 #endif
 
-/* A new epoll object, not inherited by child processes, its memory (on
- * Windows) from `a`; PO__EPFD_NONE with errno set on failure.  On Windows
- * it holds a Winsock reference until po__epoll_close(). */
-po__epfd po__epoll_open(const po_allocator *a);
+/* A new epoll object, not inherited by child processes; PO__EPFD_NONE with
+ * errno set on failure.  On Windows it holds a Winsock reference until
+ * po__epoll_close(), and its bridge's memory comes from the C library
+ * (po_allocator in polleros.h says why). */
+po__epfd po__epoll_open(void);
 void po__epoll_close(po__epfd ep);
 
 /* Before and after a poll backend's life: 0 or an errno. */

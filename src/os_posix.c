@@ -11,8 +11,7 @@
 #include "os.h"
 
 #ifdef __linux__
-po__epfd po__epoll_open(const po_allocator *a) {
-    (void)a;
+po__epfd po__epoll_open(void) {
     int fd = PO_FAULT(PO_FAULT_CREATE, -1, epoll_create1(EPOLL_CLOEXEC));
     return fd < 0 ? PO__EPFD_NONE : fd;
 }

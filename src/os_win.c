@@ -20,8 +20,7 @@
 #include "harvest.h"
 #include "os.h"
 
-po__epfd po__epoll_open(const po_allocator *a) {
-    (void)a;
+po__epfd po__epoll_open(void) {
     WSADATA wsa;
     int rc = WSAStartup(MAKEWORD(2, 2), &wsa);
     if (rc != 0) {
