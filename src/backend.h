@@ -21,7 +21,7 @@
 #include "polleros.h"
 
 /* Interest, as the kernel is told it. */
-enum { PO_IN = 1u, PO_OUT = 2u };
+enum { PO__IN = 1u, PO__OUT = 2u };
 
 typedef struct po__backend_ops {
     const char *name;

@@ -13,24 +13,24 @@
 #include "fault.h"
 #include "os.h"
 
-/* The kernel's event mask is handed to the core as it is (PO_EV_NVAL, 0x20,
+/* The kernel's event mask is handed to the core as it is (PO__EV_NVAL, 0x20,
  * is no epoll event, so it never appears). */
-_Static_assert((unsigned)EPOLLIN == PO_EV_IN &&
-                   (unsigned)EPOLLOUT == PO_EV_OUT &&
-                   (unsigned)EPOLLERR == PO_EV_ERR &&
-                   (unsigned)EPOLLHUP == PO_EV_HUP,
+_Static_assert((unsigned)EPOLLIN == PO__EV_IN &&
+                   (unsigned)EPOLLOUT == PO__EV_OUT &&
+                   (unsigned)EPOLLERR == PO__EV_ERR &&
+                   (unsigned)EPOLLHUP == PO__EV_HUP,
                "epoll's event bits are the core's");
 
-typedef struct po_epoll {
+typedef struct po__epoll {
     po__epfd epfd;
     int cap;
     const po_allocator *a;
     struct epoll_event events[]; /* the harvest buffer */
-} po_epoll;
+} po__epoll;
 
-static int po_epoll_init(void **state, const po_allocator *a,
-                         unsigned max_events) {
-    po_epoll *ep = a->malloc(
+static int po__epoll_init(void **state, const po_allocator *a,
+                          unsigned max_events) {
+    po__epoll *ep = a->malloc(
         sizeof *ep + (size_t)max_events * sizeof(struct epoll_event), a->ctx);
     if (ep == NULL)
         return PO_ENOMEM;
@@ -47,47 +47,48 @@ static int po_epoll_init(void **state, const po_allocator *a,
     return PO_OK;
 }
 
-static void po_epoll_deinit(void *state) {
-    po_epoll *ep = state;
+static void po__epoll_deinit(void *state) {
+    po__epoll *ep = state;
     po__epoll_close(ep->epfd);
     ep->a->free(ep, ep->a->ctx);
 }
 
-static int po_epoll_ctl(po_epoll *ep, int site, int op, po_socket s,
-                        unsigned interest, po_seqn token) {
+static int po__epoll_ctl(po__epoll *ep, int site, int op, po_socket s,
+                         unsigned interest, po_seqn token) {
     struct epoll_event ev;
-    ev.events = ((interest & PO_IN) ? EPOLLIN : 0u) |
-                ((interest & PO_OUT) ? EPOLLOUT : 0u);
+    ev.events = ((interest & PO__IN) ? EPOLLIN : 0u) |
+                ((interest & PO__OUT) ? EPOLLOUT : 0u);
     ev.data.u64 = token;
-    return PO_FAULT(site, -1, epoll_ctl(ep->epfd, op, s, &ev)) == 0 ? 0 : errno;
+    return PO__FAULT(site, -1, epoll_ctl(ep->epfd, op, s, &ev)) == 0 ? 0
+                                                                     : errno;
 }
 
-static int po_epoll_add(void *state, po_socket s, unsigned interest,
-                        po_seqn token, uint32_t *bref) {
+static int po__epoll_add(void *state, po_socket s, unsigned interest,
+                         po_seqn token, uint32_t *bref) {
     (void)bref;
-    return po_epoll_ctl(state, PO_FAULT_CTL_ADD, EPOLL_CTL_ADD, s, interest,
-                        token);
+    return po__epoll_ctl(state, PO__FAULT_CTL_ADD, EPOLL_CTL_ADD, s, interest,
+                         token);
 }
 
-static int po_epoll_mod(void *state, po_socket s, unsigned interest,
-                        po_seqn token, uint32_t *bref) {
+static int po__epoll_mod(void *state, po_socket s, unsigned interest,
+                         po_seqn token, uint32_t *bref) {
     (void)bref;
-    return po_epoll_ctl(state, PO_FAULT_CTL_MOD, EPOLL_CTL_MOD, s, interest,
-                        token);
+    return po__epoll_ctl(state, PO__FAULT_CTL_MOD, EPOLL_CTL_MOD, s, interest,
+                         token);
 }
 
-static int po_epoll_del(void *state, po_socket s, uint32_t *bref) {
+static int po__epoll_del(void *state, po_socket s, uint32_t *bref) {
     (void)bref;
-    return po_epoll_ctl(state, PO_FAULT_CTL_DEL, EPOLL_CTL_DEL, s, 0, 0);
+    return po__epoll_ctl(state, PO__FAULT_CTL_DEL, EPOLL_CTL_DEL, s, 0, 0);
 }
 
 /* A peer's FIN shows as EPOLLIN (EOF to read) for a channel that reads and
  * not at all for one that does not; EPOLLHUP is a connection that can
  * neither send nor receive (on Windows, a reset); EPOLLERR a socket error. */
-static int po_epoll_wait(void *state, po__round *r, int timeout_ms) {
-    po_epoll *ep = state;
-    int n = PO_FAULT(PO_FAULT_WAIT, -1,
-                     epoll_wait(ep->epfd, ep->events, ep->cap, timeout_ms));
+static int po__epoll_wait(void *state, po__round *r, int timeout_ms) {
+    po__epoll *ep = state;
+    int n = PO__FAULT(PO__FAULT_WAIT, -1,
+                      epoll_wait(ep->epfd, ep->events, ep->cap, timeout_ms));
     if (n < 0)
         return errno;
     po__harvest h;
@@ -100,7 +101,7 @@ static int po_epoll_wait(void *state, po__round *r, int timeout_ms) {
 
 /* One table, under the name of the API this system has. */
 const po__backend_ops PO__EPOLL_BACKEND = {
-    PO__EPOLL_NAME,  PO__EPOLL_KIND, true,         po_epoll_init,
-    po_epoll_deinit, NULL,           po_epoll_add, po_epoll_mod,
-    po_epoll_del,    po_epoll_wait,
+    PO__EPOLL_NAME,   PO__EPOLL_KIND, true,          po__epoll_init,
+    po__epoll_deinit, NULL,           po__epoll_add, po__epoll_mod,
+    po__epoll_del,    po__epoll_wait,
 };

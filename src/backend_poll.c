@@ -15,7 +15,7 @@
 #include "backend.h"
 #include "os.h"
 
-typedef struct po_pollset {
+typedef struct po__pollset {
     po__pollfd *fds;
     po_seqn *seqn;   /* fds[i] belongs to the channel with SeqN seqn[i] */
     uint32_t **bref; /* ... whose index word is *bref[i] */
@@ -23,11 +23,11 @@ typedef struct po_pollset {
     size_t max_events; /* delivered per wait, as with the other backends */
     size_t start;      /* where the next harvest begins */
     const po_allocator *a;
-} po_pollset;
+} po__pollset;
 
-static int po_poll_init(void **state, const po_allocator *a,
-                        unsigned max_events) {
-    po_pollset *ps = a->malloc(sizeof *ps, a->ctx);
+static int po__poll_init(void **state, const po_allocator *a,
+                         unsigned max_events) {
+    po__pollset *ps = a->malloc(sizeof *ps, a->ctx);
     if (ps == NULL)
         return PO_ENOMEM;
     memset(ps, 0, sizeof *ps);
@@ -43,8 +43,8 @@ static int po_poll_init(void **state, const po_allocator *a,
     return PO_OK;
 }
 
-static void po_poll_deinit(void *state) {
-    po_pollset *ps = state;
+static void po__poll_deinit(void *state) {
+    po__pollset *ps = state;
     const po_allocator *a = ps->a;
     void *arrays[] = {ps->fds, ps->seqn, ps->bref, ps};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
@@ -54,8 +54,8 @@ static void po_poll_deinit(void *state) {
 }
 
 /* Grows one array to cap elements; the old block stays valid on failure. */
-static int po_poll_grow(const po_allocator *a, void **arr, size_t size,
-                        size_t cap) {
+static int po__poll_grow(const po_allocator *a, void **arr, size_t size,
+                         size_t cap) {
     void *fresh = a->realloc(*arr, cap * size, a->ctx);
     if (fresh == NULL)
         return PO_ENOMEM;
@@ -63,30 +63,30 @@ static int po_poll_grow(const po_allocator *a, void **arr, size_t size,
     return PO_OK;
 }
 
-static int po_poll_reserve(void *state, size_t sockets) {
-    po_pollset *ps = state;
+static int po__poll_reserve(void *state, size_t sockets) {
+    po__pollset *ps = state;
     if (sockets <= ps->cap)
         return PO_OK;
     size_t cap = ps->cap ? ps->cap * 2 : 64;
     while (cap < sockets)
         cap *= 2;
     const po_allocator *a = ps->a;
-    if (po_poll_grow(a, (void **)&ps->fds, sizeof *ps->fds, cap) ||
-        po_poll_grow(a, (void **)&ps->seqn, sizeof *ps->seqn, cap) ||
-        po_poll_grow(a, (void **)&ps->bref, sizeof *ps->bref, cap))
+    if (po__poll_grow(a, (void **)&ps->fds, sizeof *ps->fds, cap) ||
+        po__poll_grow(a, (void **)&ps->seqn, sizeof *ps->seqn, cap) ||
+        po__poll_grow(a, (void **)&ps->bref, sizeof *ps->bref, cap))
         return PO_ENOMEM;
     ps->cap = cap;
     return PO_OK;
 }
 
-static short po_poll_events(unsigned interest) {
-    return (short)(((interest & PO_IN) ? POLLIN : 0) |
-                   ((interest & PO_OUT) ? POLLOUT : 0));
+static short po__poll_events(unsigned interest) {
+    return (short)(((interest & PO__IN) ? POLLIN : 0) |
+                   ((interest & PO__OUT) ? POLLOUT : 0));
 }
 
-static int po_poll_add(void *state, po_socket s, unsigned interest,
-                       po_seqn token, uint32_t *bref) {
-    po_pollset *ps = state;
+static int po__poll_add(void *state, po_socket s, unsigned interest,
+                        po_seqn token, uint32_t *bref) {
+    po__pollset *ps = state;
     if (ps->n == ps->cap)
         return ENOMEM; /* the core reserves room: not reached */
     int e = po__poll_check(s);
@@ -94,7 +94,7 @@ static int po_poll_add(void *state, po_socket s, unsigned interest,
         return e;
     size_t i = ps->n++;
     ps->fds[i].fd = s;
-    ps->fds[i].events = po_poll_events(interest);
+    ps->fds[i].events = po__poll_events(interest);
     ps->fds[i].revents = 0;
     ps->seqn[i] = token;
     ps->bref[i] = bref;
@@ -102,17 +102,17 @@ static int po_poll_add(void *state, po_socket s, unsigned interest,
     return 0;
 }
 
-static int po_poll_mod(void *state, po_socket s, unsigned interest,
-                       po_seqn token, uint32_t *bref) {
-    po_pollset *ps = state;
+static int po__poll_mod(void *state, po_socket s, unsigned interest,
+                        po_seqn token, uint32_t *bref) {
+    po__pollset *ps = state;
     (void)s;
-    ps->fds[*bref].events = po_poll_events(interest);
+    ps->fds[*bref].events = po__poll_events(interest);
     ps->seqn[*bref] = token;
     return 0;
 }
 
-static int po_poll_del(void *state, po_socket s, uint32_t *bref) {
-    po_pollset *ps = state;
+static int po__poll_del(void *state, po_socket s, uint32_t *bref) {
+    po__pollset *ps = state;
     (void)s;
     size_t i = *bref, last = --ps->n;
     ps->fds[i] = ps->fds[last];
@@ -122,8 +122,8 @@ static int po_poll_del(void *state, po_socket s, uint32_t *bref) {
     return 0;
 }
 
-static int po_poll_wait(void *state, po__round *r, int timeout_ms) {
-    po_pollset *ps = state;
+static int po__poll_wait(void *state, po__round *r, int timeout_ms) {
+    po__pollset *ps = state;
     int n = po__poll(ps->fds, ps->n, timeout_ms);
     if (n < 0)
         return -n;
@@ -142,11 +142,11 @@ static int po_poll_wait(void *state, po__round *r, int timeout_ms) {
             continue;
         left--;
         ps->start = i + 1;
-        unsigned ev = ((rev & POLLIN) ? PO_EV_IN : 0u) |
-                      ((rev & POLLOUT) ? PO_EV_OUT : 0u) |
-                      ((rev & POLLERR) ? PO_EV_ERR : 0u) |
+        unsigned ev = ((rev & POLLIN) ? PO__EV_IN : 0u) |
+                      ((rev & POLLOUT) ? PO__EV_OUT : 0u) |
+                      ((rev & POLLERR) ? PO__EV_ERR : 0u) |
                       ((rev & POLLHUP) ? po__poll_hup(rev) : 0u) |
-                      ((rev & POLLNVAL) ? PO_EV_NVAL : 0u);
+                      ((rev & POLLNVAL) ? PO__EV_NVAL : 0u);
         po__deliver(&h, ps->seqn[i], ev);
     }
     po__harvest_end(&h, take - left);
@@ -154,6 +154,7 @@ static int po_poll_wait(void *state, po__round *r, int timeout_ms) {
 }
 
 const po__backend_ops po__backend_poll = {
-    "poll",          PO_BACKEND_POLL, false,       po_poll_init, po_poll_deinit,
-    po_poll_reserve, po_poll_add,     po_poll_mod, po_poll_del,  po_poll_wait,
+    "poll",          PO_BACKEND_POLL,  false,        po__poll_init,
+    po__poll_deinit, po__poll_reserve, po__poll_add, po__poll_mod,
+    po__poll_del,    po__poll_wait,
 };

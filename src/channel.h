@@ -12,29 +12,29 @@
 #include "polleros.h"
 
 /* Bits of po_channel.state.  The low two are the interest the kernel holds
- * (PO_IN, PO_OUT from backend.h; 0: not registered). */
+ * (PO__IN, PO__OUT from backend.h; 0: not registered). */
 enum {
-    PO_ST_KINT = 3u,
-    PO_ST_LIVE = 4u,     /* attached (else: a free record, or deleted) */
-    PO_ST_LISTED = 8u,   /* on the poller's candidate list */
-    PO_ST_MARKED = 16u,  /* waiting for po_delete_marked() */
-    PO_ST_DELETED = 32u, /* deleted while listed: freed when the list is */
-    PO_ST_TIMER = 64u,   /* has a deadline (timers.h) */
-    PO_ST_PARKED = 128u  /* os_errno is set */
+    PO__ST_KINT = 3u,
+    PO__ST_LIVE = 4u,     /* attached (else: a free record, or deleted) */
+    PO__ST_LISTED = 8u,   /* on the poller's candidate list */
+    PO__ST_MARKED = 16u,  /* waiting for po_delete_marked() */
+    PO__ST_DELETED = 32u, /* deleted while listed: freed when the list is */
+    PO__ST_TIMER = 64u,   /* has a deadline (timers.h) */
+    PO__ST_PARKED = 128u  /* os_errno is set */
 };
 
 /* Links a channel that is on no list at the head of one. */
 static inline void po__link(po_channel **head, po_channel *ch) {
-    ch->state |= PO_ST_LISTED;
+    ch->state |= PO__ST_LISTED;
     ch->link = *head;
     *head = ch;
 }
 
 /* Records a failed kernel call: the channel reports PO_ERR and makes no
- * kernel call until its socket is set again (core.c, po_sync()). */
+ * kernel call until its socket is set again (core.c, po__sync()). */
 static inline void po__park(po_channel *ch, int e) {
     ch->os_errno = e;
-    ch->state |= PO_ST_PARKED;
+    ch->state |= PO__ST_PARKED;
 }
 
 /* The layout is published in polleros.h, for the inline walk and accessors;

@@ -22,29 +22,29 @@
 /* ------------------------------------------------------------------------ */
 /* Allocation                                                               */
 
-static void *po_std_malloc(size_t n, void *ctx) {
+static void *po__std_malloc(size_t n, void *ctx) {
     (void)ctx;
     return malloc(n);
 }
-static void *po_std_realloc(void *ptr, size_t n, void *ctx) {
+static void *po__std_realloc(void *ptr, size_t n, void *ctx) {
     (void)ctx;
     return realloc(ptr, n);
 }
-static void po_std_free(void *ptr, void *ctx) {
+static void po__std_free(void *ptr, void *ctx) {
     (void)ctx;
     free(ptr);
 }
-static const po_allocator po_std_allocator = {po_std_malloc, po_std_realloc,
-                                              po_std_free, NULL};
+static const po_allocator po__std_allocator = {po__std_malloc, po__std_realloc,
+                                               po__std_free, NULL};
 
-static po_poller *po_poller_of(po_channel *ch) {
-    return po_slab_of(ch)->poller;
+static po_poller *po__poller_of(po_channel *ch) {
+    return po__slab_of(ch)->poller;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Backend choice                                                           */
 
-static const po__backend_ops *const po_backends[] = {
+static const po__backend_ops *const po__backends[] = {
 #ifdef POLLEROS_HAVE_EPOLL
     &po__backend_epoll,
 #endif
@@ -58,9 +58,9 @@ static const po__backend_ops *const po_backends[] = {
     &po__backend_poll,
 #endif
 };
-enum { PO_NBACKENDS = sizeof po_backends / sizeof po_backends[0] };
+enum { PO__NBACKENDS = sizeof po__backends / sizeof po__backends[0] };
 
-static const char *const po_backend_names[] = {
+static const char *const po__backend_names[] = {
     [PO_BACKEND_EPOLL] = "epoll",
     [PO_BACKEND_POLL] = "poll",
     [PO_BACKEND_KQUEUE] = "kqueue",
@@ -68,12 +68,12 @@ static const char *const po_backend_names[] = {
 };
 
 /* The environment names a backend only when the caller did not. */
-static int po_pick_backend(po_backend_kind kind, const po__backend_ops **out) {
+static int po__pick_backend(po_backend_kind kind, const po__backend_ops **out) {
     if (kind == PO_BACKEND_DEFAULT) {
         const char *env = getenv("POLLEROS_BACKEND");
         if (env != NULL && *env != '\0') {
             for (size_t k = PO_BACKEND_EPOLL; k <= PO_BACKEND_WEPOLL; k++)
-                if (strcmp(env, po_backend_names[k]) == 0)
+                if (strcmp(env, po__backend_names[k]) == 0)
                     kind = (po_backend_kind)k;
             if (kind == PO_BACKEND_DEFAULT)
                 return PO_EINVAL;
@@ -81,16 +81,16 @@ static int po_pick_backend(po_backend_kind kind, const po__backend_ops **out) {
     } else if (kind < PO_BACKEND_EPOLL || kind > PO_BACKEND_WEPOLL) {
         return PO_EINVAL;
     }
-    for (size_t i = 0; i < PO_NBACKENDS; i++)
-        if (kind == PO_BACKEND_DEFAULT || po_backends[i]->kind == kind) {
-            *out = po_backends[i];
+    for (size_t i = 0; i < PO__NBACKENDS; i++)
+        if (kind == PO_BACKEND_DEFAULT || po__backends[i]->kind == kind) {
+            *out = po__backends[i];
             return PO_OK;
         }
     return PO_ENOTSUP;
 }
 
 /* The environment chooses only what the caller left to it. */
-static int po_pick_reconcile(po_reconcile mode, bool *changed) {
+static int po__pick_reconcile(po_reconcile mode, bool *changed) {
     if (mode == PO_RECONCILE_DEFAULT) {
         const char *env = getenv("POLLEROS_RECONCILE");
         mode = PO_RECONCILE_CHANGED;
@@ -113,16 +113,17 @@ po_poller *po_create(const po_options *opt, int *err) {
                                         PO_RECONCILE_DEFAULT};
     if (opt == NULL)
         opt = &defaults;
-    const po_allocator *a = opt->allocator ? opt->allocator : &po_std_allocator;
+    const po_allocator *a =
+        opt->allocator ? opt->allocator : &po__std_allocator;
     const po__backend_ops *be = NULL;
     bool changed = false;
     int rc = PO_EINVAL;
     po_poller *p = NULL;
     if (a->malloc == NULL || a->realloc == NULL || a->free == NULL)
         goto fail;
-    rc = po_pick_backend(opt->backend, &be);
+    rc = po__pick_backend(opt->backend, &be);
     if (rc == PO_OK)
-        rc = po_pick_reconcile(opt->reconcile, &changed);
+        rc = po__pick_reconcile(opt->reconcile, &changed);
     if (rc != PO_OK)
         goto fail;
     rc = PO_ENOMEM;
@@ -141,8 +142,8 @@ po_poller *po_create(const po_options *opt, int *err) {
                  a->malloc, a->free, a->ctx);
     po__map_init(&p->by_sock, offsetof(po_channel, sock), sizeof(po_socket),
                  a->malloc, a->free, a->ctx);
-    po_slab_init(&p->slabs);
-    po_timers_init(&p->timers, a);
+    po__slab_init(&p->slabs);
+    po__timers_init(&p->timers, a);
     unsigned max_events = opt->max_events ? opt->max_events : 256;
     rc = be->init(&p->bstate, &p->alloc,
                   max_events < 65536 ? max_events : 65536);
@@ -161,9 +162,9 @@ fail:
     return NULL;
 }
 
-static void po_remove(po_poller *p, po_channel *ch);
+static void po__remove(po_poller *p, po_channel *ch);
 
-static void po_call_deinit(po_poller *p, po_channel *ch) {
+static void po__call_deinit(po_poller *p, po_channel *ch) {
     if (ch->ops->deinit == NULL)
         return;
     p->in_callback = true;
@@ -184,15 +185,15 @@ int po_destroy(po_poller *p) {
     /* Each channel leaves the maps just before its deinit, so that a deinit
      * that looks up another channel finds only those not yet deinit'd.
      * Removal keeps every record until the slabs go, so the scan is safe. */
-    PO_SLAB_EACH(&p->slabs, ch, PO_ST_LIVE) {
-        ch->state &= (uint8_t)~PO_ST_KINT; /* gone with it */
-        po_remove(p, ch);
+    PO__SLAB_EACH(&p->slabs, ch, PO__ST_LIVE) {
+        ch->state &= (uint8_t)~PO__ST_KINT; /* gone with it */
+        po__remove(p, ch);
     }
-    po_slab_free_all(&p->slabs, &p->alloc);
+    po__slab_free_all(&p->slabs, &p->alloc);
     po__map_free(&p->by_chn);
     po__map_free(&p->round.by_seqn);
     po__map_free(&p->by_sock);
-    po_timers_free(&p->timers, &p->alloc);
+    po__timers_free(&p->timers, &p->alloc);
     po_allocator a = p->alloc;
     a.free(p, a.ctx);
     return PO_OK;
@@ -244,15 +245,15 @@ const char *po_strerror(int err) {
 /* Channels                                                                 */
 
 void po_touch(po_channel *ch) {
-    if (ch == NULL || !(ch->state & PO_ST_LIVE))
+    if (ch == NULL || !(ch->state & PO__ST_LIVE))
         return;
-    po_poller *p = po_poller_of(ch);
-    if (p->changed && !(ch->state & PO_ST_LISTED))
+    po_poller *p = po__poller_of(ch);
+    if (p->changed && !(ch->state & PO__ST_LISTED))
         po__link(&p->round.walk.list, ch);
 }
 
 /* Room for one more socket in the socket map and the backend. */
-static int po_reserve_socket(po_poller *p) {
+static int po__reserve_socket(po_poller *p) {
     if (!po__map_reserve(&p->by_sock, 1))
         return PO_ENOMEM;
     return p->be->reserve ? p->be->reserve(p->bstate, p->by_sock.count + 1)
@@ -260,7 +261,7 @@ static int po_reserve_socket(po_poller *p) {
 }
 
 /* The socket as the socket map reads it from a channel. */
-static uint64_t po_sock_key(po_socket s) {
+static uint64_t po__sock_key(po_socket s) {
     return sizeof s == 4 ? (uint64_t)(uint32_t)s : (uint64_t)s;
 }
 
@@ -268,7 +269,7 @@ static uint64_t po_sock_key(po_socket s) {
  * PO_NO_SOCKET cannot, and poll(2) would skip it silently where epoll
  * reports EBADF, so it is refused before any backend sees it.  Any SOCKET
  * value may be one. */
-static bool po_socket_valid(po_socket s) {
+static bool po__socket_valid(po_socket s) {
 #ifdef _WIN32
     (void)s;
     return true;
@@ -277,34 +278,34 @@ static bool po_socket_valid(po_socket s) {
 #endif
 }
 
-static bool po_socket_taken(const po_poller *p, po_socket s) {
+static bool po__socket_taken(const po_poller *p, po_socket s) {
     return s != PO_NO_SOCKET &&
-           po__map_get(&p->by_sock, po_sock_key(s)) != NULL;
+           po__map_get(&p->by_sock, po__sock_key(s)) != NULL;
 }
 
 int po_attach(po_poller *p, po_chn chn, po_socket s, const po_channel_ops *ops,
               void *ctx, po_channel **out) {
     if (p == NULL || ops == NULL || ops->triggers == NULL ||
-        !po_socket_valid(s))
+        !po__socket_valid(s))
         return PO_EINVAL;
     if (p->in_callback)
         return PO_EBUSY;
     if (po__map_get(&p->by_chn, chn) != NULL)
         return PO_EEXIST;
-    if (po_socket_taken(p, s))
+    if (po__socket_taken(p, s))
         return PO_EINUSE;
-    if (po_slab_reserve(&p->slabs, p, &p->alloc) != PO_OK ||
+    if (po__slab_reserve(&p->slabs, p, &p->alloc) != PO_OK ||
         !po__map_reserve(&p->by_chn, 1) ||
         !po__map_reserve(&p->round.by_seqn, 1) ||
-        (s != PO_NO_SOCKET && po_reserve_socket(p) != PO_OK))
+        (s != PO_NO_SOCKET && po__reserve_socket(p) != PO_OK))
         return PO_ENOMEM;
-    po_channel *ch = po_slab_take(&p->slabs);
+    po_channel *ch = po__slab_take(&p->slabs);
     ch->ops = ops;
     ch->ctx = ctx;
     ch->seqn = p->next_seqn++;
     ch->chn = chn;
     ch->sock = s;
-    ch->state = PO_ST_LIVE;
+    ch->state = PO__ST_LIVE;
     po__map_put(&p->by_chn, ch);
     po__map_put(&p->round.by_seqn, ch);
     if (s != PO_NO_SOCKET)
@@ -322,34 +323,34 @@ po_channel *po_find(po_poller *p, po_chn chn) {
 /* Takes the channel's socket out of the kernel.  Callers that are forgetting
  * the registration anyway ignore the result: a socket the application
  * already closed has left the kernel by itself. */
-static int po_unregister(po_poller *p, po_channel *ch) {
-    if ((ch->state & PO_ST_KINT) == 0)
+static int po__unregister(po_poller *p, po_channel *ch) {
+    if ((ch->state & PO__ST_KINT) == 0)
         return 0;
-    ch->state &= (uint8_t)~PO_ST_KINT;
+    ch->state &= (uint8_t)~PO__ST_KINT;
     p->stats.dels++;
     return p->be->del(p->bstate, ch->sock, &ch->bref);
 }
 
-static void po_remove(po_poller *p, po_channel *ch) {
-    po_unregister(p, ch);
-    if (ch->state & PO_ST_TIMER)
-        po_timers_set(&p->timers, ch, PO_NEVER, &p->alloc);
+static void po__remove(po_poller *p, po_channel *ch) {
+    po__unregister(p, ch);
+    if (ch->state & PO__ST_TIMER)
+        po__timers_set(&p->timers, ch, PO_NEVER, &p->alloc);
     po__map_del(&p->by_chn, ch);
     po__map_del(&p->round.by_seqn, ch);
     if (ch->sock != PO_NO_SOCKET)
         po__map_del(&p->by_sock, ch);
-    if (ch->state & PO_ST_MARKED)
+    if (ch->state & PO__ST_MARKED)
         p->nmarked--;
     /* Flagged before deinit, so that a deinit marking or touching its own
      * channel changes nothing.  The record stays on (or joins) the round's
      * list and is returned when the next wait takes the list: it may be the
      * next step of a walk in progress, and until then the application may
      * still hand the pointer to the API, which refuses or ignores it. */
-    ch->state = (uint8_t)((ch->state & PO_ST_LISTED) | PO_ST_DELETED);
+    ch->state = (uint8_t)((ch->state & PO__ST_LISTED) | PO__ST_DELETED);
     ch->act = 0;
-    if (!(ch->state & PO_ST_LISTED))
+    if (!(ch->state & PO__ST_LISTED))
         po__link(&p->round.walk.list, ch);
-    po_call_deinit(p, ch);
+    po__call_deinit(p, ch);
 }
 
 int po_delete(po_poller *p, po_chn chn) {
@@ -360,7 +361,7 @@ int po_delete(po_poller *p, po_chn chn) {
     po_channel *ch = po__map_get(&p->by_chn, chn);
     if (ch == NULL)
         return PO_ENOENT;
-    po_remove(p, ch);
+    po__remove(p, ch);
     return PO_OK;
 }
 
@@ -377,10 +378,11 @@ int po_delete_group(po_poller *p, const po_chn *chns, size_t n) {
 }
 
 void po_mark_delete(po_channel *ch) {
-    if (ch == NULL || (ch->state & (PO_ST_MARKED | PO_ST_LIVE)) != PO_ST_LIVE)
+    if (ch == NULL ||
+        (ch->state & (PO__ST_MARKED | PO__ST_LIVE)) != PO__ST_LIVE)
         return;
-    ch->state |= PO_ST_MARKED;
-    po_poller_of(ch)->nmarked++;
+    ch->state |= PO__ST_MARKED;
+    po__poller_of(ch)->nmarked++;
 }
 
 int po_delete_marked(po_poller *p) {
@@ -391,8 +393,8 @@ int po_delete_marked(po_poller *p) {
     int deleted = 0;
     if (p->nmarked == 0)
         return 0;
-    PO_SLAB_EACH(&p->slabs, ch, PO_ST_MARKED) {
-        po_remove(p, ch);
+    PO__SLAB_EACH(&p->slabs, ch, PO__ST_MARKED) {
+        po__remove(p, ch);
         deleted++;
     }
     return deleted;
@@ -400,32 +402,32 @@ int po_delete_marked(po_poller *p) {
 
 /* The checks of a call that changes a live channel: its poller in *pp, or
  * an error. */
-static int po_changeable(po_channel *ch, po_poller **pp) {
+static int po__changeable(po_channel *ch, po_poller **pp) {
     if (ch == NULL)
         return PO_EINVAL;
-    *pp = po_poller_of(ch);
+    *pp = po__poller_of(ch);
     if ((*pp)->in_callback)
         return PO_EBUSY;
-    return (ch->state & PO_ST_LIVE) ? PO_OK : PO_EINVAL;
+    return (ch->state & PO__ST_LIVE) ? PO_OK : PO_EINVAL;
 }
 
 int po_set_socket(po_channel *ch, po_socket s) {
     po_poller *p;
-    int rc = po_changeable(ch, &p);
+    int rc = po__changeable(ch, &p);
     if (rc != PO_OK)
         return rc;
-    if (!po_socket_valid(s))
+    if (!po__socket_valid(s))
         return PO_EINVAL;
-    if (s != ch->sock && po_socket_taken(p, s))
+    if (s != ch->sock && po__socket_taken(p, s))
         return PO_EINUSE;
     if (s != PO_NO_SOCKET && ch->sock == PO_NO_SOCKET &&
-        po_reserve_socket(p) != PO_OK)
+        po__reserve_socket(p) != PO_OK)
         return PO_ENOMEM;
     /* Unregister now, while the old socket is surely still the
      * application's: it may close it as soon as this returns. */
-    po_unregister(p, ch);
+    po__unregister(p, ch);
     ch->os_errno = 0;
-    ch->state &= (uint8_t)~PO_ST_PARKED;
+    ch->state &= (uint8_t)~PO__ST_PARKED;
     if (ch->sock != PO_NO_SOCKET)
         po__map_del(&p->by_sock, ch);
     /* A new SeqN: an event of the old socket still in flight (a duplicated
@@ -448,45 +450,45 @@ int po_set_socket(po_channel *ch, po_socket s) {
 
 int po_set_deadline(po_channel *ch, po_time at) {
     po_poller *p;
-    int rc = po_changeable(ch, &p);
-    return rc == PO_OK ? po_timers_set(&p->timers, ch, at, &p->alloc) : rc;
+    int rc = po__changeable(ch, &p);
+    return rc == PO_OK ? po__timers_set(&p->timers, ch, at, &p->alloc) : rc;
 }
 
 po_time po_channel_deadline(const po_channel *ch) {
-    if (ch == NULL || !(ch->state & PO_ST_TIMER))
+    if (ch == NULL || !(ch->state & PO__ST_TIMER))
         return PO_NEVER;
-    return po_timers_get(&po_poller_of((po_channel *)ch)->timers, ch);
+    return po__timers_get(&po__poller_of((po_channel *)ch)->timers, ch);
 }
 
 /* ------------------------------------------------------------------------ */
 /* The wait                                                                 */
 
 /* The kernel interest each combination of the five kernel triggers needs. */
-#define PO_INTEREST(w)                                                         \
-    ((((w) & (PO_RECV | PO_NOTIFY | PO_ACCEPT)) ? PO_IN : 0u) |                \
-     (((w) & (PO_SEND | PO_CONNECT)) ? PO_OUT : 0u))
-#define PO_INTEREST4(w)                                                        \
-    PO_INTEREST(w), PO_INTEREST((w) + 1), PO_INTEREST((w) + 2),                \
-        PO_INTEREST((w) + 3)
-#define PO_INTEREST16(w)                                                       \
-    PO_INTEREST4(w), PO_INTEREST4((w) + 4), PO_INTEREST4((w) + 8),             \
-        PO_INTEREST4((w) + 12)
-static const uint8_t po_interest[32] = {PO_INTEREST16(0), PO_INTEREST16(16)};
+#define PO__INTEREST(w)                                                        \
+    ((((w) & (PO_RECV | PO_NOTIFY | PO_ACCEPT)) ? PO__IN : 0u) |               \
+     (((w) & (PO_SEND | PO_CONNECT)) ? PO__OUT : 0u))
+#define PO__INTEREST4(w)                                                       \
+    PO__INTEREST(w), PO__INTEREST((w) + 1), PO__INTEREST((w) + 2),             \
+        PO__INTEREST((w) + 3)
+#define PO__INTEREST16(w)                                                      \
+    PO__INTEREST4(w), PO__INTEREST4((w) + 4), PO__INTEREST4((w) + 8),          \
+        PO__INTEREST4((w) + 12)
+static const uint8_t po__interest[32] = {PO__INTEREST16(0), PO__INTEREST16(16)};
 
 /* Brings the kernel in line with the channel's wants when they need another
  * interest than the kernel holds: at most one add, mod or del.  A failure
  * parks the channel: it is unregistered, reports PO_ERR and makes no kernel
  * call until its socket is set again.  Out of line, so that the probe's
  * steady state, where nothing changed, stays a few instructions. */
-static void po_sync(po_poller *p, po_channel *ch, unsigned k) {
-    unsigned held = ch->state & PO_ST_KINT;
+static void po__sync(po_poller *p, po_channel *ch, unsigned k) {
+    unsigned held = ch->state & PO__ST_KINT;
     if (ch->sock == PO_NO_SOCKET || ch->os_errno != 0)
         k = 0;
     if (k == held)
         return;
     int e;
     if (k == 0) {
-        e = po_unregister(p, ch);
+        e = po__unregister(p, ch);
         if (e != 0 && ch->os_errno == 0)
             po__park(ch, e);
         return;
@@ -506,18 +508,18 @@ static void po_sync(po_poller *p, po_channel *ch, unsigned k) {
         e = p->be->mod(p->bstate, ch->sock, k, ch->seqn, &ch->bref);
     }
     if (e == 0) {
-        ch->state = (uint8_t)((ch->state & ~PO_ST_KINT) | k);
+        ch->state = (uint8_t)((ch->state & ~PO__ST_KINT) | k);
         return;
     }
     po__park(ch, e);
-    po_unregister(p, ch);
+    po__unregister(p, ch);
 }
 
 /* The probe's answer when it needs more than the steady state: a kernel
  * call, or internal triggers and a parked channel's PO_ERR, which are
  * reported without waiting. */
-static void po_probe_act(po_poller *p, po_channel *ch, unsigned k) {
-    po_sync(p, ch, k);
+static void po__probe_act(po_poller *p, po_channel *ch, unsigned k) {
+    po__sync(p, ch, k);
     po_triggers t = (po_triggers)((ch->wants & PO_INTERNAL_TRIGGERS) |
                                   (ch->os_errno ? PO_ERR : 0));
     if (t)
@@ -527,20 +529,20 @@ static void po_probe_act(po_poller *p, po_channel *ch, unsigned k) {
 /* Phase A for one channel.  Inline in the wait's loops; the steady state
  * (same interest, no internal trigger, not parked) takes no other call than
  * the probe. */
-static inline void po_probe(po_poller *p, po_channel *ch, uint8_t state) {
+static inline void po__probe(po_poller *p, po_channel *ch, uint8_t state) {
     po_triggers want = ch->ops->triggers(ch, ch->ctx);
     ch->wants = want;
-    unsigned k = po_interest[want & PO_KERNEL_TRIGGERS];
+    unsigned k = po__interest[want & PO_KERNEL_TRIGGERS];
     /* `state` was read before the probe, which cannot change the bits
      * tested here: the calls that could fail with PO_EBUSY in a probe. */
-    if (((state & (PO_ST_KINT | PO_ST_PARKED)) ^ k) |
+    if (((state & (PO__ST_KINT | PO__ST_PARKED)) ^ k) |
         (want & PO_INTERNAL_TRIGGERS))
-        po_probe_act(p, ch, k);
+        po__probe_act(p, ch, k);
 }
 
 /* Milliseconds from now to `at`, rounded up so that the wait ends at or
  * after it; 0 when it has passed. */
-static int po_ms_until(po_time at) {
+static int po__ms_until(po_time at) {
     po_time now = po_now();
     if (at <= now)
         return 0;
@@ -548,10 +550,10 @@ static int po_ms_until(po_time at) {
     return ms < (po_time)INT_MAX ? (int)ms : INT_MAX;
 }
 
-static void po_fire_deadlines(po_poller *p) {
+static void po__fire_deadlines(po_poller *p) {
     po_time now = po_now();
     po_channel *ch;
-    while ((ch = po_timers_pop_due(&p->timers, now)) != NULL)
+    while ((ch = po__timers_pop_due(&p->timers, now)) != NULL)
         po__round_trigger(&p->round, ch, PO_TIMEOUT);
 }
 
@@ -560,12 +562,12 @@ static void po_fire_deadlines(po_poller *p) {
  * wait cut short by a deadline that has not quite come (a coarse system
  * timer) waits again for the rest, so that an untriggered round still means
  * the caller's timeout.  Returns the kernel wait's result. */
-static int po_wait_deadlines(po_poller *p, int timeout_ms) {
+static int po__wait_deadlines(po_poller *p, int timeout_ms) {
     for (;;) {
         int ms = timeout_ms;
         bool for_deadline = false;
         if (ms != 0) {
-            int until = po_ms_until(po_timers_next(&p->timers));
+            int until = po__ms_until(po__timers_next(&p->timers));
             if (ms < 0 || until < ms) {
                 ms = until;
                 for_deadline = true;
@@ -573,20 +575,20 @@ static int po_wait_deadlines(po_poller *p, int timeout_ms) {
         }
         p->stats.waits++;
         int e = p->be->wait(p->bstate, &p->round, ms);
-        po_fire_deadlines(p);
+        po__fire_deadlines(p);
         if (!for_deadline || p->round.ntrig || e != 0)
             return e;
     }
 }
 
 /* Takes a channel off the list the wait took, for a new round, and returns
- * its state; a deleted one (PO_ST_DELETED) is freed. */
-static inline uint8_t po_unlist(po_poller *p, po_channel *ch) {
-    uint8_t state = (uint8_t)(ch->state & ~PO_ST_LISTED);
+ * its state; a deleted one (PO__ST_DELETED) is freed. */
+static inline uint8_t po__unlist(po_poller *p, po_channel *ch) {
+    uint8_t state = (uint8_t)(ch->state & ~PO__ST_LISTED);
     ch->state = state;
     ch->act = 0;
-    if (state & PO_ST_DELETED)
-        po_slab_give(&p->slabs, ch, &p->alloc);
+    if (state & PO__ST_DELETED)
+        po__slab_give(&p->slabs, ch, &p->alloc);
     return state;
 }
 
@@ -608,17 +610,17 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
     if (p->changed) {
         for (po_channel *ch = cand, *next; ch != NULL; ch = next) {
             next = ch->link;
-            uint8_t state = po_unlist(p, ch);
-            if (!(state & PO_ST_DELETED))
-                po_probe(p, ch, state);
+            uint8_t state = po__unlist(p, ch);
+            if (!(state & PO__ST_DELETED))
+                po__probe(p, ch, state);
         }
     } else {
         for (po_channel *ch = cand, *next; ch != NULL; ch = next) {
             next = ch->link;
-            po_unlist(p, ch);
+            po__unlist(p, ch);
         }
-        PO_SLAB_EACH(&p->slabs, ch, PO_ST_LIVE)
-        po_probe(p, ch, ch->state);
+        PO__SLAB_EACH(&p->slabs, ch, PO__ST_LIVE)
+        po__probe(p, ch, ch->state);
     }
     p->in_callback = false;
 
@@ -629,7 +631,7 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
         p->stats.waits++;
         e = p->be->wait(p->bstate, r, ms);
     } else {
-        e = po_wait_deadlines(p, ms);
+        e = po__wait_deadlines(p, ms);
     }
     int rc = (int)r->ntrig;
     if (e != 0 && e != EINTR) {

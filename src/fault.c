@@ -6,7 +6,7 @@
 static struct {
     unsigned long calls, nth;
     int err;
-} po_faults[PO_FAULT_NSITES];
+} po_faults[PO__FAULT_NSITES];
 
 int po__fault(int site) {
     if (++po_faults[site].calls != po_faults[site].nth)
@@ -18,10 +18,10 @@ int po__fault(int site) {
 
 int po__fault_after(int site, int rc) { return po__fault(site) ? -1 : rc; }
 
-void po_fault_arm(int site, unsigned long nth, int err) {
+void po__fault_arm(int site, unsigned long nth, int err) {
     po_faults[site].calls = 0;
     po_faults[site].nth = nth;
     po_faults[site].err = err;
 }
 
-unsigned long po_fault_calls(int site) { return po_faults[site].calls; }
+unsigned long po__fault_calls(int site) { return po_faults[site].calls; }

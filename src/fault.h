@@ -3,14 +3,14 @@
  * make.  Built with POLLEROS_FAULTS (CMake -DPOLLEROS_FAULTS=ON), each call
  * first asks po__fault(site) whether to fail; if so it returns the call's
  * failure value with errno set, without calling the system.  Built without
- * it, PO_FAULT(site, fail, call) is just `call`.
+ * it, PO__FAULT(site, fail, call) is just `call`.
  *
  * The sites are the kinds of call the backends make; a backend that makes
  * no such call (the poll backend's mod and del, for one) has no site.  A
  * failure is reported as the call would report it: errno, or on Windows
  * where the call returns a Winsock error (WSAStartup, WSAPoll), that code,
  * with errno's value.
- * The fault test (tests/t_faults.c) arms them with po_fault_arm().
+ * The fault test (tests/t_faults.c) arms them with po__fault_arm().
  */
 #ifndef POLLEROS_FAULT_H
 #define POLLEROS_FAULT_H
@@ -19,7 +19,7 @@ enum {
 #define PO__FAULT_SITE(name, constant, absent) constant,
 #include "fault_sites.h"
 #undef PO__FAULT_SITE
-    PO_FAULT_NSITES
+    PO__FAULT_NSITES
 };
 
 #ifdef POLLEROS_FAULTS
@@ -32,14 +32,14 @@ int po__fault(int site);
 int po__fault_after(int site, int rc);
 /* The nth call at `site` from now (1: the next) fails once with err; nth 0
  * disarms the site.  Resets the site's call count. */
-void po_fault_arm(int site, unsigned long nth, int err);
+void po__fault_arm(int site, unsigned long nth, int err);
 /* Calls made at `site` since it was last armed. */
-unsigned long po_fault_calls(int site);
-#define PO_FAULT(site, fail, call) (po__fault(site) ? (fail) : (call))
-#define PO_FAULT_AFTER(site, call) po__fault_after(site, call)
+unsigned long po__fault_calls(int site);
+#define PO__FAULT(site, fail, call) (po__fault(site) ? (fail) : (call))
+#define PO__FAULT_AFTER(site, call) po__fault_after(site, call)
 #else
-#define PO_FAULT(site, fail, call) ((void)(site), (call))
-#define PO_FAULT_AFTER(site, call) ((void)(site), (call))
+#define PO__FAULT(site, fail, call) ((void)(site), (call))
+#define PO__FAULT_AFTER(site, call) ((void)(site), (call))
 #endif
 
 #endif

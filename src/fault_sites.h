@@ -8,16 +8,16 @@
  * the line's start.
  */
 /* The kernel object: epoll_create1, kqueue; WSAStartup for poll on Windows. */
-PO__FAULT_SITE(create, PO_FAULT_CREATE, "no kernel object to create")
+PO__FAULT_SITE(create, PO__FAULT_CREATE, "no kernel object to create")
 /* Register a socket: epoll_ctl, kevent; poll on Windows: the check that it
  * is an open socket. */
-PO__FAULT_SITE(ctl_add, PO_FAULT_CTL_ADD, "add makes no kernel call")
+PO__FAULT_SITE(ctl_add, PO__FAULT_CTL_ADD, "add makes no kernel call")
 /* Change its interest. */
-PO__FAULT_SITE(ctl_mod, PO_FAULT_CTL_MOD, "mod makes no kernel call")
+PO__FAULT_SITE(ctl_mod, PO__FAULT_CTL_MOD, "mod makes no kernel call")
 /* Unregister it. */
-PO__FAULT_SITE(ctl_del, PO_FAULT_CTL_DEL, "del makes no kernel call")
+PO__FAULT_SITE(ctl_del, PO__FAULT_CTL_DEL, "del makes no kernel call")
 /* epoll_wait, poll, WSAPoll, kevent. */
-PO__FAULT_SITE(wait, PO_FAULT_WAIT, "no wait call")
+PO__FAULT_SITE(wait, PO__FAULT_WAIT, "no wait call")
 /* Close the kernel object (epoll_close on Windows); WSACleanup for poll on
  * Windows. */
-PO__FAULT_SITE(close, PO_FAULT_CLOSE, "no kernel object to close")
+PO__FAULT_SITE(close, PO__FAULT_CLOSE, "no kernel object to close")

@@ -9,7 +9,7 @@
 /* An event, in the terms of what the channel wants (see po_wait()). */
 static po_triggers po__translate(po_triggers want, unsigned ev) {
     po_triggers t = 0;
-    if (ev & PO_EV_IN) {
+    if (ev & PO__EV_IN) {
         if (want & PO_RECV)
             t |= PO_RECV;
         else if (want & PO_NOTIFY)
@@ -17,22 +17,22 @@ static po_triggers po__translate(po_triggers want, unsigned ev) {
         else if (want & PO_ACCEPT)
             t |= PO_ACCEPT;
     }
-    if (ev & PO_EV_OUT) {
+    if (ev & PO__EV_OUT) {
         if (want & PO_SEND)
             t |= PO_SEND;
         else if (want & PO_CONNECT)
             t |= PO_CONNECT;
     }
-    if (ev & PO_EV_HUP)
+    if (ev & PO__EV_HUP)
         t |= (want & PO_RECV) ? PO_RECV : PO_ERR;
-    if (ev & (PO_EV_ERR | PO_EV_NVAL))
+    if (ev & (PO__EV_ERR | PO__EV_NVAL))
         t |= PO_ERR;
     return t;
 }
 
 po_triggers po__translate_event(po_channel *ch, unsigned events) {
-    events &= PO_EV_ALL;
-    if (events & PO_EV_NVAL)
+    events &= PO__EV_ALL;
+    if (events & PO__EV_NVAL)
         po__park(ch, EBADF); /* unregistered by the next wait */
     return po__translate(ch->wants, events);
 }

@@ -31,12 +31,12 @@
  * POLLOUT, POLLERR, POLLHUP and POLLNVAL (epoll's EPOLL* too), so that the
  * epoll backend hands the kernel's mask over without translating it. */
 enum {
-    PO_EV_IN = 0x01u,   /* readable (data, a pending connection, EOF) */
-    PO_EV_OUT = 0x04u,  /* writable, or a connect finished */
-    PO_EV_ERR = 0x08u,  /* the socket has an error pending */
-    PO_EV_HUP = 0x10u,  /* the peer hung up: no more data will come */
-    PO_EV_NVAL = 0x20u, /* the descriptor is not open (poll's POLLNVAL) */
-    PO_EV_ALL = 0x3du
+    PO__EV_IN = 0x01u,   /* readable (data, a pending connection, EOF) */
+    PO__EV_OUT = 0x04u,  /* writable, or a connect finished */
+    PO__EV_ERR = 0x08u,  /* the socket has an error pending */
+    PO__EV_HUP = 0x10u,  /* the peer hung up: no more data will come */
+    PO__EV_NVAL = 0x20u, /* the descriptor is not open (poll's POLLNVAL) */
+    PO__EV_ALL = 0x3du
 };
 
 /* What a round has triggered: the first member of the poller record, so
@@ -93,7 +93,7 @@ static inline bool po__untriggered_unlisted(const po_channel *ch) {
     static const union {
         uint8_t b[2];
         uint16_t both;
-    } mask = {{0xffu, PO_ST_LISTED}};
+    } mask = {{0xffu, PO__ST_LISTED}};
     uint16_t both;
     memcpy(&both, &ch->act, 2);
     return (both & mask.both) == 0;
@@ -140,7 +140,7 @@ static inline void po__deliver(po__harvest *h, po_seqn token, unsigned events) {
         return;
     }
     po_triggers t = PO_RECV; /* by far the most common event */
-    if (PO__UNLIKELY(events != PO_EV_IN || !(ch->wants & PO_RECV))) {
+    if (PO__UNLIKELY(events != PO__EV_IN || !(ch->wants & PO_RECV))) {
         t = po__translate_event(ch, events);
         if (t == 0)
             return;

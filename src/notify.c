@@ -25,15 +25,15 @@
 #include "poller.h"
 #include "wake.h"
 
-typedef struct po_cell {
+typedef struct po__cell {
     atomic_size_t seq;
     uint64_t value;
-} po_cell;
+} po__cell;
 
 /* Producers share `tail`; the consumer alone moves `head`.  Padding keeps
  * them on different cache lines, so pushes do not slow the takes. */
 struct po_notifier {
-    po_wake wake;
+    po__wake wake;
     size_t mask;
     char pad0[64];
     atomic_size_t tail;
@@ -41,24 +41,24 @@ struct po_notifier {
     size_t head;
     atomic_int pending;
     char pad2[64];
-    po_cell cells[];
+    po__cell cells[];
 };
 
-static po_triggers po_notifier_probe(po_channel *ch, void *ctx) {
+static po_triggers po__notifier_probe(po_channel *ch, void *ctx) {
     (void)ch;
     (void)ctx;
     return PO_NOTIFY;
 }
 
-static void po_notifier_deinit(po_channel *ch, void *ctx) {
+static void po__notifier_deinit(po_channel *ch, void *ctx) {
     po_notifier *n = ctx;
-    const po_allocator *a = &po_slab_of(ch)->poller->alloc;
-    po_wake_close(&n->wake);
+    const po_allocator *a = &po__slab_of(ch)->poller->alloc;
+    po__wake_close(&n->wake);
     a->free(n, a->ctx);
 }
 
-static const po_channel_ops po_notifier_ops = {po_notifier_probe,
-                                               po_notifier_deinit};
+static const po_channel_ops po__notifier_ops = {po__notifier_probe,
+                                                po__notifier_deinit};
 
 int po_notifier_attach(po_poller *p, po_chn chn, size_t capacity,
                        po_notifier **out, po_channel **chp) {
@@ -75,7 +75,7 @@ int po_notifier_attach(po_poller *p, po_chn chn, size_t capacity,
     while (cap < (capacity ? capacity : 1024))
         cap *= 2;
     const po_allocator *a = &p->alloc;
-    po_notifier *n = a->malloc(sizeof *n + cap * sizeof(po_cell), a->ctx);
+    po_notifier *n = a->malloc(sizeof *n + cap * sizeof(po__cell), a->ctx);
     if (n == NULL)
         return PO_ENOMEM;
     memset(n, 0, sizeof *n);
@@ -86,16 +86,16 @@ int po_notifier_attach(po_poller *p, po_chn chn, size_t capacity,
         atomic_init(&n->cells[i].seq, i);
         n->cells[i].value = 0;
     }
-    int e = po_wake_open(&n->wake);
+    int e = po__wake_open(&n->wake);
     if (e != 0) {
         a->free(n, a->ctx);
         errno = e;
         return PO_ESYS;
     }
     po_channel *ch;
-    int rc = po_attach(p, chn, n->wake.rd, &po_notifier_ops, n, &ch);
+    int rc = po_attach(p, chn, n->wake.rd, &po__notifier_ops, n, &ch);
     if (rc != PO_OK) {
-        po_wake_close(&n->wake);
+        po__wake_close(&n->wake);
         a->free(n, a->ctx);
         return rc;
     }
@@ -110,7 +110,7 @@ int po_notify(po_notifier *n, uint64_t value) {
     if (n == NULL)
         return PO_EINVAL;
     size_t pos = atomic_load_explicit(&n->tail, memory_order_relaxed);
-    po_cell *c;
+    po__cell *c;
     for (;;) {
         c = &n->cells[pos & n->mask];
         size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
@@ -128,7 +128,7 @@ int po_notify(po_notifier *n, uint64_t value) {
     c->value = value;
     atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
     if (atomic_exchange(&n->pending, 1) == 0) {
-        int e = po_wake_signal(&n->wake);
+        int e = po__wake_signal(&n->wake);
         if (e != 0) {
             /* The payload stays queued; let the next sender try again. */
             atomic_store(&n->pending, 0);
@@ -139,8 +139,8 @@ int po_notify(po_notifier *n, uint64_t value) {
     return PO_OK;
 }
 
-static bool po_notifier_pop(po_notifier *n, uint64_t *value) {
-    po_cell *c = &n->cells[n->head & n->mask];
+static bool po__notifier_pop(po_notifier *n, uint64_t *value) {
+    po__cell *c = &n->cells[n->head & n->mask];
     if (atomic_load_explicit(&c->seq, memory_order_acquire) != n->head + 1)
         return false;
     *value = c->value;
@@ -152,11 +152,11 @@ static bool po_notifier_pop(po_notifier *n, uint64_t *value) {
 int po_notifier_take(po_notifier *n, uint64_t *value) {
     if (n == NULL || value == NULL)
         return PO_EINVAL;
-    if (po_notifier_pop(n, value))
+    if (po__notifier_pop(n, value))
         return PO_OK;
-    po_wake_drain(&n->wake);
+    po__wake_drain(&n->wake);
     /* An exchange, not a store: reading a producer's 1 makes its push
      * visible to the look that follows. */
     atomic_exchange(&n->pending, 0);
-    return po_notifier_pop(n, value) ? PO_OK : PO_EAGAIN;
+    return po__notifier_pop(n, value) ? PO_OK : PO_EAGAIN;
 }

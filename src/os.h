@@ -53,7 +53,7 @@ int po__poll_check(po_socket s);
 /* poll() over n entries: the number of ready entries, or -errno.  Windows:
  * an empty vector sleeps, and a closed socket is reported POLLNVAL. */
 int po__poll(po__pollfd *fds, size_t n, int timeout_ms);
-/* The PO_EV_* bits of a POLLHUP: a peer's FIN is EOF to read (PO_EV_IN) on
+/* The PO_EV_* bits of a POLLHUP: a peer's FIN is EOF to read (PO__EV_IN) on
  * Windows unless POLLERR comes with it, a hang-up everywhere else. */
 unsigned po__poll_hup(short revents);
 

@@ -12,12 +12,12 @@
 
 #ifdef __linux__
 po__epfd po__epoll_open(void) {
-    int fd = PO_FAULT(PO_FAULT_CREATE, -1, epoll_create1(EPOLL_CLOEXEC));
+    int fd = PO__FAULT(PO__FAULT_CREATE, -1, epoll_create1(EPOLL_CLOEXEC));
     return fd < 0 ? PO__EPFD_NONE : fd;
 }
 
 void po__epoll_close(po__epfd ep) {
-    (void)PO_FAULT_AFTER(PO_FAULT_CLOSE, close(ep));
+    (void)PO__FAULT_AFTER(PO__FAULT_CLOSE, close(ep));
 }
 #endif
 
@@ -26,17 +26,17 @@ void po__poll_stop(void) {}
 
 /* The check's kernel calls are the poll backend's add site. */
 int po__poll_check(po_socket s) {
-    return PO_FAULT(PO_FAULT_CTL_ADD, errno, po__pollable(s));
+    return PO__FAULT(PO__FAULT_CTL_ADD, errno, po__pollable(s));
 }
 
 int po__poll(po__pollfd *fds, size_t n, int timeout_ms) {
-    int rc = PO_FAULT(PO_FAULT_WAIT, -1, poll(fds, (nfds_t)n, timeout_ms));
+    int rc = PO__FAULT(PO__FAULT_WAIT, -1, poll(fds, (nfds_t)n, timeout_ms));
     return rc < 0 ? -errno : rc;
 }
 
 unsigned po__poll_hup(short revents) {
     (void)revents;
-    return PO_EV_HUP;
+    return PO__EV_HUP;
 }
 
 int po__pollable(int fd) {

@@ -12,7 +12,7 @@
  * the whole call (Wine), so the ready entries are counted here and a
  * failure is turned into POLLNVAL for the closed ones; and a peer's FIN is
  * POLLHUP without POLLERR, which polleros reports as readable (EOF to
- * read), as poll(2) does on POSIX, keeping PO_EV_HUP for a reset.
+ * read), as poll(2) does on POSIX, keeping PO__EV_HUP for a reset.
  */
 #include <errno.h>
 
@@ -27,7 +27,7 @@ po__epfd po__epoll_open(void) {
         errno = rc;
         return NULL;
     }
-    po__epfd port = PO_FAULT(PO_FAULT_CREATE, NULL, epoll_create1(0));
+    po__epfd port = PO__FAULT(PO__FAULT_CREATE, NULL, epoll_create1(0));
     if (port == NULL) {
         int saved = errno;
         WSACleanup();
@@ -37,17 +37,19 @@ po__epfd po__epoll_open(void) {
 }
 
 void po__epoll_close(po__epfd port) {
-    (void)PO_FAULT_AFTER(PO_FAULT_CLOSE, epoll_close(port));
+    (void)PO__FAULT_AFTER(PO__FAULT_CLOSE, epoll_close(port));
     WSACleanup();
 }
 
 int po__poll_start(void) {
     WSADATA wsa;
     /* A fault is reported as WSAStartup reports its errors: returned. */
-    return PO_FAULT(PO_FAULT_CREATE, errno, WSAStartup(MAKEWORD(2, 2), &wsa));
+    return PO__FAULT(PO__FAULT_CREATE, errno, WSAStartup(MAKEWORD(2, 2), &wsa));
 }
 
-void po__poll_stop(void) { (void)PO_FAULT_AFTER(PO_FAULT_CLOSE, WSACleanup()); }
+void po__poll_stop(void) {
+    (void)PO__FAULT_AFTER(PO__FAULT_CLOSE, WSACleanup());
+}
 
 static int po__socket_check(po_socket s) {
     DWORD flags;
@@ -61,7 +63,7 @@ static int po__socket_check(po_socket s) {
 
 /* Two kernel calls, the poll backend's add site. */
 int po__poll_check(po_socket s) {
-    return PO_FAULT(PO_FAULT_CTL_ADD, errno, po__socket_check(s));
+    return PO__FAULT(PO__FAULT_CTL_ADD, errno, po__socket_check(s));
 }
 
 int po__poll(po__pollfd *fds, size_t n, int timeout_ms) {
@@ -70,8 +72,8 @@ int po__poll(po__pollfd *fds, size_t n, int timeout_ms) {
         return 0;
     }
     /* A fault is reported as Winsock reports its errors. */
-    int rc = PO_FAULT(PO_FAULT_WAIT, (WSASetLastError(errno), SOCKET_ERROR),
-                      WSAPoll(fds, (ULONG)n, timeout_ms));
+    int rc = PO__FAULT(PO__FAULT_WAIT, (WSASetLastError(errno), SOCKET_ERROR),
+                       WSAPoll(fds, (ULONG)n, timeout_ms));
     if (rc < 0 && WSAGetLastError() != WSAENOTSOCK)
         return -WSAGetLastError();
     int ready = 0;
@@ -84,5 +86,5 @@ int po__poll(po__pollfd *fds, size_t n, int timeout_ms) {
 }
 
 unsigned po__poll_hup(short revents) {
-    return (revents & POLLERR) ? PO_EV_HUP : PO_EV_IN;
+    return (revents & POLLERR) ? PO__EV_HUP : PO__EV_IN;
 }

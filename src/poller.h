@@ -21,8 +21,8 @@ struct po_poller {
     void *bstate;
     po__map by_chn;  /* channel number -> channel, which holds its SeqN */
     po__map by_sock; /* socket -> channel: one channel per socket */
-    po_slabs slabs;
-    po_timers timers; /* channel deadlines */
+    po__slabs slabs;
+    po__timers timers; /* channel deadlines */
     size_t nmarked;
     po_seqn next_seqn;
     bool changed;     /* PO_RECONCILE_CHANGED */

@@ -2,21 +2,21 @@
 
 #include <string.h>
 
-void po_slab_init(po_slabs *s) {
+void po__slab_init(po__slabs *s) {
     po__list_init(&s->all);
     po__list_init(&s->avail);
     s->empty = 0;
 }
 
-int po_slab_reserve(po_slabs *s, po_poller *p, const po_allocator *a) {
+int po__slab_reserve(po__slabs *s, po_poller *p, const po_allocator *a) {
     if (!po__list_empty(&s->avail))
         return PO_OK;
-    po_slab *b = a->malloc(sizeof *b, a->ctx);
+    po__slab *b = a->malloc(sizeof *b, a->ctx);
     if (b == NULL)
         return PO_ENOMEM;
     memset(b, 0, sizeof *b);
     b->poller = p;
-    for (unsigned i = PO_SLAB_N; i-- > 0;) {
+    for (unsigned i = PO__SLAB_N; i-- > 0;) {
         b->ch[i].slot = (uint8_t)i;
         b->ch[i].link = b->free;
         b->free = &b->ch[i];
@@ -27,8 +27,8 @@ int po_slab_reserve(po_slabs *s, po_poller *p, const po_allocator *a) {
     return PO_OK;
 }
 
-po_channel *po_slab_take(po_slabs *s) {
-    po_slab *b = PO__LIST_ENTRY(s->avail.next, po_slab, avail);
+po_channel *po__slab_take(po__slabs *s) {
+    po__slab *b = PO__LIST_ENTRY(s->avail.next, po__slab, avail);
     po_channel *ch = b->free;
     b->free = ch->link;
     if (b->used++ == 0)
@@ -41,12 +41,12 @@ po_channel *po_slab_take(po_slabs *s) {
     return ch;
 }
 
-void po_slab_give(po_slabs *s, po_channel *ch, const po_allocator *a) {
-    po_slab *b = po_slab_of(ch);
+void po__slab_give(po__slabs *s, po_channel *ch, const po_allocator *a) {
+    po__slab *b = po__slab_of(ch);
     ch->state = 0;
     ch->link = b->free;
     b->free = ch;
-    if (b->used-- == PO_SLAB_N)
+    if (b->used-- == PO__SLAB_N)
         po__list_push(&s->avail, &b->avail);
     if (b->used > 0)
         return;
@@ -59,11 +59,11 @@ void po_slab_give(po_slabs *s, po_channel *ch, const po_allocator *a) {
     a->free(b, a->ctx);
 }
 
-void po_slab_free_all(po_slabs *s, const po_allocator *a) {
+void po__slab_free_all(po__slabs *s, const po_allocator *a) {
     while (!po__list_empty(&s->all)) {
-        po_slab *b = PO__LIST_ENTRY(s->all.next, po_slab, all);
+        po__slab *b = PO__LIST_ENTRY(s->all.next, po__slab, all);
         po__list_unlink(&b->all);
         a->free(b, a->ctx);
     }
-    po_slab_init(s);
+    po__slab_init(s);
 }

@@ -1,5 +1,5 @@
 /*
- * Channel storage: slabs of PO_SLAB_N records.  A record's address never
+ * Channel storage: slabs of PO__SLAB_N records.  A record's address never
  * moves while the channel lives; a freed record is reused by a later attach.
  * Compared with one allocation per channel, a slab saves the allocator's
  * per-block overhead and keeps channels dense for the full reconciliation
@@ -16,50 +16,50 @@
 #include "channel.h"
 #include "list.h"
 
-enum { PO_SLAB_N = 64 };
+enum { PO__SLAB_N = 64 };
 
-typedef struct po_slab po_slab;
-struct po_slab {
+typedef struct po__slab po__slab;
+struct po__slab {
     po_poller *poller;
-    po__list all;     /* on po_slabs.all */
-    po__list avail;   /* on po_slabs.avail while a record is free */
+    po__list all;     /* on po__slabs.all */
+    po__list avail;   /* on po__slabs.avail while a record is free */
     po_channel *free; /* this slab's free records */
     unsigned used;
-    po_channel ch[PO_SLAB_N];
+    po_channel ch[PO__SLAB_N];
 };
 
-typedef struct po_slabs {
+typedef struct po__slabs {
     po__list all;   /* every slab: the full scan walks these */
     po__list avail; /* slabs with a free record */
     size_t empty;   /* slabs with no record in use */
-} po_slabs;
+} po__slabs;
 
-void po_slab_init(po_slabs *s);
+void po__slab_init(po__slabs *s);
 
-/* Makes sure po_slab_take() will not need memory.  PO_OK or PO_ENOMEM. */
-int po_slab_reserve(po_slabs *s, po_poller *p, const po_allocator *a);
+/* Makes sure po__slab_take() will not need memory.  PO_OK or PO_ENOMEM. */
+int po__slab_reserve(po__slabs *s, po_poller *p, const po_allocator *a);
 /* A zeroed record (its slot, the index in its slab, set); room must be
  * reserved. */
-po_channel *po_slab_take(po_slabs *s);
+po_channel *po__slab_take(po__slabs *s);
 /* Returns a record.  Its slab is released when it empties while another
  * empty slab is kept: a caller walking slabs must not touch this one again. */
-void po_slab_give(po_slabs *s, po_channel *ch, const po_allocator *a);
+void po__slab_give(po__slabs *s, po_channel *ch, const po_allocator *a);
 /* Releases every slab. */
-void po_slab_free_all(po_slabs *s, const po_allocator *a);
+void po__slab_free_all(po__slabs *s, const po_allocator *a);
 
-static inline po_slab *po_slab_of(const po_channel *ch) {
+static inline po__slab *po__slab_of(const po_channel *ch) {
     const po_channel *first = ch - ch->slot;
-    return (po_slab *)(void *)((char *)first - offsetof(po_slab, ch));
+    return (po__slab *)(void *)((char *)first - offsetof(po__slab, ch));
 }
 
 /* Visits every record whose state has one of `bits`, slab by slab.  A
  * scan may delete channels as it goes: records return to their slab only
  * at the next wait.  `ch` is declared by the macro. */
-#define PO_SLAB_EACH(s, ch, bits)                                              \
+#define PO__SLAB_EACH(s, ch, bits)                                             \
     for (po__list *po__l = (s)->all.next; po__l != &(s)->all;                  \
          po__l = po__l->next)                                                  \
-        for (po_channel *ch = PO__LIST_ENTRY(po__l, po_slab, all)->ch,         \
-                        *po__end = ch + PO_SLAB_N;                             \
+        for (po_channel *ch = PO__LIST_ENTRY(po__l, po__slab, all)->ch,        \
+                        *po__end = ch + PO__SLAB_N;                            \
              ch < po__end; ch++)                                               \
             if (ch->state & (bits))
 

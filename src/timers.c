@@ -4,40 +4,40 @@
 
 /* The map's key for a channel: its address, as the map reads it from a
  * record's ch field. */
-static uint64_t po_timer_key(const po_channel *ch) {
+static uint64_t po__timer_key(const po_channel *ch) {
     uintptr_t u = (uintptr_t)ch;
     return (uint64_t)u;
 }
 
-void po_timers_init(po_timers *t, const po_allocator *a) {
+void po__timers_init(po__timers *t, const po_allocator *a) {
     memset(t, 0, sizeof *t);
-    po__map_init(&t->by_ch, offsetof(po_timer, ch), sizeof(po_channel *),
+    po__map_init(&t->by_ch, offsetof(po__timer, ch), sizeof(po_channel *),
                  a->malloc, a->free, a->ctx);
 }
 
-void po_timers_free(po_timers *t, const po_allocator *a) {
+void po__timers_free(po__timers *t, const po_allocator *a) {
     for (size_t i = 0; i < t->by_ch.count; i++)
         a->free(t->heap[i], a->ctx);
-    for (po_timer *r = t->spare, *next; r != NULL; r = next) {
+    for (po__timer *r = t->spare, *next; r != NULL; r = next) {
         next = r->next;
         a->free(r, a->ctx);
     }
     if (t->heap)
         a->free(t->heap, a->ctx);
     po__map_free(&t->by_ch);
-    po_timers_init(t, a);
+    po__timers_init(t, a);
 }
 
-static void po_heap_place(po_timers *t, po_timer *r, size_t i) {
+static void po__heap_place(po__timers *t, po__timer *r, size_t i) {
     t->heap[i] = r;
     r->pos = i;
 }
 
 /* Moves r from index i towards the root, then towards the leaves, until the
  * heap holds again: one of the two loops does nothing. */
-static void po_heap_fix(po_timers *t, po_timer *r, size_t i) {
+static void po__heap_fix(po__timers *t, po__timer *r, size_t i) {
     while (i > 0 && t->heap[(i - 1) / 2]->at > r->at) {
-        po_heap_place(t, t->heap[(i - 1) / 2], i);
+        po__heap_place(t, t->heap[(i - 1) / 2], i);
         i = (i - 1) / 2;
     }
     for (;;) {
@@ -48,35 +48,35 @@ static void po_heap_fix(po_timers *t, po_timer *r, size_t i) {
             c++;
         if (t->heap[c]->at >= r->at)
             break;
-        po_heap_place(t, t->heap[c], i);
+        po__heap_place(t, t->heap[c], i);
         i = c;
     }
-    po_heap_place(t, r, i);
+    po__heap_place(t, r, i);
 }
 
-static void po_timers_remove(po_timers *t, po_timer *r) {
+static void po__timers_remove(po__timers *t, po__timer *r) {
     po__map_del(&t->by_ch, r);
-    po_timer *last = t->heap[t->by_ch.count];
+    po__timer *last = t->heap[t->by_ch.count];
     if (last != r)
-        po_heap_fix(t, last, r->pos);
-    r->ch->state &= (uint8_t)~PO_ST_TIMER;
+        po__heap_fix(t, last, r->pos);
+    r->ch->state &= (uint8_t)~PO__ST_TIMER;
     r->next = t->spare;
     t->spare = r;
 }
 
-static po_timer *po_timers_find(const po_timers *t, const po_channel *ch) {
-    if (!(ch->state & PO_ST_TIMER))
+static po__timer *po__timers_find(const po__timers *t, const po_channel *ch) {
+    if (!(ch->state & PO__ST_TIMER))
         return NULL;
-    return po__map_get(&t->by_ch, po_timer_key(ch));
+    return po__map_get(&t->by_ch, po__timer_key(ch));
 }
 
 /* Room for one more record in the heap, the map and the free list. */
-static int po_timers_reserve(po_timers *t, const po_allocator *a) {
+static int po__timers_reserve(po__timers *t, const po_allocator *a) {
     if (t->by_ch.count == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 16;
         if (cap > SIZE_MAX / sizeof *t->heap)
             return PO_ENOMEM;
-        po_timer **heap = a->realloc(t->heap, cap * sizeof *heap, a->ctx);
+        po__timer **heap = a->realloc(t->heap, cap * sizeof *heap, a->ctx);
         if (heap == NULL)
             return PO_ENOMEM;
         t->heap = heap;
@@ -93,21 +93,21 @@ static int po_timers_reserve(po_timers *t, const po_allocator *a) {
     return PO_OK;
 }
 
-int po_timers_set(po_timers *t, po_channel *ch, po_time at,
-                  const po_allocator *a) {
-    po_timer *r = po_timers_find(t, ch);
+int po__timers_set(po__timers *t, po_channel *ch, po_time at,
+                   const po_allocator *a) {
+    po__timer *r = po__timers_find(t, ch);
     if (r != NULL) {
         if (at == PO_NEVER) {
-            po_timers_remove(t, r);
+            po__timers_remove(t, r);
         } else {
             r->at = at;
-            po_heap_fix(t, r, r->pos);
+            po__heap_fix(t, r, r->pos);
         }
         return PO_OK;
     }
     if (at == PO_NEVER)
         return PO_OK;
-    if (po_timers_reserve(t, a) != PO_OK)
+    if (po__timers_reserve(t, a) != PO_OK)
         return PO_ENOMEM;
     r = t->spare;
     t->spare = r->next;
@@ -115,21 +115,21 @@ int po_timers_set(po_timers *t, po_channel *ch, po_time at,
     r->ch = ch;
     /* In the map first: its count is the heap's size, the new last. */
     po__map_put(&t->by_ch, r);
-    ch->state |= PO_ST_TIMER;
-    po_heap_fix(t, r, t->by_ch.count - 1);
+    ch->state |= PO__ST_TIMER;
+    po__heap_fix(t, r, t->by_ch.count - 1);
     return PO_OK;
 }
 
-po_time po_timers_get(const po_timers *t, const po_channel *ch) {
-    po_timer *r = po_timers_find(t, ch);
+po_time po__timers_get(const po__timers *t, const po_channel *ch) {
+    po__timer *r = po__timers_find(t, ch);
     return r ? r->at : PO_NEVER;
 }
 
-po_channel *po_timers_pop_due(po_timers *t, po_time now) {
+po_channel *po__timers_pop_due(po__timers *t, po_time now) {
     if (t->by_ch.count == 0 || t->heap[0]->at > now)
         return NULL;
-    po_timer *r = t->heap[0];
+    po__timer *r = t->heap[0];
     po_channel *ch = r->ch;
-    po_timers_remove(t, r);
+    po__timers_remove(t, r);
     return ch;
 }

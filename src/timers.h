@@ -5,7 +5,7 @@
  * The channel record has no room left for a heap index (56 bytes, and a
  * million channels must cost at most 96 bytes each), so deadlines live
  * beside it: a channel without one pays nothing but a state bit
- * (PO_ST_TIMER), which also spares the map lookup on its delete.  Records
+ * (PO__ST_TIMER), which also spares the map lookup on its delete.  Records
  * are recycled through a free list, so setting a deadline again and firing
  * one never allocate in the steady state.
  *
@@ -20,35 +20,35 @@
 #include "channel.h"
 #include "map.h"
 
-typedef struct po_timer po_timer;
-struct po_timer {
+typedef struct po__timer po__timer;
+struct po__timer {
     po_time at;
-    po_channel *ch; /* the map's key: the address, as 8 bytes */
-    size_t pos;     /* index in the heap */
-    po_timer *next; /* the free list */
+    po_channel *ch;  /* the map's key: the address, as 8 bytes */
+    size_t pos;      /* index in the heap */
+    po__timer *next; /* the free list */
 };
 
-typedef struct po_timers {
-    po_timer **heap; /* heap[0] is the nearest; by_ch.count long */
+typedef struct po__timers {
+    po__timer **heap; /* heap[0] is the nearest; by_ch.count long */
     size_t cap;
-    po_timer *spare; /* free records */
+    po__timer *spare; /* free records */
     po__map by_ch;
-} po_timers;
+} po__timers;
 
-void po_timers_init(po_timers *t, const po_allocator *a);
-void po_timers_free(po_timers *t, const po_allocator *a);
+void po__timers_init(po__timers *t, const po_allocator *a);
+void po__timers_free(po__timers *t, const po_allocator *a);
 /* Sets, moves or (at == PO_NEVER) removes the channel's deadline.  PO_OK or
  * PO_ENOMEM (nothing changed); removing never fails. */
-int po_timers_set(po_timers *t, po_channel *ch, po_time at,
-                  const po_allocator *a);
+int po__timers_set(po__timers *t, po_channel *ch, po_time at,
+                   const po_allocator *a);
 /* The channel's deadline, or PO_NEVER. */
-po_time po_timers_get(const po_timers *t, const po_channel *ch);
+po_time po__timers_get(const po__timers *t, const po_channel *ch);
 /* The channel whose deadline is nearest, if it is at or before `now`, with
  * that deadline removed; else NULL. */
-po_channel *po_timers_pop_due(po_timers *t, po_time now);
+po_channel *po__timers_pop_due(po__timers *t, po_time now);
 
 /* The nearest deadline, or PO_NEVER. */
-static inline po_time po_timers_next(const po_timers *t) {
+static inline po_time po__timers_next(const po__timers *t) {
     return t->by_ch.count ? t->heap[0]->at : PO_NEVER;
 }
 

@@ -14,22 +14,22 @@
 
 #include "polleros.h"
 
-typedef struct po_wake {
+typedef struct po__wake {
     po_socket rd; /* watched by the poller */
     po_socket wr; /* written by the notifying threads (rd for an eventfd) */
 #ifdef _WIN32
     atomic_flag sending; /* one send at a time: see wake_win.c */
 #endif
-} po_wake;
+} po__wake;
 
 /* Opens both ends, non-blocking and not inherited by child processes.
  * 0 or an errno (a Winsock code on Windows); nothing is left open on
  * failure. */
-int po_wake_open(po_wake *w);
-void po_wake_close(po_wake *w);
+int po__wake_open(po__wake *w);
+void po__wake_close(po__wake *w);
 /* Makes rd readable; thread-safe.  0, or an errno (Winsock code). */
-int po_wake_signal(po_wake *w);
+int po__wake_signal(po__wake *w);
 /* Reads rd until it is no longer readable.  The poller's thread only. */
-void po_wake_drain(po_wake *w);
+void po__wake_drain(po__wake *w);
 
 #endif

@@ -14,7 +14,7 @@
 #ifdef __linux__
 /* An eventfd: one descriptor, and a counter that cannot fill up as a pipe
  * can. */
-int po_wake_open(po_wake *w) {
+int po__wake_open(po__wake *w) {
     int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (fd < 0)
         return errno;
@@ -22,9 +22,9 @@ int po_wake_open(po_wake *w) {
     return 0;
 }
 
-void po_wake_close(po_wake *w) { close(w->rd); }
+void po__wake_close(po__wake *w) { close(w->rd); }
 
-int po_wake_signal(po_wake *w) {
+int po__wake_signal(po__wake *w) {
     uint64_t one = 1;
     while (write(w->wr, &one, sizeof one) < 0)
         if (errno != EINTR)
@@ -32,7 +32,7 @@ int po_wake_signal(po_wake *w) {
     return 0;
 }
 
-void po_wake_drain(po_wake *w) {
+void po__wake_drain(po__wake *w) {
     uint64_t count;
     while (read(w->rd, &count, sizeof count) < 0 && errno == EINTR)
         ;
@@ -40,7 +40,7 @@ void po_wake_drain(po_wake *w) {
 #else
 /* A pipe.  pipe2() is missing on macOS, so the flags are set after: no
  * other thread execs in between for a library that owns the descriptors. */
-static int po_wake_flags(int fd) {
+static int po__wake_flags(int fd) {
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
         fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
@@ -48,13 +48,13 @@ static int po_wake_flags(int fd) {
     return 0;
 }
 
-int po_wake_open(po_wake *w) {
+int po__wake_open(po__wake *w) {
     int fds[2];
     if (pipe(fds) < 0)
         return errno;
-    int e = po_wake_flags(fds[0]);
+    int e = po__wake_flags(fds[0]);
     if (e == 0)
-        e = po_wake_flags(fds[1]);
+        e = po__wake_flags(fds[1]);
     if (e != 0) {
         close(fds[0]);
         close(fds[1]);
@@ -65,12 +65,12 @@ int po_wake_open(po_wake *w) {
     return 0;
 }
 
-void po_wake_close(po_wake *w) {
+void po__wake_close(po__wake *w) {
     close(w->rd);
     close(w->wr);
 }
 
-int po_wake_signal(po_wake *w) {
+int po__wake_signal(po__wake *w) {
     char b = 1;
     while (write(w->wr, &b, 1) < 0)
         if (errno != EINTR)
@@ -78,7 +78,7 @@ int po_wake_signal(po_wake *w) {
     return 0;
 }
 
-void po_wake_drain(po_wake *w) {
+void po__wake_drain(po__wake *w) {
     char buf[64];
     for (;;) {
         ssize_t n = read(w->rd, buf, sizeof buf);

@@ -12,7 +12,7 @@
 
 #include "wake.h"
 
-static int po_wake_fail(SOCKET a, SOCKET b, SOCKET c) {
+static int po__wake_fail(SOCKET a, SOCKET b, SOCKET c) {
     int e = WSAGetLastError();
     SOCKET all[3] = {a, b, c};
     for (int i = 0; i < 3; i++)
@@ -21,13 +21,13 @@ static int po_wake_fail(SOCKET a, SOCKET b, SOCKET c) {
     return e ? e : WSAEINVAL;
 }
 
-static int po_same_addr(const struct sockaddr_in *x,
-                        const struct sockaddr_in *y) {
+static int po__same_addr(const struct sockaddr_in *x,
+                         const struct sockaddr_in *y) {
     return x->sin_port == y->sin_port &&
            x->sin_addr.s_addr == y->sin_addr.s_addr;
 }
 
-int po_wake_open(po_wake *w) {
+int po__wake_open(po__wake *w) {
     SOCKET lst = INVALID_SOCKET, wr = INVALID_SOCKET, rd = INVALID_SOCKET;
     struct sockaddr_in addr = {0}, mine = {0}, peer = {0};
     int len = sizeof addr;
@@ -39,21 +39,21 @@ int po_wake_open(po_wake *w) {
         bind(lst, (struct sockaddr *)&addr, sizeof addr) != 0 ||
         listen(lst, 1) != 0 ||
         getsockname(lst, (struct sockaddr *)&addr, &len) != 0)
-        return po_wake_fail(lst, wr, rd);
+        return po__wake_fail(lst, wr, rd);
     wr = WSASocketW(AF_INET, SOCK_STREAM, IPPROTO_TCP, NULL, 0,
                     WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
     if (wr == INVALID_SOCKET ||
         connect(wr, (struct sockaddr *)&addr, sizeof addr) != 0)
-        return po_wake_fail(lst, wr, rd);
+        return po__wake_fail(lst, wr, rd);
     len = sizeof mine;
     if (getsockname(wr, (struct sockaddr *)&mine, &len) != 0)
-        return po_wake_fail(lst, wr, rd);
+        return po__wake_fail(lst, wr, rd);
     for (;;) {
         len = sizeof peer;
         rd = accept(lst, (struct sockaddr *)&peer, &len);
         if (rd == INVALID_SOCKET)
-            return po_wake_fail(lst, wr, rd);
-        if (po_same_addr(&peer, &mine))
+            return po__wake_fail(lst, wr, rd);
+        if (po__same_addr(&peer, &mine))
             break;
         closesocket(rd); /* a stranger: not ours */
     }
@@ -64,14 +64,14 @@ int po_wake_open(po_wake *w) {
         ioctlsocket(wr, FIONBIO, &on) != 0 ||
         setsockopt(wr, IPPROTO_TCP, TCP_NODELAY, (const char *)&nodelay,
                    sizeof nodelay) != 0)
-        return po_wake_fail(INVALID_SOCKET, wr, rd);
+        return po__wake_fail(INVALID_SOCKET, wr, rd);
     w->rd = (po_socket)rd;
     w->wr = (po_socket)wr;
     atomic_flag_clear(&w->sending);
     return 0;
 }
 
-void po_wake_close(po_wake *w) {
+void po__wake_close(po__wake *w) {
     closesocket((SOCKET)w->rd);
     closesocket((SOCKET)w->wr);
 }
@@ -82,7 +82,7 @@ void po_wake_close(po_wake *w) {
  * written only when the poller was not already woken, so the turns are
  * rare and short.  WSAEWOULDBLOCK then counts as done only when the reading
  * end does hold bytes; otherwise the send is tried again. */
-int po_wake_signal(po_wake *w) {
+int po__wake_signal(po__wake *w) {
     char b = 1;
     int e = 0;
     while (atomic_flag_test_and_set_explicit(&w->sending, memory_order_acquire))
@@ -100,7 +100,7 @@ int po_wake_signal(po_wake *w) {
     return e == WSAEWOULDBLOCK ? 0 : e;
 }
 
-void po_wake_drain(po_wake *w) {
+void po__wake_drain(po__wake *w) {
     char buf[64];
     while (recv((SOCKET)w->rd, buf, sizeof buf, 0) > 0)
         ;

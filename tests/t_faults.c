@@ -198,10 +198,10 @@ static void fx_recover(t_fx *f, int bad, po_triggers act) {
 static const char *site_create(int err) {
     long long h0 = t_handles();
     int rc = PO_OK;
-    po_fault_arm(PO_FAULT_CREATE, 1, err);
+    po__fault_arm(PO__FAULT_CREATE, 1, err);
     errno = 0;
     po_poller *p = po_create(&t_opts, &rc);
-    if (po_fault_calls(PO_FAULT_CREATE) == 0) {
+    if (po__fault_calls(PO__FAULT_CREATE) == 0) {
         CHECK(p != NULL);
         po_destroy(p);
         CHECK_EQ(t_live, 0);
@@ -224,9 +224,9 @@ static const char *site_ctl_add(int err) {
     fx_open(&f, PO_RECV);
     for (int i = 0; i < T_N; i++)
         fx_send(&f, i);
-    po_fault_arm(PO_FAULT_CTL_ADD, 2, err);
+    po__fault_arm(PO__FAULT_CTL_ADD, 2, err);
     int rc = po_wait(f.p, 1000, NULL);
-    if (po_fault_calls(PO_FAULT_CTL_ADD) == 0) {
+    if (po__fault_calls(PO__FAULT_CTL_ADD) == 0) {
         CHECK_EQ(rc, T_N);
         for (int i = 0; i < T_N; i++)
             fx_served(&f, i, PO_RECV);
@@ -251,9 +251,9 @@ static const char *site_ctl_mod(int err) {
         T_WANT(&f.c[i], PO_RECV | PO_SEND);
         fx_send(&f, i);
     }
-    po_fault_arm(PO_FAULT_CTL_MOD, 2, err);
+    po__fault_arm(PO__FAULT_CTL_MOD, 2, err);
     int rc = po_wait(f.p, 1000, NULL);
-    if (po_fault_calls(PO_FAULT_CTL_MOD) == 0) {
+    if (po__fault_calls(PO__FAULT_CTL_MOD) == 0) {
         CHECK_EQ(rc, T_N);
         for (int i = 0; i < T_N; i++)
             fx_served(&f, i, PO_RECV | PO_SEND);
@@ -278,9 +278,9 @@ static const char *site_ctl_del(int err) {
     T_WANT(&f.c[0], 0);
     for (int i = 0; i < T_N; i++)
         fx_send(&f, i);
-    po_fault_arm(PO_FAULT_CTL_DEL, 1, err);
+    po__fault_arm(PO__FAULT_CTL_DEL, 1, err);
     int rc = po_wait(f.p, 1000, NULL);
-    if (po_fault_calls(PO_FAULT_CTL_DEL) == 0) {
+    if (po__fault_calls(PO__FAULT_CTL_DEL) == 0) {
         CHECK_EQ(rc, T_N - 1);
         for (int i = 1; i < T_N; i++)
             fx_served(&f, i, PO_RECV);
@@ -294,17 +294,17 @@ static const char *site_ctl_del(int err) {
     T_WANT(&f.c[0], PO_RECV);
     fx_recover(&f, 0, PO_RECV);
     /* 2. po_set_socket() with the same socket: the del fails, ignored. */
-    po_fault_arm(PO_FAULT_CTL_DEL, 1, err);
+    po__fault_arm(PO__FAULT_CTL_DEL, 1, err);
     CHECK_EQ(po_set_socket(f.c[1].ch, f.c[1].fd), PO_OK);
-    CHECK_EQ(po_fault_calls(PO_FAULT_CTL_DEL), 1);
+    CHECK_EQ(po__fault_calls(PO__FAULT_CTL_DEL), 1);
     fx_send(&f, 1);
     CHECK_EQ(po_wait(f.p, 1000, NULL), 1);
     fx_served(&f, 1, PO_RECV);
     /* 3. po_delete(): the del fails, ignored; the channel is gone. */
-    po_fault_arm(PO_FAULT_CTL_DEL, 1, err);
+    po__fault_arm(PO__FAULT_CTL_DEL, 1, err);
     fx_send(&f, 2);
     CHECK_EQ(po_delete(f.p, 3), PO_OK);
-    CHECK_EQ(po_fault_calls(PO_FAULT_CTL_DEL), 1);
+    CHECK_EQ(po__fault_calls(PO__FAULT_CTL_DEL), 1);
     CHECK_EQ(f.c[2].deinits, 1);
     CHECK(po_find(f.p, 3) == NULL);
     CHECK_EQ(po_count(f.p), T_N - 1);
@@ -324,10 +324,10 @@ static const char *site_wait(int err) {
     fx_open(&f, PO_RECV);
     for (int i = 0; i < T_N; i++)
         fx_send(&f, i);
-    po_fault_arm(PO_FAULT_WAIT, 1, err);
+    po__fault_arm(PO__FAULT_WAIT, 1, err);
     po_triggers total = 0;
     int rc = po_wait(f.p, 1000, &total);
-    CHECK_EQ(po_fault_calls(PO_FAULT_WAIT), 1);
+    CHECK_EQ(po__fault_calls(PO__FAULT_WAIT), 1);
     const char *outcome;
     if (err == EINTR) {
         CHECK_EQ(rc, 0);
@@ -353,9 +353,9 @@ static const char *site_close(int err) {
     fx_open(&f, PO_RECV);
     fx_send(&f, 0);
     CHECK_EQ(po_wait(f.p, 1000, NULL), 1);
-    po_fault_arm(PO_FAULT_CLOSE, 1, err);
+    po__fault_arm(PO__FAULT_CLOSE, 1, err);
     fx_close(&f); /* deinits once, no leak: checked there */
-    if (po_fault_calls(PO_FAULT_CLOSE) == 0)
+    if (po__fault_calls(PO__FAULT_CLOSE) == 0)
         return NULL;
     return "ignored at po_destroy: closed anyway, deinits once, no leak";
 }
@@ -415,7 +415,7 @@ static void t_site(int site, const char *name, const char *(*run)(int err),
     t_warm_up();
     for (size_t e = 0; e < sizeof t_errs / sizeof t_errs[0]; e++) {
         const char *outcome = run(t_errs[e].err);
-        po_fault_arm(site, 0, 0);
+        po__fault_arm(site, 0, 0);
         if (outcome == NULL) {
             printf("faults/%s/%-7s %-8s n/a: %s's %s\n", t_backend(), name, "-",
                    t_backend(), absent);
