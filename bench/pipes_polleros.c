@@ -13,10 +13,10 @@
 #include "pipes.h"
 #include "polleros.h"
 
-typedef struct po_bench {
+typedef struct pol_bench {
     po_poller *p;
     char desc[48];
-} po_bench;
+} pol_bench;
 
 static po_triggers pair_wants(po_channel *ch, void *ctx) {
     (void)ch;
@@ -33,7 +33,7 @@ static po_triggers idle_wants(po_channel *ch, void *ctx) {
 static const po_channel_ops pair_ops = {pair_wants, NULL};
 static const po_channel_ops idle_ops = {idle_wants, NULL};
 
-static void *po_setup(const pipes_config *cfg, const int *read_fds) {
+static void *pol_setup(const pipes_config *cfg, const int *read_fds) {
     po_options opt = {.backend = PO_BACKEND_DEFAULT,
                       .max_events = cfg->max_events,
                       .reconcile = PO_RECONCILE_DEFAULT};
@@ -54,7 +54,7 @@ static void *po_setup(const pipes_config *cfg, const int *read_fds) {
         fprintf(stderr, "pipes_polleros: unknown mode '%s'\n", m);
         return NULL;
     }
-    po_bench *s = calloc(1, sizeof *s);
+    pol_bench *s = calloc(1, sizeof *s);
     int err = PO_ENOMEM;
     if (s == NULL || (s->p = po_create(&opt, &err)) == NULL) {
         fprintf(stderr, "pipes_polleros: po_create: %s\n", po_strerror(err));
@@ -84,36 +84,36 @@ fail:
     return NULL;
 }
 
-static void po_run_once(void *state) {
-    po_bench *s = state;
+static void pol_run_once(void *state) {
+    pol_bench *s = state;
     po_wait(s->p, 0, NULL);
     po_iter it = PO_ITER_INIT;
     for (po_channel *ch; (ch = po_next_triggered(s->p, &it)) != NULL;)
         pipes_fire((int)po_channel_chn(ch));
 }
 
-static int po_counters(void *state, pipes_counters *out) {
+static int pol_counters(void *state, pipes_counters *out) {
     po_stats st;
-    po_get_stats(((po_bench *)state)->p, &st);
+    po_get_stats(((pol_bench *)state)->p, &st);
     out->waits = st.waits;
     out->ctls = st.adds + st.mods + st.dels;
     return 1;
 }
 
-static const char *po_describe(void *state) {
-    return ((po_bench *)state)->desc;
+static const char *pol_describe(void *state) {
+    return ((pol_bench *)state)->desc;
 }
 
-static const char *po_version(void) { return "polleros"; }
+static const char *pol_version(void) { return "polleros"; }
 
-static void po_teardown(void *state) {
-    po_bench *s = state;
+static void pol_teardown(void *state) {
+    pol_bench *s = state;
     po_destroy(s->p); /* the harness closes the sockets */
     free(s);
 }
 
-static const pipes_driver driver = {"polleros",  po_setup,    po_run_once,
-                                    po_counters, po_describe, po_version,
-                                    po_teardown};
+static const pipes_driver driver = {"polleros",   pol_setup,    pol_run_once,
+                                    pol_counters, pol_describe, pol_version,
+                                    pol_teardown};
 
 int main(int argc, char **argv) { return pipes_main(argc, argv, &driver); }
