@@ -185,6 +185,7 @@ int po_destroy(po_poller *p) {
     /* Each channel leaves the maps just before its deinit, so that a deinit
      * that looks up another channel finds only those not yet deinit'd.
      * Removal keeps every record until the slabs go, so the scan is safe. */
+    po_channel *ch;
     PO__SLAB_EACH(&p->slabs, ch, PO__ST_LIVE) {
         ch->state &= (uint8_t)~PO__ST_KINT; /* gone with it */
         po__remove(p, ch);
@@ -393,6 +394,7 @@ int po_delete_marked(po_poller *p) {
     int deleted = 0;
     if (p->nmarked == 0)
         return 0;
+    po_channel *ch;
     PO__SLAB_EACH(&p->slabs, ch, PO__ST_MARKED) {
         po__remove(p, ch);
         deleted++;
@@ -615,12 +617,14 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
                 po__probe(p, ch, state);
         }
     } else {
-        for (po_channel *ch = cand, *next; ch != NULL; ch = next) {
+        po_channel *ch, *next;
+        for (ch = cand; ch != NULL; ch = next) {
             next = ch->link;
             po__unlist(p, ch);
         }
-        PO__SLAB_EACH(&p->slabs, ch, PO__ST_LIVE)
-        po__probe(p, ch, ch->state);
+        PO__SLAB_EACH(&p->slabs, ch, PO__ST_LIVE) {
+            po__probe(p, ch, ch->state);
+        }
     }
     p->in_callback = false;
 

@@ -52,15 +52,15 @@ static inline po__slab *po__slab_of(const po_channel *ch) {
     return (po__slab *)(void *)((char *)first - offsetof(po__slab, ch));
 }
 
-/* Visits every record whose state has one of `bits`, slab by slab.  A
- * scan may delete channels as it goes: records return to their slab only
- * at the next wait.  `ch` is declared by the macro. */
+/* Visits every record whose state has one of `bits`, slab by slab, in the
+ * caller's `ch`.  A scan may delete channels as it goes: records return to
+ * their slab only at the next wait. */
 #define PO__SLAB_EACH(s, ch, bits)                                             \
     for (po__list *po__l = (s)->all.next; po__l != &(s)->all;                  \
          po__l = po__l->next)                                                  \
-        for (po_channel *ch = PO__LIST_ENTRY(po__l, po__slab, all)->ch,        \
-                        *po__end = ch + PO__SLAB_N;                            \
-             ch < po__end; ch++)                                               \
-            if (ch->state & (bits))
+        for (unsigned po__i = 0; po__i < PO__SLAB_N; po__i++)                  \
+            if (((ch) = &PO__LIST_ENTRY(po__l, po__slab, all)->ch[po__i])      \
+                    ->state &                                                  \
+                (bits))
 
 #endif
