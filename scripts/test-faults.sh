@@ -2,10 +2,9 @@
 # Fault injection: the library built with its kernel-call seam
 # (-DPOLLEROS_FAULTS=ON, src/fault.h) by clang with AddressSanitizer +
 # UndefinedBehaviorSanitizer in build/faults, and tests/t_faults.c run on
-# every backend: each kernel call site (create, ctl_add, ctl_mod, ctl_del,
-# wait, close) failed with each of EINTR, ENOMEM, EBADF, ENOENT, EEXIST,
-# EPERM, EINVAL, ENOSPC, and the documented outcome checked (no leak, no
-# lost channel).  One CTest test per site, faults/<backend>/<site>; a site
+# every backend: each kernel call site (src/fault_sites.h) failed with each
+# of EINTR, ENOMEM, EBADF, ENOENT, EEXIST, EPERM, EINVAL, ENOSPC, and the
+# documented outcome checked (no leak, no lost channel).  One CTest test per site, faults/<backend>/<site>; a site
 # the backend does not have is skipped.  Then the matrix: site x errno ->
 # outcome.  Allocation failure at every point is the conformance suite's
 # (alloc_failure_every_k, under ASan in scripts/test.sh).

@@ -34,12 +34,13 @@ CC=gcc configure tests/install build/consumer \
     -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build build/consumer >/dev/null
 LD_LIBRARY_PATH="$prefix/lib" build/consumer/consumer_cmake
+build/consumer/consumer_static # polleros::polleros_static: no shared library
 PKG_CONFIG_PATH="$prefix/lib/pkgconfig" sh -c \
     'gcc -std=c11 -Wall -Wextra -Wpedantic -Werror tests/install/consumer.c \
         $(pkg-config --cflags --libs polleros) -o build/consumer/consumer_pc'
 LD_LIBRARY_PATH="$prefix/lib" build/consumer/consumer_pc
 echo "== install consumers passed"
-passed=$((passed + 2))
+passed=$((passed + 3))
 
 # The fault-injection build (scripts/test-faults.sh), the reliability
 # checks, other operating systems built here with cross toolchains, and the

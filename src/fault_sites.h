@@ -3,9 +3,9 @@
  * PO__FAULT_SITE(name, constant, absent): fault.h makes the constants its
  * enum, tests/t_faults.c one case per name (printing `absent` for a backend
  * that makes no such call), tests/CMakeLists.txt one CTest test
- * faults/<backend>/<name> per backend, and the fault scripts their matrix
- * rows.  CMake and the scripts read it line by line: one entry a line, at
- * the line's start.
+ * faults/<backend>/<name> per backend, whose names the fault scripts take
+ * for their matrix rows.  CMake reads it line by line: one entry a line,
+ * at the line's start.
  */
 /* The kernel object: epoll_create1, kqueue; WSAStartup for poll on Windows. */
 PO__FAULT_SITE(create, PO__FAULT_CREATE, "no kernel object to create")
