@@ -245,12 +245,18 @@ const char *po_strerror(int err) {
 /* ------------------------------------------------------------------------ */
 /* Channels                                                                 */
 
+/* Puts a channel on the round's list, once. */
+static void po__enlist(po_poller *p, po_channel *ch) {
+    if (!(ch->state & PO__ST_LISTED))
+        po__link(&p->round.walk.list, ch);
+}
+
 void po_touch(po_channel *ch) {
     if (ch == NULL || !(ch->state & PO__ST_LIVE))
         return;
     po_poller *p = po__poller_of(ch);
-    if (p->changed && !(ch->state & PO__ST_LISTED))
-        po__link(&p->round.walk.list, ch);
+    if (p->changed)
+        po__enlist(p, ch);
 }
 
 /* Room for one more socket in the socket map and the backend. */
@@ -349,8 +355,7 @@ static void po__remove(po_poller *p, po_channel *ch) {
      * still hand the pointer to the API, which refuses or ignores it. */
     ch->state = (uint8_t)((ch->state & PO__ST_LISTED) | PO__ST_DELETED);
     ch->act = 0;
-    if (!(ch->state & PO__ST_LISTED))
-        po__link(&p->round.walk.list, ch);
+    po__enlist(p, ch);
     po__call_deinit(p, ch);
 }
 
