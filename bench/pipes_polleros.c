@@ -42,6 +42,8 @@ static void *pol_setup(const pipes_config *cfg, const int *read_fds) {
         opt.backend = PO_BACKEND_EPOLL;
     else if (b && strcmp(b, "poll") == 0)
         opt.backend = PO_BACKEND_POLL;
+    else if (b && strcmp(b, "uring") == 0)
+        opt.backend = PO_BACKEND_URING;
     else if (b) {
         fprintf(stderr, "pipes_polleros: unknown backend '%s'\n", b);
         return NULL;

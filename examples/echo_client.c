@@ -435,8 +435,8 @@ static void usage(void) {
             "  --conns N       connections, all open at once (default 1000)\n"
             "  --messages N    messages per connection (default 100)\n"
             "  --size N        bytes per message (default 64)\n"
-            "  --backend NAME  epoll, poll, kqueue, wepoll (default: the "
-            "library's)\n"
+            "  --backend NAME  epoll, poll, kqueue, wepoll, uring (default: "
+            "the library's)\n"
             "  --timeout S     give up, exiting non-zero, after S seconds "
             "(default 120)\n");
 }

@@ -30,11 +30,9 @@ bool echo_parse_backend(const char *arg, po_backend_kind *out) {
     static const struct {
         const char *name;
         po_backend_kind kind;
-    } names[] = {{"default", PO_BACKEND_DEFAULT},
-                 {"epoll", PO_BACKEND_EPOLL},
-                 {"poll", PO_BACKEND_POLL},
-                 {"kqueue", PO_BACKEND_KQUEUE},
-                 {"wepoll", PO_BACKEND_WEPOLL}};
+    } names[] = {{"default", PO_BACKEND_DEFAULT}, {"epoll", PO_BACKEND_EPOLL},
+                 {"poll", PO_BACKEND_POLL},       {"kqueue", PO_BACKEND_KQUEUE},
+                 {"wepoll", PO_BACKEND_WEPOLL},   {"uring", PO_BACKEND_URING}};
     for (size_t i = 0; arg != NULL && i < sizeof names / sizeof names[0]; i++)
         if (strcmp(arg, names[i].name) == 0) {
             *out = names[i].kind;
@@ -42,7 +40,7 @@ bool echo_parse_backend(const char *arg, po_backend_kind *out) {
         }
     fprintf(stderr,
             "--backend: '%s' is not one of epoll, poll, kqueue, "
-            "wepoll, default\n",
+            "wepoll, uring, default\n",
             arg ? arg : "");
     return false;
 }

@@ -196,7 +196,9 @@ typedef enum po_backend_kind {
     PO_BACKEND_EPOLL,
     PO_BACKEND_POLL,
     PO_BACKEND_KQUEUE,
-    PO_BACKEND_WEPOLL
+    PO_BACKEND_WEPOLL,
+    PO_BACKEND_URING /* Linux's io_uring: opt-in, never the default (PO_ENOTSUP
+                        where the kernel refuses io_uring) */
 } po_backend_kind;
 
 /*
@@ -268,13 +270,15 @@ enum {
 /*
  * Creates a poller.  opt may be NULL.  With PO_BACKEND_DEFAULT the
  * environment variable POLLEROS_BACKEND ("epoll", "poll", "kqueue",
- * "wepoll") chooses, else the platform's best: epoll on Linux, kqueue on
- * macOS and the BSDs, wepoll on Windows.
+ * "wepoll", "uring") chooses, else the platform's best: epoll on Linux,
+ * kqueue on macOS and the BSDs, wepoll on Windows (uring is never chosen
+ * by default).
  * Returns NULL on failure and stores the code in *err if err is not NULL:
  * PO_EINVAL (an unknown name in POLLEROS_BACKEND, a POLLEROS_RECONCILE
  * other than "changed" or "full", a backend or reconcile option out of
  * range, an incomplete allocator),
- * PO_ENOTSUP (backend not built for this OS), PO_ENOMEM, PO_ESYS (the kernel
+ * PO_ENOTSUP (backend not built for this OS, or io_uring refused by the
+ * kernel: errno says why), PO_ENOMEM, PO_ESYS (the kernel
  * refused to create its object; errno is left as that call set it).  The
  * kernel object is created close-on-exec (on Windows handles are not
  * inherited to begin with).

@@ -68,5 +68,8 @@ extern const po__backend_ops po__backend_kqueue;
 #ifdef POLLEROS_HAVE_WEPOLL
 extern const po__backend_ops po__backend_wepoll;
 #endif
+#ifdef POLLEROS_HAVE_URING
+extern const po__backend_ops po__backend_uring;
+#endif
 
 #endif

@@ -57,14 +57,17 @@ static const po__backend_ops *const po__backends[] = {
 #ifdef POLLEROS_HAVE_POLL
     &po__backend_poll,
 #endif
+/* Opt-in: listed last, so that the default never picks it. */
+#ifdef POLLEROS_HAVE_URING
+    &po__backend_uring,
+#endif
 };
 enum { PO__NBACKENDS = sizeof po__backends / sizeof po__backends[0] };
 
 static const char *const po__backend_names[] = {
-    [PO_BACKEND_EPOLL] = "epoll",
-    [PO_BACKEND_POLL] = "poll",
-    [PO_BACKEND_KQUEUE] = "kqueue",
-    [PO_BACKEND_WEPOLL] = "wepoll",
+    [PO_BACKEND_EPOLL] = "epoll",   [PO_BACKEND_POLL] = "poll",
+    [PO_BACKEND_KQUEUE] = "kqueue", [PO_BACKEND_WEPOLL] = "wepoll",
+    [PO_BACKEND_URING] = "uring",
 };
 
 /* The environment names a backend only when the caller did not. */
@@ -72,13 +75,13 @@ static int po__pick_backend(po_backend_kind kind, const po__backend_ops **out) {
     if (kind == PO_BACKEND_DEFAULT) {
         const char *env = getenv("POLLEROS_BACKEND");
         if (env != NULL && *env != '\0') {
-            for (size_t k = PO_BACKEND_EPOLL; k <= PO_BACKEND_WEPOLL; k++)
+            for (size_t k = PO_BACKEND_EPOLL; k <= PO_BACKEND_URING; k++)
                 if (strcmp(env, po__backend_names[k]) == 0)
                     kind = (po_backend_kind)k;
             if (kind == PO_BACKEND_DEFAULT)
                 return PO_EINVAL;
         }
-    } else if (kind < PO_BACKEND_EPOLL || kind > PO_BACKEND_WEPOLL) {
+    } else if (kind < PO_BACKEND_EPOLL || kind > PO_BACKEND_URING) {
         return PO_EINVAL;
     }
     for (size_t i = 0; i < PO__NBACKENDS; i++)

@@ -208,7 +208,11 @@ static const char *site_create(int err) {
         return NULL;
     }
     CHECK(p == NULL);
-    CHECK_EQ(rc, PO_ESYS);
+    /* io_uring refused (seccomp, the sysctl, an old kernel) is a backend
+     * this system does not have; any other failure is a failed call. */
+    bool refused = strcmp(t_backend(), "uring") == 0 &&
+                   (err == EPERM || err == EINVAL || err == EACCES);
+    CHECK_EQ(rc, refused ? PO_ENOTSUP : PO_ESYS);
     CHECK_EQ(errno, err);
     CHECK_EQ(t_live, 0);
     CHECK_EQ(t_handles(), h0);
@@ -216,7 +220,8 @@ static const char *site_create(int err) {
     CHECK(p != NULL);
     po_destroy(p);
     CHECK_EQ(t_live, 0);
-    return "po_create NULL, PO_ESYS, errno set; no leak";
+    return refused ? "po_create NULL, PO_ENOTSUP, errno set; no leak"
+                   : "po_create NULL, PO_ESYS, errno set; no leak";
 }
 
 static const char *site_ctl_add(int err) {

@@ -480,7 +480,7 @@ void case_null_and_invalid_args(void) {
 
     /* A backend kind out of range. */
     const po_backend_kind bad_kinds[] = {
-        (po_backend_kind)(PO_BACKEND_WEPOLL + 1), (po_backend_kind)99,
+        (po_backend_kind)(PO_BACKEND_URING + 1), (po_backend_kind)99,
         (po_backend_kind)-1};
     for (size_t i = 0; i < sizeof bad_kinds / sizeof bad_kinds[0]; i++) {
         memset(&o, 0, sizeof o);
@@ -1564,7 +1564,16 @@ static void bc_refused(po_backend_kind kind, int code) {
     }
 }
 
+/* io_uring is a backend of this system only where the kernel allows it. */
 static bool bc_native(po_backend_kind kind) {
+    if (kind == PO_BACKEND_URING) {
+        po_options o;
+        memset(&o, 0, sizeof o);
+        o.backend = kind;
+        po_poller *p = po_create(&o, NULL);
+        po_destroy(p);
+        return p != NULL;
+    }
     for (size_t i = 0; i < t_native_count; i++)
         if (t_native_backends[i].kind == kind)
             return true;
@@ -1582,7 +1591,8 @@ void case_backend_choice(void) {
     static const t_backend_info all[] = {{PO_BACKEND_EPOLL, "epoll"},
                                          {PO_BACKEND_POLL, "poll"},
                                          {PO_BACKEND_KQUEUE, "kqueue"},
-                                         {PO_BACKEND_WEPOLL, "wepoll"}};
+                                         {PO_BACKEND_WEPOLL, "wepoll"},
+                                         {PO_BACKEND_URING, "uring"}};
     enum { NALL = sizeof all / sizeof all[0] };
     const char *env = getenv("POLLEROS_BACKEND");
     char saved[64] = "";
@@ -1608,7 +1618,7 @@ void case_backend_choice(void) {
         else
             bc_refused(all[i].kind, PO_ENOTSUP);
     }
-    bc_refused((po_backend_kind)(PO_BACKEND_WEPOLL + 1), PO_EINVAL);
+    bc_refused((po_backend_kind)(PO_BACKEND_URING + 1), PO_EINVAL);
 
     /* Unknown names in the environment. */
     static const char *const bogus[] = {"bogus", "pol", "epolll", "poll "};
