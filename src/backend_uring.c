@@ -1,161 +1,231 @@
 /*
- * io_uring (Linux), through its raw system calls.  docs/uring.md says why
- * (no liburing, one-shot poll requests, the slots) and docs/uring-status.md
- * what is measured and what is left.
+ * io_uring (Linux 6.15 and later): an epoll object driven through a ring,
+ * so that a round's interest changes and its wait cross into the kernel
+ * once.  add, mod and del write an IORING_OP_EPOLL_CTL entry; the wait adds
+ * an IORING_OP_EPOLL_WAIT and hands everything over in one io_uring_enter.
+ * The semantics are epoll's: the same object, the same level-triggered
+ * ready list, the SeqN in epoll_event.data.  docs/uring.md says why this
+ * design and not poll requests, and what it costs.
  *
- * Each registered socket holds one one-shot IORING_OP_POLL_ADD.  When it
- * completes, the event goes to the round and the socket is put on the arm
- * list; the next wait queues a new POLL_ADD for it, which completes at once
- * if the condition still holds: level-triggered.  add, mod and del only
- * write submission entries, and the wait hands them all to the kernel and
- * waits in one io_uring_enter.
+ * Three setup flags carry the semantics:
+ * - DEFER_TASKRUN (with SINGLE_ISSUER): the kernel runs a woken wait's
+ *   work only inside io_uring_enter, so that the ready list is read after
+ *   the round's changes, as epoll_wait reads it, and never between waits.
+ * - CQE_SKIP_SUCCESS on every change: a change completes silently unless
+ *   the kernel refused it, so that a refusal alone ends the enter at once
+ *   (the round then has a PO_ERR to report, as a refusal at the call has).
+ * - SUBMIT_ALL: a change refused at submission does not stop the rest.
+ * A ring belongs to the thread that created it (SINGLE_ISSUER): another
+ * thread's wait (or a child's after fork) gets EEXIST, and makes itself a
+ * new ring; the epoll object, and so every registration, stays.
  *
- * A request's user_data is its slot (the channel's bref) and the slot's
- * generation at the time, not the SeqN: a completion then tells the current
- * request of a socket from one that a mod replaced or a del removed, which
- * are no events.  The slot holds the SeqN handed to the core.
- *
- * Fault sites (fault.h): create (io_uring_setup), ctl_add (the check that
- * the descriptor can be polled, as for the poll backend), wait (every
- * io_uring_enter), close.
+ * Fault sites (fault.h): create (io_uring_setup, epoll_create1), ctl_add,
+ * ctl_mod and ctl_del (the entry is replaced by a NOP that completes with
+ * the error, so that the refusal takes the path of a real one), submit (an
+ * enter that must make room in a full queue), wait (the wait's enter),
+ * close.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/io_uring.h>
-#include <poll.h>
-#include <signal.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "fault.h"
-#include "os.h"
 
-/* The kernel's poll bits are the core's event bits (harvest.h). */
-_Static_assert(POLLIN == PO__EV_IN && POLLOUT == PO__EV_OUT &&
-                   POLLERR == PO__EV_ERR && POLLHUP == PO__EV_HUP &&
-                   POLLNVAL == PO__EV_NVAL,
-               "poll's event bits are the core's");
+/* Newer than the kernel headers of Debian 12 (Linux 6.1); the values are
+ * the kernel's ABI. */
+#define PO__OP_EPOLL_WAIT 59u           /* IORING_OP_EPOLL_WAIT, Linux 6.15 */
+#define PO__NOP_INJECT_RESULT (1u << 0) /* IORING_NOP_INJECT_RESULT, 6.6 */
 
-/* The user_data of removals: no slot's (a slot index is below 2^32 - 1). */
-#define PO__URING_NOTE UINT64_MAX
-/* Bits a completion reports whatever the request asked for. */
-#define PO__URING_ALWAYS (PO__EV_ERR | PO__EV_HUP | PO__EV_NVAL)
-#define PO__URING_NONE UINT32_MAX
+_Static_assert((unsigned)EPOLLIN == PO__EV_IN &&
+                   (unsigned)EPOLLOUT == PO__EV_OUT &&
+                   (unsigned)EPOLLERR == PO__EV_ERR &&
+                   (unsigned)EPOLLHUP == PO__EV_HUP,
+               "epoll's event bits are the core's");
 
-/* One registered socket, at a fixed index: the channel's bref. */
-typedef struct po__uring_slot {
-    po_seqn seqn;
+/* The largest submission queue the kernel makes (IORING_MAX_ENTRIES). */
+enum { PO__URING_MAX_ENTRIES = 32768 };
+
+/* A change's user_data: its token, its interest and its operation, so that
+ * a refusal names the channel and what it asked.  The wait's is 0 (no
+ * operation).  A SeqN stays below 2^60 (one a nanosecond for 36 years). */
+enum { PO__UD_ADD = 1, PO__UD_MOD = 2, PO__UD_DEL = 3 };
+#define PO__UD(token, interest, op)                                            \
+    (((uint64_t)(token) << 4) | ((uint64_t)(interest) << 2) | (uint64_t)(op))
+
+typedef struct po__ring {
     int fd;
-    uint32_t events; /* POLLIN / POLLOUT asked for */
-    uint32_t gen;    /* the generation of the current POLL_ADD */
-    /* What still names the slot: POLL_ADDs queued or held by the kernel,
-     * and its place on the arm list.  A slot is free again only when
-     * nothing does, so that a late completion never meets a new socket. */
-    uint32_t holds;
-    uint32_t next;  /* the free list or the arm list; PO__URING_NONE ends it */
-    unsigned sq_at; /* the queue position of the current POLL_ADD */
-    bool live;      /* registered (else: free, or removed and still held) */
-    bool armed;     /* the current POLL_ADD has not completed */
-    bool pending;   /* to be armed by the next wait (on the arm list) */
-} po__uring_slot;
-
-typedef struct po__uring {
-    int fd;
-    unsigned *sq_head, *sq_tail, *sq_flags, sq_mask, sq_entries;
-    unsigned tail;      /* entries written; published to *sq_tail at enter */
+    unsigned entries, mask;
+    unsigned *sq_head, *sq_tail;
+    unsigned tail;      /* entries written; published at enter */
     unsigned submitted; /* entries the kernel has taken */
     struct io_uring_sqe *sqes;
+    /* A change's epoll_event, read by the kernel when it takes the entry:
+     * one per queue entry. */
+    struct epoll_event *ctl_ev;
     unsigned *cq_head, *cq_tail, cq_mask;
     struct io_uring_cqe *cqes;
-    void *rings;
-    size_t rings_size;
-    size_t sqes_size;
-    unsigned max_events;
-    po__uring_slot *slots;
-    uint32_t cap, free;
-    uint32_t arm_head, arm_tail; /* slots completed, to be armed again */
+    void *map;
+    size_t map_size, sqes_size;
+} po__ring;
+
+typedef struct po__uring {
+    po__ring ring;
+    int epfd;
+    bool waiting; /* an EPOLL_WAIT is in the kernel */
+    int cap;
     const po_allocator *a;
-    uint32_t delivered[]; /* the slots a harvest delivered, max_events */
+    struct epoll_event events[]; /* the EPOLL_WAIT's buffer */
 } po__uring;
 
-static int po__uring_setup(unsigned entries, struct io_uring_params *p) {
-    return (int)syscall(__NR_io_uring_setup, entries, p);
-}
-
-static int po__uring_enter(po__uring *u, unsigned submit, unsigned min,
-                           unsigned flags, void *arg, size_t argsz) {
-    return (int)syscall(__NR_io_uring_enter, u->fd, submit, min, flags, arg,
+static int po__uring_enter(const po__ring *r, unsigned submit, unsigned min,
+                           unsigned flags, const void *arg, size_t argsz) {
+    return (int)syscall(__NR_io_uring_enter, r->fd, submit, min, flags, arg,
                         argsz);
 }
 
-/* Whether the kernel knows the opcodes this backend sends. */
+/* Whether the kernel has both operations this backend sends. */
 static bool po__uring_has_ops(int fd) {
-    enum { NOPS = IORING_OP_POLL_REMOVE + 1 };
-    uint64_t buf[(sizeof(struct io_uring_probe) +
-                  NOPS * sizeof(struct io_uring_probe_op) + 7) /
-                 8];
-    memset(buf, 0, sizeof buf);
-    const struct io_uring_probe *pr = (const struct io_uring_probe *)buf;
-    if (syscall(__NR_io_uring_register, fd, IORING_REGISTER_PROBE, buf, NOPS) <
+    enum { NOPS = PO__OP_EPOLL_WAIT + 1 };
+    union {
+        struct io_uring_probe probe;
+        char bytes[sizeof(struct io_uring_probe) +
+                   NOPS * sizeof(struct io_uring_probe_op)];
+    } buf;
+    memset(&buf, 0, sizeof buf);
+    if (syscall(__NR_io_uring_register, fd, IORING_REGISTER_PROBE, &buf, NOPS) <
         0)
         return false;
-    return pr->last_op >= IORING_OP_POLL_REMOVE &&
-           (pr->ops[IORING_OP_POLL_ADD].flags & IO_URING_OP_SUPPORTED) &&
-           (pr->ops[IORING_OP_POLL_REMOVE].flags & IO_URING_OP_SUPPORTED);
+    const struct io_uring_probe_op *ops = buf.probe.ops;
+    return buf.probe.last_op >= PO__OP_EPOLL_WAIT &&
+           (ops[IORING_OP_EPOLL_CTL].flags & IO_URING_OP_SUPPORTED) &&
+           (ops[PO__OP_EPOLL_WAIT].flags & IO_URING_OP_SUPPORTED);
 }
 
-static void po__uring_unmap(po__uring *u) {
-    if (u->sqes != NULL)
-        munmap(u->sqes, u->sqes_size);
-    if (u->rings != NULL)
-        munmap(u->rings, u->rings_size);
+static void po__ring_close(po__ring *r, const po_allocator *a) {
+    if (r->sqes != NULL)
+        munmap(r->sqes, r->sqes_size);
+    if (r->map != NULL)
+        munmap(r->map, r->map_size);
+    if (r->fd >= 0)
+        PO__FAULT_AFTER(PO__FAULT_CLOSE, close(r->fd));
+    if (r->ctl_ev != NULL)
+        a->free(r->ctl_ev, a->ctx);
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
 }
 
-/* Maps the rings of u->fd; 0 or an errno. */
-static int po__uring_map(po__uring *u, const struct io_uring_params *p) {
+/* Maps the ring of r->fd; 0 or an errno. */
+static int po__ring_map(po__ring *r, const struct io_uring_params *p) {
     size_t sq = p->sq_off.array + p->sq_entries * sizeof(unsigned);
     size_t cq = p->cq_off.cqes + p->cq_entries * sizeof(struct io_uring_cqe);
-    /* Every kernel with EXT_ARG (5.11) maps both rings at once. */
-    u->rings_size = sq > cq ? sq : cq;
-    void *r = mmap(NULL, u->rings_size, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_POPULATE, u->fd, IORING_OFF_SQ_RING);
-    if (r == MAP_FAILED)
+    /* IORING_FEAT_SINGLE_MMAP (5.4): both rings in one mapping. */
+    r->map_size = sq > cq ? sq : cq;
+    void *m = mmap(NULL, r->map_size, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQ_RING);
+    if (m == MAP_FAILED)
         return errno;
-    u->rings = r;
-    u->sqes_size = p->sq_entries * sizeof(struct io_uring_sqe);
-    void *s = mmap(NULL, u->sqes_size, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_POPULATE, u->fd, IORING_OFF_SQES);
+    r->map = m;
+    r->sqes_size = p->sq_entries * sizeof(struct io_uring_sqe);
+    void *s = mmap(NULL, r->sqes_size, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQES);
     if (s == MAP_FAILED)
         return errno;
-    u->sqes = s;
-    char *base = r;
-    u->sq_head = (unsigned *)(base + p->sq_off.head);
-    u->sq_tail = (unsigned *)(base + p->sq_off.tail);
-    u->sq_flags = (unsigned *)(base + p->sq_off.flags);
-    u->sq_mask = *(unsigned *)(base + p->sq_off.ring_mask);
-    u->sq_entries = p->sq_entries;
-    /* Entry i of the queue is always SQE i: the array is set once. */
+    r->sqes = s;
+    char *base = m;
+    r->sq_head = (unsigned *)(base + p->sq_off.head);
+    r->sq_tail = (unsigned *)(base + p->sq_off.tail);
+    r->mask = *(unsigned *)(base + p->sq_off.ring_mask);
+    r->entries = p->sq_entries;
+    /* Queue position i is always entry i: the array is set once. */
     unsigned *array = (unsigned *)(base + p->sq_off.array);
     for (unsigned i = 0; i < p->sq_entries; i++)
         array[i] = i;
-    u->cq_head = (unsigned *)(base + p->cq_off.head);
-    u->cq_tail = (unsigned *)(base + p->cq_off.tail);
-    u->cq_mask = *(unsigned *)(base + p->cq_off.ring_mask);
-    u->cqes = (struct io_uring_cqe *)(base + p->cq_off.cqes);
-    u->tail = u->submitted = *u->sq_tail;
+    r->cq_head = (unsigned *)(base + p->cq_off.head);
+    r->cq_tail = (unsigned *)(base + p->cq_off.tail);
+    r->cq_mask = *(unsigned *)(base + p->cq_off.ring_mask);
+    r->cqes = (struct io_uring_cqe *)(base + p->cq_off.cqes);
+    r->tail = r->submitted = *r->sq_tail;
     return 0;
 }
 
-/* What a refusal of io_uring means to the caller: not available here
- * (seccomp's EPERM, the sysctl's EPERM or EACCES, an old kernel's ENOSYS
- * or EINVAL), or a failure of an available ring (EMFILE, ENOMEM). */
+/* A ring of at least `entries` entries for the calling thread; 0 or an
+ * errno (EOPNOTSUPP: the kernel lacks a flag, a feature or an operation
+ * this backend needs). */
+static int po__ring_open(po__ring *r, unsigned entries, const po_allocator *a) {
+    memset(r, 0, sizeof *r);
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
+              IORING_SETUP_DEFER_TASKRUN;
+    r->fd = PO__FAULT(PO__FAULT_CREATE, -1,
+                      (int)syscall(__NR_io_uring_setup, entries, &p));
+    int e = 0;
+    if (r->fd < 0)
+        /* EINVAL: a kernel older than one of the flags (6.1). */
+        e = errno == EINVAL ? EOPNOTSUPP : errno;
+    else if (!(p.features & IORING_FEAT_EXT_ARG) ||
+             !(p.features & IORING_FEAT_SINGLE_MMAP) ||
+             !po__uring_has_ops(r->fd))
+        e = EOPNOTSUPP;
+    else if ((r->ctl_ev =
+                  a->malloc(p.sq_entries * sizeof *r->ctl_ev, a->ctx)) == NULL)
+        e = ENOMEM;
+    else
+        e = po__ring_map(r, &p);
+    if (e != 0) {
+        po__ring_close(r, a);
+        errno = e;
+    }
+    return e;
+}
+
+/* A ring for the calling thread in place of u's, with room for `entries`
+ * and the changes u's has not handed over yet.  The old ring's wait dies
+ * with it, unanswered: a woken wait runs only inside io_uring_enter
+ * (DEFER_TASKRUN), so it has taken nothing from the ready list. */
+static int po__uring_renew(po__uring *u, unsigned entries) {
+    po__ring *old = &u->ring, fresh;
+    unsigned pending = old->tail - old->submitted;
+    if (entries < pending)
+        entries = pending;
+    int e = po__ring_open(&fresh, entries, u->a);
+    if (e != 0)
+        return e;
+    for (unsigned i = 0; i < pending; i++) {
+        unsigned from = (old->submitted + i) & old->mask;
+        unsigned to = (fresh.tail + i) & fresh.mask;
+        fresh.sqes[to] = old->sqes[from];
+        fresh.ctl_ev[to] = old->ctl_ev[from];
+        if (fresh.sqes[to].opcode == IORING_OP_EPOLL_CTL)
+            fresh.sqes[to].addr = (uint64_t)(uintptr_t)&fresh.ctl_ev[to];
+    }
+    fresh.tail += pending;
+    /* The old ring's queued wait, if any, was among the pending entries. */
+    u->waiting = false;
+    for (unsigned i = 0; i < pending; i++)
+        if (fresh.sqes[(fresh.tail - pending + i) & fresh.mask].opcode ==
+            PO__OP_EPOLL_WAIT)
+            u->waiting = true;
+    po__ring_close(old, u->a);
+    *old = fresh;
+    return 0;
+}
+
+/* What a failure to set io_uring up means to the caller: not available
+ * here (seccomp's EPERM, the sysctl's EPERM or EACCES, an old kernel's
+ * ENOSYS or missing feature), or a failure of an available system (EMFILE,
+ * ENOMEM), with errno set. */
 static int po__uring_refused(int e) {
     errno = e;
-    return e == ENOSYS || e == EPERM || e == EACCES || e == EINVAL ||
-                   e == EOPNOTSUPP
+    if (e == ENOMEM)
+        return PO_ENOMEM;
+    return e == ENOSYS || e == EPERM || e == EACCES || e == EOPNOTSUPP
                ? PO_ENOTSUP
                : PO_ESYS;
 }
@@ -163,42 +233,23 @@ static int po__uring_refused(int e) {
 static int po__uring_init(void **state, const po_allocator *a,
                           unsigned max_events) {
     po__uring *u =
-        a->malloc(sizeof *u + max_events * sizeof u->delivered[0], a->ctx);
+        a->malloc(sizeof *u + max_events * sizeof u->events[0], a->ctx);
     if (u == NULL)
         return PO_ENOMEM;
     memset(u, 0, sizeof *u);
     u->a = a;
-    u->free = u->arm_head = u->arm_tail = PO__URING_NONE;
-    u->max_events = max_events;
-    /* The queue takes a round's re-arms and changes, twice max_events;
-     * more than that are handed over early (po__uring_sqe()).  The
-     * completion queue is four times larger, so that a harvest rarely
-     * leaves completions in the kernel's overflow list (IORING_FEAT_NODROP
-     * keeps them there), whose readiness may be older than the round's. */
-    unsigned entries = 256;
-    while (entries < 2 * max_events)
-        entries *= 2;
-    struct io_uring_params p;
-    memset(&p, 0, sizeof p);
-    /* SUBMIT_ALL (5.18): a request refused at submission (a closed
-     * descriptor) completes with its error and does not stop the rest.  An
-     * older kernel refuses the flag with EINVAL: io_uring is then not
-     * available to this backend. */
-    p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
-    p.cq_entries = 4 * entries;
-    u->fd = PO__FAULT(PO__FAULT_CREATE, -1, po__uring_setup(entries, &p));
-    int e = 0;
-    if (u->fd < 0)
-        e = errno;
-    else if (!(p.features & IORING_FEAT_EXT_ARG) ||
-             !(p.features & IORING_FEAT_NODROP) || !po__uring_has_ops(u->fd))
-        e = EOPNOTSUPP;
-    else
-        e = po__uring_map(u, &p);
+    u->cap = (int)max_events;
+    /* Room for a round of changes of a few channels; reserve() grows it
+     * with the sockets. */
+    int e = po__ring_open(&u->ring, 64, a);
+    if (e == 0) {
+        u->epfd = PO__FAULT(PO__FAULT_CREATE, -1, epoll_create1(EPOLL_CLOEXEC));
+        if (u->epfd < 0) {
+            e = errno;
+            po__ring_close(&u->ring, a);
+        }
+    }
     if (e != 0) {
-        po__uring_unmap(u);
-        if (u->fd >= 0)
-            close(u->fd);
         a->free(u, a->ctx);
         return po__uring_refused(e);
     }
@@ -208,338 +259,191 @@ static int po__uring_init(void **state, const po_allocator *a,
 
 static void po__uring_deinit(void *state) {
     po__uring *u = state;
-    po__uring_unmap(u);
-    /* Closing the ring cancels every poll request it holds. */
-    (void)PO__FAULT_AFTER(PO__FAULT_CLOSE, close(u->fd));
-    if (u->slots != NULL)
-        u->a->free(u->slots, u->a->ctx);
+    po__ring_close(&u->ring, u->a);
+    PO__FAULT_AFTER(PO__FAULT_CLOSE, close(u->epfd));
     u->a->free(u, u->a->ctx);
 }
 
-/* Grows the slot table to at least `slots`, the new slots free; PO_OK or
- * PO_ENOMEM (the table unchanged). */
-static int po__uring_grow(po__uring *u, size_t slots) {
-    if (slots <= u->cap)
-        return PO_OK;
-    size_t cap = u->cap ? (size_t)u->cap * 2 : 64;
-    while (cap < slots)
-        cap *= 2;
-    if (cap >= PO__URING_NONE)
-        return PO_ENOMEM;
-    po__uring_slot *fresh =
-        u->a->realloc(u->slots, cap * sizeof *fresh, u->a->ctx);
-    if (fresh == NULL)
-        return PO_ENOMEM;
-    for (size_t i = cap; i-- > u->cap;) {
-        memset(&fresh[i], 0, sizeof fresh[i]);
-        fresh[i].next = u->free;
-        u->free = (uint32_t)i;
-    }
-    u->slots = fresh;
-    u->cap = (uint32_t)cap;
-    return PO_OK;
-}
-
-/* Twice the sockets: a removed socket keeps its slot until its request's
- * last completion, at the latest the next wait. */
+/* A round changes each socket at most twice (a del of the old socket, an
+ * add of the new), so twice the sockets is a round's worth of changes. */
 static int po__uring_reserve(void *state, size_t sockets) {
-    return po__uring_grow(state, sockets * 2);
+    po__uring *u = state;
+    if (2 * sockets + 1 <= u->ring.entries ||
+        u->ring.entries >= PO__URING_MAX_ENTRIES)
+        return PO_OK;
+    unsigned entries = u->ring.entries;
+    while (entries < 2 * sockets + 1 && entries < PO__URING_MAX_ENTRIES)
+        entries *= 2;
+    /* A ring that cannot grow still works: a full queue is handed over
+     * early (po__uring_sqe()). */
+    return po__uring_renew(u, entries) == ENOMEM ? PO_ENOMEM : PO_OK;
 }
 
-/* One io_uring_enter: hands the queue to the kernel (all of it, or none
- * with submit false) and with GETEVENTS waits for min completions, at most
- * timeout_ms (-1: no limit).  0 or an errno. */
-static int po__uring_enter_ring(po__uring *u, bool submit, unsigned min,
-                                int timeout_ms) {
-    __atomic_store_n(u->sq_tail, u->tail, __ATOMIC_RELEASE);
-    struct __kernel_timespec ts;
-    struct io_uring_getevents_arg arg;
-    memset(&arg, 0, sizeof arg);
-    arg.sigmask_sz = _NSIG / 8;
-    if (timeout_ms >= 0) {
-        ts.tv_sec = timeout_ms / 1000;
-        ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
-        arg.ts = (uint64_t)(uintptr_t)&ts;
-    }
-    int rc =
-        PO__FAULT(PO__FAULT_WAIT, -1,
-                  po__uring_enter(u, submit ? u->tail - u->submitted : 0, min,
-                                  IORING_ENTER_EXT_ARG | IORING_ENTER_GETEVENTS,
-                                  &arg, sizeof arg));
-    /* The kernel took what it could, even when it then failed to wait. */
-    u->submitted = __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE);
-    if (rc < 0 && errno != ETIME)
-        return errno;
-    return 0;
+/* Hands the written entries to the kernel, and returns what the enter
+ * returned (or -errno). */
+static int po__uring_submit(po__ring *r, unsigned min, unsigned flags,
+                            const void *arg, size_t argsz) {
+    __atomic_store_n(r->sq_tail, r->tail, __ATOMIC_RELEASE);
+    int n = po__uring_enter(r, r->tail - r->submitted, min, flags, arg, argsz);
+    int e = n < 0 ? errno : 0;
+    r->submitted = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+    return n < 0 ? -e : n;
 }
 
-/* A free submission entry, zeroed.  A full queue is handed to the kernel
- * first (a round with more changes and re-arms than the queue holds); NULL
- * if the kernel takes none of it. */
+/* The next free entry, cleared; NULL (errno set) if the queue is full and
+ * the kernel would not take what it holds. */
 static struct io_uring_sqe *po__uring_sqe(po__uring *u) {
-    if (u->tail - u->submitted == u->sq_entries &&
-        (po__uring_enter_ring(u, true, 0, 0) != 0 ||
-         u->tail - u->submitted == u->sq_entries))
-        return NULL;
-    struct io_uring_sqe *sqe = &u->sqes[u->tail & u->sq_mask];
+    po__ring *r = &u->ring;
+    if (r->tail - r->submitted == r->entries) {
+        /* More changes than a round was expected to make: hand them over
+         * now, one more crossing.  Their refusals wait in the completion
+         * queue for the wait. */
+        int n = PO__FAULT(PO__FAULT_SUBMIT, -EBUSY,
+                          po__uring_submit(r, 0, 0, NULL, 0));
+        if (n < 0 || r->tail - r->submitted == r->entries) {
+            errno = n < 0 ? -n : EBUSY;
+            return NULL;
+        }
+    }
+    struct io_uring_sqe *sqe = &r->sqes[r->tail & r->mask];
     memset(sqe, 0, sizeof *sqe);
-    u->tail++;
     return sqe;
 }
 
-static uint64_t po__uring_token(uint32_t slot, uint32_t gen) {
-    return (uint64_t)gen << 32 | slot;
+static void po__uring_event(struct epoll_event *ev, unsigned interest,
+                            po_seqn token) {
+    ev->events = ((interest & PO__IN) ? EPOLLIN : 0u) |
+                 ((interest & PO__OUT) ? EPOLLOUT : 0u);
+    ev->data.u64 = token;
 }
 
-/* Whether the slot's current POLL_ADD is still in the queue, not taken. */
-static bool po__uring_queued(const po__uring *u, const po__uring_slot *e) {
-    return e->armed && e->sq_at - u->submitted < u->tail - u->submitted;
-}
-
-/* Queues a new POLL_ADD for slot i: 0 or an errno. */
-static int po__uring_arm(po__uring *u, uint32_t i) {
+static int po__uring_ctl(po__uring *u, int site, int op, int ud_op, po_socket s,
+                         unsigned interest, po_seqn token) {
     struct io_uring_sqe *sqe = po__uring_sqe(u);
     if (sqe == NULL)
-        return EBUSY;
-    po__uring_slot *e = &u->slots[i];
-    sqe->opcode = IORING_OP_POLL_ADD;
-    sqe->fd = e->fd;
-    /* poll32_events is in the CPU's order on little-endian systems only;
-     * big-endian ones would swap its halves (liburing does). */
-    sqe->poll32_events = e->events;
-    sqe->user_data = po__uring_token(i, ++e->gen);
-    e->sq_at = u->tail - 1;
-    e->armed = true;
-    e->holds++;
-    return 0;
-}
-
-/* Withdraws slot i's current request: off the arm list's duty; rewritten
- * into a no-op while it is still queued; else removed by a POLL_REMOVE.
- * 0 or an errno. */
-static int po__uring_disarm(po__uring *u, uint32_t i) {
-    po__uring_slot *e = &u->slots[i];
-    e->pending = false;
-    if (!e->armed)
-        return 0;
-    e->armed = false;
-    struct io_uring_sqe *sqe;
-    if (e->sq_at - u->submitted < u->tail - u->submitted) {
-        sqe = &u->sqes[e->sq_at & u->sq_mask];
-        memset(sqe, 0, sizeof *sqe);
+        return errno;
+    po__ring *r = &u->ring;
+    sqe->user_data = PO__UD(token, interest, ud_op);
+    if (PO__FAULT(site, 1, 0)) {
         sqe->opcode = IORING_OP_NOP;
-        e->holds--;
+        sqe->rw_flags = (int)PO__NOP_INJECT_RESULT;
+        sqe->len = (unsigned)-errno;
     } else {
-        sqe = po__uring_sqe(u);
-        if (sqe == NULL)
-            return EBUSY;
-        sqe->opcode = IORING_OP_POLL_REMOVE;
-        sqe->fd = -1;
-        sqe->addr = po__uring_token(i, e->gen);
+        struct epoll_event *ev = &r->ctl_ev[r->tail & r->mask];
+        po__uring_event(ev, interest, token);
+        sqe->opcode = IORING_OP_EPOLL_CTL;
+        sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
+        sqe->fd = u->epfd;
+        sqe->len = (unsigned)op;
+        sqe->off = (uint64_t)s;
+        sqe->addr = (uint64_t)(uintptr_t)ev;
     }
-    sqe->user_data = PO__URING_NOTE;
+    r->tail++;
     return 0;
 }
 
-/* Drops one hold on slot i; a removed slot that nothing holds is free. */
-static void po__uring_unhold(po__uring *u, uint32_t i) {
-    po__uring_slot *e = &u->slots[i];
-    if (--e->holds == 0 && !e->live) {
-        e->next = u->free;
-        u->free = i;
-    }
-}
-
-/* Puts slot i on the arm list, for the next wait to arm again. */
-static void po__uring_pend(po__uring *u, uint32_t i) {
-    po__uring_slot *e = &u->slots[i];
-    e->pending = true;
-    e->holds++;
-    e->next = PO__URING_NONE;
-    if (u->arm_head == PO__URING_NONE)
-        u->arm_head = i;
-    else
-        u->slots[u->arm_tail].next = i;
-    u->arm_tail = i;
-}
-
-/* Arms the slots of the arm list, in its order.  0, or the errno of a full
- * queue the kernel refused to take (the rest stay listed). */
-static int po__uring_arm_pending(po__uring *u) {
-    while (u->arm_head != PO__URING_NONE) {
-        uint32_t i = u->arm_head;
-        po__uring_slot *e = &u->slots[i];
-        if (e->pending && e->live) {
-            int rc = po__uring_arm(u, i);
-            if (rc != 0)
-                return rc;
-            e->pending = false;
-        }
-        u->arm_head = e->next;
-        po__uring_unhold(u, i);
-    }
-    return 0;
-}
-
-static uint32_t po__uring_events(unsigned interest) {
-    return ((interest & PO__IN) ? POLLIN : 0u) |
-           ((interest & PO__OUT) ? POLLOUT : 0u);
-}
-
-/* io_uring watches any descriptor, a regular file too (always ready): the
- * check that epoll makes by refusing is made here (os.h), so that every
- * backend refuses the same descriptors. */
 static int po__uring_add(void *state, po_socket s, unsigned interest,
                          po_seqn token, uint32_t *bref) {
-    po__uring *u = state;
-    if (u->free == PO__URING_NONE && po__uring_grow(u, (size_t)u->cap + 1))
-        return ENOMEM;
-    int e = po__poll_check(s);
-    if (e != 0)
-        return e;
-    uint32_t i = u->free;
-    po__uring_slot *sl = &u->slots[i];
-    sl->seqn = token;
-    sl->fd = s;
-    sl->events = po__uring_events(interest);
-    sl->armed = sl->pending = false;
-    e = po__uring_arm(u, i);
-    if (e != 0)
-        return e;
-    u->free = sl->next;
-    sl->live = true;
-    *bref = i;
-    return 0;
+    (void)bref;
+    return po__uring_ctl(state, PO__FAULT_CTL_ADD, EPOLL_CTL_ADD, PO__UD_ADD, s,
+                         interest, token);
 }
 
-/* A new request rather than an update in place, so that the descriptor is
- * looked up again: one closed behind the poller's back fails with EBADF,
- * as epoll_ctl does. */
 static int po__uring_mod(void *state, po_socket s, unsigned interest,
                          po_seqn token, uint32_t *bref) {
-    po__uring *u = state;
-    po__uring_slot *e = &u->slots[*bref];
-    (void)s;
-    e->events = po__uring_events(interest);
-    e->seqn = token;
-    if (e->pending)
-        return 0;
-    if (po__uring_queued(u, e)) {
-        u->sqes[e->sq_at & u->sq_mask].poll32_events = e->events;
-        return 0;
+    (void)bref;
+    return po__uring_ctl(state, PO__FAULT_CTL_MOD, EPOLL_CTL_MOD, PO__UD_MOD, s,
+                         interest, token);
+}
+
+static int po__uring_del(void *state, po_socket s, po_seqn token,
+                         uint32_t *bref) {
+    (void)bref;
+    return po__uring_ctl(state, PO__FAULT_CTL_DEL, EPOLL_CTL_DEL, PO__UD_DEL, s,
+                         0, token);
+}
+
+/* A change the kernel refused.  An add that met a registration a failed
+ * del left behind takes it over, as the core does for the other epoll
+ * backends (add_may_exist), with a call of its own: that is rare. */
+static void po__uring_refusal(po__uring *u, po__harvest *h, uint64_t ud,
+                              int err) {
+    po_seqn token = ud >> 4;
+    unsigned op = (unsigned)ud & 3u;
+    if (op == PO__UD_ADD && err == EEXIST) {
+        const po_channel *ch = po__harvest_find(h, token);
+        struct epoll_event ev;
+        po__uring_event(&ev, (unsigned)(ud >> 2) & 3u, token);
+        if (ch != NULL && epoll_ctl(u->epfd, EPOLL_CTL_MOD, ch->sock, &ev) == 0)
+            return;
     }
-    int rc = po__uring_disarm(u, *bref);
-    return rc != 0 ? rc : po__uring_arm(u, *bref);
+    po__deliver_refusal(h, token, err, op == PO__UD_MOD);
 }
 
-static int po__uring_del(void *state, po_socket s, uint32_t *bref) {
+static int po__uring_wait(void *state, po__round *rd, int timeout_ms) {
     po__uring *u = state;
-    (void)s;
-    uint32_t i = *bref;
-    int rc = po__uring_disarm(u, i);
-    po__uring_slot *e = &u->slots[i];
-    e->live = false;
-    if (e->holds == 0) {
-        e->next = u->free;
-        u->free = i;
+    po__ring *r = &u->ring;
+    if (!u->waiting) {
+        struct io_uring_sqe *sqe = po__uring_sqe(u);
+        if (sqe == NULL)
+            return errno;
+        sqe->opcode = PO__OP_EPOLL_WAIT;
+        sqe->fd = u->epfd;
+        sqe->addr = (uint64_t)(uintptr_t)u->events;
+        sqe->len = (unsigned)u->cap;
+        r->tail++;
+        u->waiting = true;
     }
-    return rc;
-}
-
-/* The events of one completion of slot i's current request. */
-static unsigned po__uring_events_of(const po__uring_slot *e, int res) {
-    if (res == -EBADF) /* the core parks the channel with EBADF */
-        return PO__EV_NVAL;
-    if (res < 0) /* any other refusal: tried again at the next wait */
-        return PO__EV_ERR;
-    return (unsigned)res & (e->events | PO__URING_ALWAYS);
-}
-
-/* The bookkeeping of one completion: the slot whose current request it
- * completes, or PO__URING_NONE when it is no event (a removal's, or that of
- * a request a mod replaced, the kernel cancelled or a del removed). */
-static uint32_t po__uring_complete(po__uring *u, const struct io_uring_cqe *c) {
-    if (c->user_data == PO__URING_NOTE)
-        return PO__URING_NONE;
-    uint32_t i = (uint32_t)c->user_data;
-    po__uring_slot *e = &u->slots[i];
-    bool current =
-        e->live && e->armed && (uint32_t)(c->user_data >> 32) == e->gen;
-    po__uring_unhold(u, i);
-    if (!current)
-        return PO__URING_NONE;
-    e->armed = false;
-    return i;
-}
-
-/*
- * A wait first takes the completions that came since the last one without
- * delivering them: the application may have consumed that readiness since
- * (read the bytes, taken the notification), and epoll would not report it
- * any more.  Their sockets are re-armed with this wait's submissions, and
- * those still ready complete at once.
- *
- * Then it takes every completion of its enter.  Up to max_events events are
- * delivered; the other sockets are put on the arm list first and those
- * delivered after them, so that at the next wait the others complete first
- * and every ready socket gets its turn.  Completions that did not fit in
- * the completion queue wait in the kernel's overflow list: an enter without
- * submissions brings them in (one more kernel crossing, only then).
- */
-static int po__uring_wait(void *state, po__round *r, int timeout_ms) {
-    po__uring *u = state;
-    unsigned head = *u->cq_head;
-    for (unsigned tail = __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE);
-         head != tail; head++) {
-        uint32_t i = po__uring_complete(u, &u->cqes[head & u->cq_mask]);
-        if (i != PO__URING_NONE)
-            po__uring_pend(u, i);
+    struct __kernel_timespec ts;
+    struct io_uring_getevents_arg arg;
+    const void *argp = NULL;
+    unsigned flags = IORING_ENTER_GETEVENTS;
+    if (timeout_ms > 0) {
+        ts.tv_sec = timeout_ms / 1000;
+        ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
+        memset(&arg, 0, sizeof arg);
+        arg.ts = (uint64_t)(uintptr_t)&ts;
+        argp = &arg;
+        flags |= IORING_ENTER_EXT_ARG;
     }
-    __atomic_store_n(u->cq_head, head, __ATOMIC_RELEASE);
-    int rc = po__uring_arm_pending(u);
-    if (rc != 0)
-        return rc;
-    rc = po__uring_enter_ring(u, true, timeout_ms == 0 ? 0 : 1, timeout_ms);
-    if (rc != 0 && rc != EINTR)
-        return rc;
+    unsigned min = timeout_ms == 0 ? 0 : 1;
+    size_t argsz = argp ? sizeof arg : 0;
+    int n = PO__FAULT(PO__FAULT_WAIT, -errno,
+                      po__uring_submit(r, min, flags, argp, argsz));
+    if (n == -EEXIST) {
+        /* Another thread, or a child after fork: a ring of its own. */
+        int e = po__uring_renew(u, r->entries);
+        if (e != 0)
+            return e;
+        n = po__uring_submit(r, min, flags, argp, argsz);
+    }
+    /* A timeout and an interruption end the round as if it timed out. */
+    if (n < 0 && n != -ETIME && n != -EINTR)
+        return -n;
     po__harvest h;
-    po__harvest_begin(&h, r);
-    uint32_t n = 0;
-    for (;;) {
-        unsigned tail = __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE);
-        for (; head != tail; head++) {
-            const struct io_uring_cqe *c = &u->cqes[head & u->cq_mask];
-            uint32_t i = po__uring_complete(u, c);
-            if (i == PO__URING_NONE)
-                continue;
-            unsigned ev = po__uring_events_of(&u->slots[i], c->res);
-            if (ev == 0 || n == u->max_events) {
-                po__uring_pend(u, i);
-                continue;
-            }
-            po__deliver(&h, u->slots[i].seqn, ev);
-            /* A descriptor that is gone is not watched again. */
-            u->delivered[n++] = ev == PO__EV_NVAL ? PO__URING_NONE : i;
+    po__harvest_begin(&h, rd);
+    unsigned head = *r->cq_head, events = 0;
+    unsigned tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
+    for (; head != tail; head++) {
+        const struct io_uring_cqe *cqe = &r->cqes[head & r->cq_mask];
+        if (PO__UNLIKELY(cqe->user_data != 0)) {
+            po__uring_refusal(u, &h, cqe->user_data, -cqe->res);
+            continue;
         }
-        __atomic_store_n(u->cq_head, head, __ATOMIC_RELEASE);
-        if (!(__atomic_load_n(u->sq_flags, __ATOMIC_ACQUIRE) &
-              IORING_SQ_CQ_OVERFLOW))
-            break;
-        int e = po__uring_enter_ring(u, false, 0, 0);
-        if (e != 0 && e != EINTR) {
-            rc = e;
-            break;
-        }
+        u->waiting = false;
+        if (PO__UNLIKELY(cqe->res < 0))
+            continue; /* as an empty wait: the object is the poller's own */
+        events = (unsigned)cqe->res;
+        for (unsigned i = 0; i < events; i++)
+            po__deliver(&h, u->events[i].data.u64, u->events[i].events);
     }
-    for (uint32_t k = 0; k < n; k++)
-        if (u->delivered[k] != PO__URING_NONE)
-            po__uring_pend(u, u->delivered[k]);
-    po__harvest_end(&h, n);
-    return rc;
+    __atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
+    po__harvest_end(&h, events);
+    return n == -EINTR ? EINTR : 0;
 }
 
 const po__backend_ops po__backend_uring = {
-    "uring",          PO_BACKEND_URING,  false,         po__uring_init,
+    "uring",          PO_BACKEND_URING,  true,          po__uring_init,
     po__uring_deinit, po__uring_reserve, po__uring_add, po__uring_mod,
     po__uring_del,    po__uring_wait,
 };

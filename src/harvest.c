@@ -37,6 +37,17 @@ po_triggers po__translate_event(po_channel *ch, unsigned events) {
     return po__translate(ch->wants, events);
 }
 
+void po__deliver_refusal(po__harvest *h, po_seqn token, int err, bool held) {
+    po_channel *ch = po__harvest_find(h, token);
+    if (ch == NULL)
+        return;
+    if (!held)
+        ch->state &= (uint8_t)~PO__ST_KINT;
+    if (ch->os_errno == 0)
+        po__park(ch, err);
+    po__mark(&h->list, &h->ntrig, &h->total, ch, PO_ERR);
+}
+
 void po__round_stats(const po__round *r, po_stats *out) {
     out->events = r->events - r->stale;
     out->stale = r->stale;
