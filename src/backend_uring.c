@@ -58,17 +58,24 @@ enum { PO__UD_ADD = 1, PO__UD_MOD = 2, PO__UD_DEL = 3 };
 #define PO__UD(token, interest, op)                                            \
     (((uint64_t)(token) << 4) | ((uint64_t)(interest) << 2) | (uint64_t)(op))
 
+/* The queue holds up to `entries` changes and the wait.  Its ring is twice
+ * as large: a change at queue position p is written to entry p % entries,
+ * and entry `entries` holds the wait's EPOLL_WAIT from the start, so that
+ * queueing the wait is one store to the queue's array, not a copy of 64
+ * bytes each round. */
 typedef struct po__ring {
     int fd;
-    unsigned entries, mask;
-    unsigned *sq_head, *sq_tail;
-    unsigned tail;      /* entries written; published at enter */
-    unsigned submitted; /* entries the kernel has taken */
+    unsigned entries; /* changes the queue holds; a power of two */
+    unsigned mask;    /* the ring's: 2 * entries - 1 */
+    unsigned *sq_head, *sq_tail, *array;
+    unsigned tail;      /* positions written; published at enter */
+    unsigned submitted; /* positions the kernel has taken */
     struct io_uring_sqe *sqes;
     /* A change's epoll_event, read by the kernel when it takes the entry:
-     * one per queue entry. */
+     * one per change entry. */
     struct epoll_event *ctl_ev;
     unsigned *cq_head, *cq_tail, cq_mask;
+    unsigned cq_seen; /* *cq_head, which only this side writes */
     struct io_uring_cqe *cqes;
     void *map;
     size_t map_size, sqes_size;
@@ -77,16 +84,34 @@ typedef struct po__ring {
 typedef struct po__uring {
     po__ring ring;
     int epfd;
-    bool waiting; /* an EPOLL_WAIT is in the kernel */
+    bool waiting; /* an EPOLL_WAIT is queued or in the kernel */
     int cap;
     const po_allocator *a;
     struct epoll_event events[]; /* the EPOLL_WAIT's buffer */
 } po__uring;
 
+/* io_uring_enter, returning -errno: the wait's only crossing.  On x86-64
+ * the system call is made inline, which saves the C library's variadic
+ * syscall() a dozen instructions a wait. */
 static int po__uring_enter(const po__ring *r, unsigned submit, unsigned min,
                            unsigned flags, const void *arg, size_t argsz) {
-    return (int)syscall(__NR_io_uring_enter, r->fd, submit, min, flags, arg,
-                        argsz);
+#if defined(__x86_64__) && defined(__GNUC__)
+    register long r10 __asm__("r10") = (long)flags;
+    register long r8 __asm__("r8") = (long)arg;
+    register long r9 __asm__("r9") = (long)argsz;
+    long ret;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"((long)__NR_io_uring_enter), "D"((long)r->fd),
+                       "S"((long)submit), "d"((long)min), "r"(r10), "r"(r8),
+                       "r"(r9)
+                     : "rcx", "r11", "memory");
+    return (int)ret;
+#else
+    long ret =
+        syscall(__NR_io_uring_enter, r->fd, submit, min, flags, arg, argsz);
+    return ret < 0 ? -errno : (int)ret;
+#endif
 }
 
 /* Whether the kernel has both operations this backend sends. */
@@ -141,30 +166,28 @@ static int po__ring_map(po__ring *r, const struct io_uring_params *p) {
     r->sq_head = (unsigned *)(base + p->sq_off.head);
     r->sq_tail = (unsigned *)(base + p->sq_off.tail);
     r->mask = *(unsigned *)(base + p->sq_off.ring_mask);
-    r->entries = p->sq_entries;
-    /* Queue position i is always entry i: the array is set once. */
-    unsigned *array = (unsigned *)(base + p->sq_off.array);
-    for (unsigned i = 0; i < p->sq_entries; i++)
-        array[i] = i;
+    r->entries = p->sq_entries / 2;
+    r->array = (unsigned *)(base + p->sq_off.array);
     r->cq_head = (unsigned *)(base + p->cq_off.head);
     r->cq_tail = (unsigned *)(base + p->cq_off.tail);
     r->cq_mask = *(unsigned *)(base + p->cq_off.ring_mask);
     r->cqes = (struct io_uring_cqe *)(base + p->cq_off.cqes);
     r->tail = r->submitted = *r->sq_tail;
+    r->cq_seen = *r->cq_head;
     return 0;
 }
 
-/* A ring of at least `entries` entries for the calling thread; 0 or an
- * errno (EOPNOTSUPP: the kernel lacks a flag, a feature or an operation
- * this backend needs). */
-static int po__ring_open(po__ring *r, unsigned entries, const po_allocator *a) {
+/* A ring for the calling thread with room for `entries` changes (a power
+ * of two) and the wait of u; 0 or an errno (EOPNOTSUPP: the kernel lacks a
+ * flag, a feature or an operation this backend needs). */
+static int po__ring_open(po__ring *r, unsigned entries, const po__uring *u) {
     memset(r, 0, sizeof *r);
     struct io_uring_params p;
     memset(&p, 0, sizeof p);
     p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
               IORING_SETUP_DEFER_TASKRUN;
     r->fd = PO__FAULT(PO__FAULT_CREATE, -1,
-                      (int)syscall(__NR_io_uring_setup, entries, &p));
+                      (int)syscall(__NR_io_uring_setup, 2 * entries, &p));
     int e = 0;
     if (r->fd < 0)
         /* EINVAL: a kernel older than one of the flags (6.1). */
@@ -174,44 +197,66 @@ static int po__ring_open(po__ring *r, unsigned entries, const po_allocator *a) {
              !po__uring_has_ops(r->fd))
         e = EOPNOTSUPP;
     else if ((r->ctl_ev =
-                  a->malloc(p.sq_entries * sizeof *r->ctl_ev, a->ctx)) == NULL)
+                  u->a->malloc(entries * sizeof *r->ctl_ev, u->a->ctx)) == NULL)
         e = ENOMEM;
     else
         e = po__ring_map(r, &p);
     if (e != 0) {
-        po__ring_close(r, a);
+        po__ring_close(r, u->a);
         errno = e;
+        return e;
     }
-    return e;
+    struct io_uring_sqe *w = &r->sqes[r->entries];
+    memset(w, 0, sizeof *w);
+    w->opcode = PO__OP_EPOLL_WAIT;
+    w->fd = u->epfd;
+    w->addr = (uint64_t)(uintptr_t)u->events;
+    w->len = (unsigned)u->cap;
+    return 0;
+}
+
+/* Queues the wait. */
+static void po__ring_queue_wait(po__ring *r) {
+    r->array[r->tail & r->mask] = r->entries;
+    r->tail++;
+}
+
+/* The next change entry, cleared, at the queue's tail. */
+static struct io_uring_sqe *po__ring_change(po__ring *r, unsigned *index) {
+    *index = r->tail & (r->entries - 1);
+    r->array[r->tail & r->mask] = *index;
+    struct io_uring_sqe *sqe = &r->sqes[*index];
+    memset(sqe, 0, sizeof *sqe);
+    return sqe;
 }
 
 /* A ring for the calling thread in place of u's, with room for `entries`
- * and the changes u's has not handed over yet.  The old ring's wait dies
+ * changes and those u's has not handed over yet.  The old ring's wait dies
  * with it, unanswered: a woken wait runs only inside io_uring_enter
  * (DEFER_TASKRUN), so it has taken nothing from the ready list. */
 static int po__uring_renew(po__uring *u, unsigned entries) {
     po__ring *old = &u->ring, fresh;
-    unsigned pending = old->tail - old->submitted;
-    if (entries < pending)
-        entries = pending;
-    int e = po__ring_open(&fresh, entries, u->a);
+    while (entries < old->tail - old->submitted)
+        entries *= 2;
+    int e = po__ring_open(&fresh, entries, u);
     if (e != 0)
         return e;
-    for (unsigned i = 0; i < pending; i++) {
-        unsigned from = (old->submitted + i) & old->mask;
-        unsigned to = (fresh.tail + i) & fresh.mask;
-        fresh.sqes[to] = old->sqes[from];
-        fresh.ctl_ev[to] = old->ctl_ev[from];
-        if (fresh.sqes[to].opcode == IORING_OP_EPOLL_CTL)
-            fresh.sqes[to].addr = (uint64_t)(uintptr_t)&fresh.ctl_ev[to];
-    }
-    fresh.tail += pending;
-    /* The old ring's queued wait, if any, was among the pending entries. */
     u->waiting = false;
-    for (unsigned i = 0; i < pending; i++)
-        if (fresh.sqes[(fresh.tail - pending + i) & fresh.mask].opcode ==
-            PO__OP_EPOLL_WAIT)
+    for (unsigned pos = old->submitted; pos != old->tail; pos++) {
+        unsigned from = old->array[pos & old->mask];
+        if (from == old->entries) {
+            po__ring_queue_wait(&fresh);
             u->waiting = true;
+            continue;
+        }
+        unsigned to;
+        struct io_uring_sqe *sqe = po__ring_change(&fresh, &to);
+        *sqe = old->sqes[from];
+        fresh.ctl_ev[to] = old->ctl_ev[from];
+        if (sqe->opcode == IORING_OP_EPOLL_CTL)
+            sqe->addr = (uint64_t)(uintptr_t)&fresh.ctl_ev[to];
+        fresh.tail++;
+    }
     po__ring_close(old, u->a);
     *old = fresh;
     return 0;
@@ -239,17 +284,13 @@ static int po__uring_init(void **state, const po_allocator *a,
     memset(u, 0, sizeof *u);
     u->a = a;
     u->cap = (int)max_events;
+    u->epfd = PO__FAULT(PO__FAULT_CREATE, -1, epoll_create1(EPOLL_CLOEXEC));
     /* Room for a round of changes of a few channels; reserve() grows it
      * with the sockets. */
-    int e = po__ring_open(&u->ring, 64, a);
-    if (e == 0) {
-        u->epfd = PO__FAULT(PO__FAULT_CREATE, -1, epoll_create1(EPOLL_CLOEXEC));
-        if (u->epfd < 0) {
-            e = errno;
-            po__ring_close(&u->ring, a);
-        }
-    }
+    int e = u->epfd < 0 ? errno : po__ring_open(&u->ring, 32, u);
     if (e != 0) {
+        if (u->epfd >= 0)
+            close(u->epfd);
         a->free(u, a->ctx);
         return po__uring_refused(e);
     }
@@ -268,46 +309,43 @@ static void po__uring_deinit(void *state) {
  * add of the new), so twice the sockets is a round's worth of changes. */
 static int po__uring_reserve(void *state, size_t sockets) {
     po__uring *u = state;
-    if (2 * sockets + 1 <= u->ring.entries ||
-        u->ring.entries >= PO__URING_MAX_ENTRIES)
-        return PO_OK;
     unsigned entries = u->ring.entries;
-    while (entries < 2 * sockets + 1 && entries < PO__URING_MAX_ENTRIES)
+    if (2 * sockets < entries || 2 * entries > PO__URING_MAX_ENTRIES)
+        return PO_OK;
+    while (entries <= 2 * sockets && 2 * entries <= PO__URING_MAX_ENTRIES)
         entries *= 2;
     /* A ring that cannot grow still works: a full queue is handed over
-     * early (po__uring_sqe()). */
+     * early (po__uring_room()). */
     return po__uring_renew(u, entries) == ENOMEM ? PO_ENOMEM : PO_OK;
 }
 
 /* Hands the written entries to the kernel, and returns what the enter
- * returned (or -errno). */
-static int po__uring_submit(po__ring *r, unsigned min, unsigned flags,
-                            const void *arg, size_t argsz) {
-    __atomic_store_n(r->sq_tail, r->tail, __ATOMIC_RELEASE);
-    int n = po__uring_enter(r, r->tail - r->submitted, min, flags, arg, argsz);
-    int e = n < 0 ? errno : 0;
+ * returned (-errno on failure). */
+static inline int po__uring_submit(po__ring *r, unsigned min, unsigned flags,
+                                   const void *arg, size_t argsz) {
+    unsigned tail = r->tail;
+    __atomic_store_n(r->sq_tail, tail, __ATOMIC_RELEASE);
+    int n = po__uring_enter(r, tail - r->submitted, min, flags, arg, argsz);
     r->submitted = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
-    return n < 0 ? -e : n;
+    return n;
 }
 
-/* The next free entry, cleared; NULL (errno set) if the queue is full and
- * the kernel would not take what it holds. */
-static struct io_uring_sqe *po__uring_sqe(po__uring *u) {
-    po__ring *r = &u->ring;
-    if (r->tail - r->submitted == r->entries) {
-        /* More changes than a round was expected to make: hand them over
-         * now, one more crossing.  Their refusals wait in the completion
-         * queue for the wait. */
-        int n = PO__FAULT(PO__FAULT_SUBMIT, -EBUSY,
-                          po__uring_submit(r, 0, 0, NULL, 0));
-        if (n < 0 || r->tail - r->submitted == r->entries) {
-            errno = n < 0 ? -n : EBUSY;
-            return NULL;
-        }
-    }
-    struct io_uring_sqe *sqe = &r->sqes[r->tail & r->mask];
-    memset(sqe, 0, sizeof *sqe);
-    return sqe;
+/* Hands a full queue over before the wait: more changes than a round was
+ * expected to make, one more crossing (their refusals wait in the
+ * completion queue for the wait).  0, or an errno. */
+static int po__uring_flush(po__ring *r) {
+    int n =
+        PO__FAULT(PO__FAULT_SUBMIT, -errno, po__uring_submit(r, 0, 0, NULL, 0));
+    if (n < 0)
+        return -n;
+    return r->tail - r->submitted < r->entries ? 0 : EBUSY;
+}
+
+/* Room for one more entry at the queue's tail: 0, or an errno. */
+static inline int po__uring_room(po__ring *r) {
+    return PO__UNLIKELY(r->tail - r->submitted >= r->entries)
+               ? po__uring_flush(r)
+               : 0;
 }
 
 static void po__uring_event(struct epoll_event *ev, unsigned interest,
@@ -319,24 +357,25 @@ static void po__uring_event(struct epoll_event *ev, unsigned interest,
 
 static int po__uring_ctl(po__uring *u, int site, int op, int ud_op, po_socket s,
                          unsigned interest, po_seqn token) {
-    struct io_uring_sqe *sqe = po__uring_sqe(u);
-    if (sqe == NULL)
-        return errno;
     po__ring *r = &u->ring;
+    int e = po__uring_room(r);
+    if (e != 0)
+        return e;
+    unsigned i;
+    struct io_uring_sqe *sqe = po__ring_change(r, &i);
     sqe->user_data = PO__UD(token, interest, ud_op);
     if (PO__FAULT(site, 1, 0)) {
         sqe->opcode = IORING_OP_NOP;
         sqe->rw_flags = (int)PO__NOP_INJECT_RESULT;
         sqe->len = (unsigned)-errno;
     } else {
-        struct epoll_event *ev = &r->ctl_ev[r->tail & r->mask];
-        po__uring_event(ev, interest, token);
+        po__uring_event(&r->ctl_ev[i], interest, token);
         sqe->opcode = IORING_OP_EPOLL_CTL;
         sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
         sqe->fd = u->epfd;
         sqe->len = (unsigned)op;
         sqe->off = (uint64_t)s;
-        sqe->addr = (uint64_t)(uintptr_t)ev;
+        sqe->addr = (uint64_t)(uintptr_t)&r->ctl_ev[i];
     }
     r->tail++;
     return 0;
@@ -363,83 +402,115 @@ static int po__uring_del(void *state, po_socket s, po_seqn token,
                          0, token);
 }
 
-/* A change the kernel refused.  An add that met a registration a failed
- * del left behind takes it over, as the core does for the other epoll
- * backends (add_may_exist), with a call of its own: that is rare. */
-static void po__uring_refusal(po__uring *u, po__harvest *h, uint64_t ud,
-                              int err) {
-    po_seqn token = ud >> 4;
-    unsigned op = (unsigned)ud & 3u;
-    if (op == PO__UD_ADD && err == EEXIST) {
-        const po_channel *ch = po__harvest_find(h, token);
-        struct epoll_event ev;
-        po__uring_event(&ev, (unsigned)(ud >> 2) & 3u, token);
-        if (ch != NULL && epoll_ctl(u->epfd, EPOLL_CTL_MOD, ch->sock, &ev) == 0)
-            return;
+/* The completions [head, tail) other than a lone wait's: refusals, and
+ * the wait's result (returned; 0 if the wait is still in the kernel).  An
+ * add that met a registration a failed del left behind takes it over, as
+ * the core does for the other epoll backends (add_may_exist), with a call
+ * of its own: that is rare. */
+static int po__uring_completions(po__uring *u, po__round *rd, unsigned head,
+                                 unsigned tail) {
+    int ready = 0;
+    po__harvest h;
+    po__harvest_begin(&h, rd);
+    for (; head != tail; head++) {
+        const struct io_uring_cqe *cqe = &u->ring.cqes[head & u->ring.cq_mask];
+        uint64_t ud = cqe->user_data;
+        if (ud == 0) {
+            /* A failed wait (not expected of the poller's own object) is
+             * taken as an empty one. */
+            u->waiting = false;
+            ready = cqe->res > 0 ? cqe->res : 0;
+            continue;
+        }
+        po_seqn token = ud >> 4;
+        unsigned op = (unsigned)ud & 3u;
+        if (op == PO__UD_ADD && cqe->res == -EEXIST) {
+            const po_channel *ch = po__harvest_find(&h, token);
+            struct epoll_event ev;
+            po__uring_event(&ev, (unsigned)(ud >> 2) & 3u, token);
+            if (ch != NULL &&
+                epoll_ctl(u->epfd, EPOLL_CTL_MOD, ch->sock, &ev) == 0)
+                continue;
+        }
+        po__deliver_refusal(&h, token, -cqe->res, op == PO__UD_MOD);
     }
-    po__deliver_refusal(h, token, err, op == PO__UD_MOD);
+    po__harvest_end(&h, 0);
+    return ready;
+}
+
+/* The wait's enter with a timeout (out of line: its arguments would
+ * otherwise take stack and registers from every wait). */
+static int po__uring_enter_ms(po__ring *r, int timeout_ms) {
+    struct __kernel_timespec ts;
+    ts.tv_sec = timeout_ms / 1000;
+    ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
+    struct io_uring_getevents_arg arg;
+    memset(&arg, 0, sizeof arg);
+    arg.ts = (uint64_t)(uintptr_t)&ts;
+    return po__uring_submit(r, 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
+                            &arg, sizeof arg);
+}
+
+/* The wait's enter: the changes, the wait, and the wait for a completion
+ * unless timeout_ms is 0.  Returns what the enter returned. */
+static inline int po__uring_enter_wait(po__ring *r, int timeout_ms) {
+    if (timeout_ms > 0)
+        return po__uring_enter_ms(r, timeout_ms);
+    return po__uring_submit(r, timeout_ms != 0, IORING_ENTER_GETEVENTS, NULL,
+                            0);
+}
+
+/* A failed enter: 0 when it timed out, EINTR when a signal came (both end
+ * the round as a timeout does), else an errno.  EEXIST: another thread's
+ * wait, or a child's after fork, which then makes a ring of its own and
+ * enters again. */
+static int po__uring_failed(po__uring *u, int n, int timeout_ms) {
+    if (n == -EEXIST) {
+        int e = po__uring_renew(u, u->ring.entries);
+        if (e != 0)
+            return e;
+        n = po__uring_enter_wait(&u->ring, timeout_ms);
+        if (n >= 0)
+            return 0;
+    }
+    return n == -ETIME ? 0 : -n;
 }
 
 static int po__uring_wait(void *state, po__round *rd, int timeout_ms) {
     po__uring *u = state;
     po__ring *r = &u->ring;
     if (!u->waiting) {
-        struct io_uring_sqe *sqe = po__uring_sqe(u);
-        if (sqe == NULL)
-            return errno;
-        sqe->opcode = PO__OP_EPOLL_WAIT;
-        sqe->fd = u->epfd;
-        sqe->addr = (uint64_t)(uintptr_t)u->events;
-        sqe->len = (unsigned)u->cap;
-        r->tail++;
+        /* The ring has room for it: changes fill at most half. */
+        po__ring_queue_wait(r);
         u->waiting = true;
     }
-    struct __kernel_timespec ts;
-    struct io_uring_getevents_arg arg;
-    const void *argp = NULL;
-    unsigned flags = IORING_ENTER_GETEVENTS;
-    if (timeout_ms > 0) {
-        ts.tv_sec = timeout_ms / 1000;
-        ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
-        memset(&arg, 0, sizeof arg);
-        arg.ts = (uint64_t)(uintptr_t)&ts;
-        argp = &arg;
-        flags |= IORING_ENTER_EXT_ARG;
+    int n =
+        PO__FAULT(PO__FAULT_WAIT, -errno, po__uring_enter_wait(r, timeout_ms));
+    int e = 0;
+    if (PO__UNLIKELY(n < 0) && (e = po__uring_failed(u, n, timeout_ms)) != 0 &&
+        e != EINTR)
+        return e;
+    unsigned head = r->cq_seen;
+    unsigned tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
+    int ready = 0;
+    if (head != tail) {
+        const struct io_uring_cqe *cqe = &r->cqes[head & r->cq_mask];
+        if (PO__UNLIKELY(tail - head != 1 || cqe->user_data != 0 ||
+                         cqe->res < 0)) {
+            ready = po__uring_completions(u, rd, head, tail);
+        } else {
+            u->waiting = false;
+            ready = cqe->res;
+        }
+        __atomic_store_n(r->cq_head, tail, __ATOMIC_RELEASE);
+        r->cq_seen = tail;
     }
-    unsigned min = timeout_ms == 0 ? 0 : 1;
-    size_t argsz = argp ? sizeof arg : 0;
-    int n = PO__FAULT(PO__FAULT_WAIT, -errno,
-                      po__uring_submit(r, min, flags, argp, argsz));
-    if (n == -EEXIST) {
-        /* Another thread, or a child after fork: a ring of its own. */
-        int e = po__uring_renew(u, r->entries);
-        if (e != 0)
-            return e;
-        n = po__uring_submit(r, min, flags, argp, argsz);
-    }
-    /* A timeout and an interruption end the round as if it timed out. */
-    if (n < 0 && n != -ETIME && n != -EINTR)
-        return -n;
     po__harvest h;
     po__harvest_begin(&h, rd);
-    unsigned head = *r->cq_head, events = 0;
-    unsigned tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
-    for (; head != tail; head++) {
-        const struct io_uring_cqe *cqe = &r->cqes[head & r->cq_mask];
-        if (PO__UNLIKELY(cqe->user_data != 0)) {
-            po__uring_refusal(u, &h, cqe->user_data, -cqe->res);
-            continue;
-        }
-        u->waiting = false;
-        if (PO__UNLIKELY(cqe->res < 0))
-            continue; /* as an empty wait: the object is the poller's own */
-        events = (unsigned)cqe->res;
-        for (unsigned i = 0; i < events; i++)
-            po__deliver(&h, u->events[i].data.u64, u->events[i].events);
-    }
-    __atomic_store_n(r->cq_head, head, __ATOMIC_RELEASE);
-    po__harvest_end(&h, events);
-    return n == -EINTR ? EINTR : 0;
+    for (int i = 0; i < ready; i++)
+        po__deliver(&h, u->events[i].data.u64, u->events[i].events);
+    po__harvest_end(&h, (uint64_t)ready);
+    return e;
 }
 
 const po__backend_ops po__backend_uring = {
