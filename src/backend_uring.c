@@ -48,6 +48,9 @@ _Static_assert((unsigned)EPOLLIN == PO__EV_IN &&
                    (unsigned)EPOLLHUP == PO__EV_HUP,
                "epoll's event bits are the core's");
 
+/* po__ring_open()'s answer when the allocator failed: no errno. */
+enum { PO__URING_NOMEM = -1 };
+
 /* The largest submission queue the kernel makes (IORING_MAX_ENTRIES). */
 enum { PO__URING_MAX_ENTRIES = 32768 };
 
@@ -178,10 +181,15 @@ static int po__ring_map(po__ring *r, const struct io_uring_params *p) {
 }
 
 /* A ring for the calling thread with room for `entries` changes (a power
- * of two) and the wait of u; 0 or an errno (EOPNOTSUPP: the kernel lacks a
- * flag, a feature or an operation this backend needs). */
+ * of two) and the wait of u; 0, PO__URING_NOMEM (the allocator failed) or
+ * an errno (EINVAL: a kernel older than one of the flags, 6.1; EOPNOTSUPP:
+ * one that lacks a feature or an operation this backend needs). */
 static int po__ring_open(po__ring *r, unsigned entries, const po__uring *u) {
     memset(r, 0, sizeof *r);
+    r->fd = -1;
+    r->ctl_ev = u->a->malloc(entries * sizeof *r->ctl_ev, u->a->ctx);
+    if (r->ctl_ev == NULL)
+        return PO__URING_NOMEM;
     struct io_uring_params p;
     memset(&p, 0, sizeof p);
     p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
@@ -190,15 +198,11 @@ static int po__ring_open(po__ring *r, unsigned entries, const po__uring *u) {
                       (int)syscall(__NR_io_uring_setup, 2 * entries, &p));
     int e = 0;
     if (r->fd < 0)
-        /* EINVAL: a kernel older than one of the flags (6.1). */
-        e = errno == EINVAL ? EOPNOTSUPP : errno;
+        e = errno;
     else if (!(p.features & IORING_FEAT_EXT_ARG) ||
              !(p.features & IORING_FEAT_SINGLE_MMAP) ||
              !po__uring_has_ops(r->fd))
         e = EOPNOTSUPP;
-    else if ((r->ctl_ev =
-                  u->a->malloc(entries * sizeof *r->ctl_ev, u->a->ctx)) == NULL)
-        e = ENOMEM;
     else
         e = po__ring_map(r, &p);
     if (e != 0) {
@@ -264,13 +268,14 @@ static int po__uring_renew(po__uring *u, unsigned entries) {
 
 /* What a failure to set io_uring up means to the caller: not available
  * here (seccomp's EPERM, the sysctl's EPERM or EACCES, an old kernel's
- * ENOSYS or missing feature), or a failure of an available system (EMFILE,
- * ENOMEM), with errno set. */
+ * ENOSYS, EINVAL or missing operation), or a failure of an available
+ * system (EMFILE, ENOMEM) with errno as the call set it. */
 static int po__uring_refused(int e) {
-    errno = e;
-    if (e == ENOMEM)
+    if (e == PO__URING_NOMEM)
         return PO_ENOMEM;
-    return e == ENOSYS || e == EPERM || e == EACCES || e == EOPNOTSUPP
+    errno = e;
+    return e == ENOSYS || e == EPERM || e == EACCES || e == EINVAL ||
+                   e == EOPNOTSUPP
                ? PO_ENOTSUP
                : PO_ESYS;
 }
@@ -316,7 +321,7 @@ static int po__uring_reserve(void *state, size_t sockets) {
         entries *= 2;
     /* A ring that cannot grow still works: a full queue is handed over
      * early (po__uring_room()). */
-    return po__uring_renew(u, entries) == ENOMEM ? PO_ENOMEM : PO_OK;
+    return po__uring_renew(u, entries) == PO__URING_NOMEM ? PO_ENOMEM : PO_OK;
 }
 
 /* Hands the written entries to the kernel, and returns what the enter
@@ -333,18 +338,26 @@ static inline int po__uring_submit(po__ring *r, unsigned min, unsigned flags,
 /* Hands a full queue over before the wait: more changes than a round was
  * expected to make, one more crossing (their refusals wait in the
  * completion queue for the wait).  0, or an errno. */
-static int po__uring_flush(po__ring *r) {
+static int po__uring_flush(po__uring *u) {
+    po__ring *r = &u->ring;
     int n =
         PO__FAULT(PO__FAULT_SUBMIT, -errno, po__uring_submit(r, 0, 0, NULL, 0));
+    if (n == -EEXIST) {
+        /* Another thread's ring (see po__uring_failed()): this thread's,
+         * larger, takes the changes over. */
+        int e = po__uring_renew(u, 2 * r->entries);
+        return e == PO__URING_NOMEM ? ENOMEM : e;
+    }
     if (n < 0)
         return -n;
     return r->tail - r->submitted < r->entries ? 0 : EBUSY;
 }
 
-/* Room for one more entry at the queue's tail: 0, or an errno. */
-static inline int po__uring_room(po__ring *r) {
+/* Room for one more change at the queue's tail: 0, or an errno. */
+static inline int po__uring_room(po__uring *u) {
+    po__ring *r = &u->ring;
     return PO__UNLIKELY(r->tail - r->submitted >= r->entries)
-               ? po__uring_flush(r)
+               ? po__uring_flush(u)
                : 0;
 }
 
@@ -358,7 +371,7 @@ static void po__uring_event(struct epoll_event *ev, unsigned interest,
 static int po__uring_ctl(po__uring *u, int site, int op, int ud_op, po_socket s,
                          unsigned interest, po_seqn token) {
     po__ring *r = &u->ring;
-    int e = po__uring_room(r);
+    int e = po__uring_room(u);
     if (e != 0)
         return e;
     unsigned i;
@@ -402,40 +415,55 @@ static int po__uring_del(void *state, po_socket s, po_seqn token,
                          0, token);
 }
 
-/* The completions [head, tail) other than a lone wait's: refusals, and
- * the wait's result (returned; 0 if the wait is still in the kernel).  An
- * add that met a registration a failed del left behind takes it over, as
- * the core does for the other epoll backends (add_may_exist), with a call
- * of its own: that is rare. */
-static int po__uring_completions(po__uring *u, po__round *rd, unsigned head,
-                                 unsigned tail) {
+/* The wait's result among completions [head, tail) that hold more than
+ * the wait's (refusals): its count of events, or 0. */
+static int po__uring_ready(po__uring *u, unsigned head, unsigned tail) {
     int ready = 0;
-    po__harvest h;
-    po__harvest_begin(&h, rd);
     for (; head != tail; head++) {
         const struct io_uring_cqe *cqe = &u->ring.cqes[head & u->ring.cq_mask];
-        uint64_t ud = cqe->user_data;
-        if (ud == 0) {
+        if (cqe->user_data == 0) {
             /* A failed wait (not expected of the poller's own object) is
              * taken as an empty one. */
             u->waiting = false;
             ready = cqe->res > 0 ? cqe->res : 0;
-            continue;
         }
+    }
+    return ready;
+}
+
+/* The refusals among completions [head, tail), after the wait's events:
+ * each parks its channel.  An add that met a registration a failed del
+ * left behind takes it over instead, as the core does for the other epoll
+ * backends (add_may_exist), with a call of its own, and the events the
+ * wait dropped as stale are asked for again: that is rare. */
+static void po__uring_refusals(po__uring *u, po__round *rd, unsigned head,
+                               unsigned tail) {
+    const po__ring *r = &u->ring;
+    po__harvest h;
+    po__harvest_begin(&h, rd);
+    bool taken = false;
+    for (; head != tail; head++) {
+        const struct io_uring_cqe *cqe = &r->cqes[head & r->cq_mask];
+        uint64_t ud = cqe->user_data;
         po_seqn token = ud >> 4;
         unsigned op = (unsigned)ud & 3u;
-        if (op == PO__UD_ADD && cqe->res == -EEXIST) {
-            const po_channel *ch = po__harvest_find(&h, token);
+        if (ud == 0)
+            continue;
+        const po_channel *ch = po__harvest_find(&h, token);
+        if (op == PO__UD_ADD && cqe->res == -EEXIST && ch != NULL) {
             struct epoll_event ev;
             po__uring_event(&ev, (unsigned)(ud >> 2) & 3u, token);
-            if (ch != NULL &&
-                epoll_ctl(u->epfd, EPOLL_CTL_MOD, ch->sock, &ev) == 0)
+            if (epoll_ctl(u->epfd, EPOLL_CTL_MOD, ch->sock, &ev) == 0) {
+                taken = true;
                 continue;
+            }
         }
         po__deliver_refusal(&h, token, -cqe->res, op == PO__UD_MOD);
     }
-    po__harvest_end(&h, 0);
-    return ready;
+    int n = taken ? epoll_wait(u->epfd, u->events, u->cap, 0) : 0;
+    for (int i = 0; i < n; i++)
+        po__deliver(&h, u->events[i].data.u64, u->events[i].events);
+    po__harvest_end(&h, n > 0 ? (uint64_t)n : 0);
 }
 
 /* The wait's enter with a timeout (out of line: its arguments would
@@ -468,7 +496,7 @@ static int po__uring_failed(po__uring *u, int n, int timeout_ms) {
     if (n == -EEXIST) {
         int e = po__uring_renew(u, u->ring.entries);
         if (e != 0)
-            return e;
+            return e == PO__URING_NOMEM ? ENOMEM : e;
         n = po__uring_enter_wait(&u->ring, timeout_ms);
         if (n >= 0)
             return 0;
@@ -493,23 +521,29 @@ static int po__uring_wait(void *state, po__round *rd, int timeout_ms) {
     unsigned head = r->cq_seen;
     unsigned tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
     int ready = 0;
+    bool refused = false;
     if (head != tail) {
         const struct io_uring_cqe *cqe = &r->cqes[head & r->cq_mask];
         if (PO__UNLIKELY(tail - head != 1 || cqe->user_data != 0 ||
                          cqe->res < 0)) {
-            ready = po__uring_completions(u, rd, head, tail);
+            ready = po__uring_ready(u, head, tail);
+            refused = true;
         } else {
             u->waiting = false;
             ready = cqe->res;
         }
-        __atomic_store_n(r->cq_head, tail, __ATOMIC_RELEASE);
-        r->cq_seen = tail;
     }
     po__harvest h;
     po__harvest_begin(&h, rd);
     for (int i = 0; i < ready; i++)
         po__deliver(&h, u->events[i].data.u64, u->events[i].events);
     po__harvest_end(&h, (uint64_t)ready);
+    if (PO__UNLIKELY(refused))
+        po__uring_refusals(u, rd, head, tail);
+    if (head != tail) {
+        __atomic_store_n(r->cq_head, tail, __ATOMIC_RELEASE);
+        r->cq_seen = tail;
+    }
     return e;
 }
 

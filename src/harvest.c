@@ -46,6 +46,15 @@ void po__deliver_refusal(po__harvest *h, po_seqn token, int err, bool held) {
     if (ch->os_errno == 0)
         po__park(ch, err);
     po__mark(&h->list, &h->ntrig, &h->total, ch, PO_ERR);
+    if (ch->act == PO_ERR)
+        return;
+    /* What its registration reported this round is dropped, as a channel
+     * parked at the call is unregistered and reports PO_ERR alone; the
+     * round's total is made again without it. */
+    ch->act = PO_ERR;
+    h->total = 0;
+    for (const po_channel *c = h->list; c != NULL; c = c->link)
+        h->total |= c->act;
 }
 
 void po__round_stats(const po__round *r, po_stats *out) {
