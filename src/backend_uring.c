@@ -286,7 +286,9 @@ static int po__uring_init(void **state, const po_allocator *a,
         a->malloc(sizeof *u + max_events * sizeof u->events[0], a->ctx);
     if (u == NULL)
         return PO_ENOMEM;
-    memset(u, 0, sizeof *u);
+    /* The events too: the kernel writes them through the ring, which
+     * memcheck does not see, and would take for never written. */
+    memset(u, 0, sizeof *u + max_events * sizeof u->events[0]);
     u->a = a;
     u->cap = (int)max_events;
     u->epfd = PO__FAULT(PO__FAULT_CREATE, -1, epoll_create1(EPOLL_CLOEXEC));
