@@ -39,8 +39,9 @@
 
 /* Newer than the kernel headers of Debian 12 (Linux 6.1); the values are
  * the kernel's ABI. */
-#define PO__OP_EPOLL_WAIT 59u           /* IORING_OP_EPOLL_WAIT, Linux 6.15 */
-#define PO__NOP_INJECT_RESULT (1u << 0) /* IORING_NOP_INJECT_RESULT, 6.6 */
+#define PO__OP_EPOLL_WAIT 59u /* IORING_OP_EPOLL_WAIT, Linux 6.15 */
+/* IORING_NOP_INJECT_RESULT: in every kernel that has EPOLL_WAIT. */
+#define PO__NOP_INJECT_RESULT (1u << 0)
 
 _Static_assert((unsigned)EPOLLIN == PO__EV_IN &&
                    (unsigned)EPOLLOUT == PO__EV_OUT &&
@@ -219,6 +220,13 @@ static int po__ring_open(po__ring *r, unsigned entries, const po__uring *u) {
     return 0;
 }
 
+/* Makes an entry a NOP that completes with `res`. */
+static void po__sqe_result(struct io_uring_sqe *sqe, int res) {
+    sqe->opcode = IORING_OP_NOP;
+    sqe->rw_flags = (int)PO__NOP_INJECT_RESULT;
+    sqe->len = (unsigned)res;
+}
+
 /* Queues the wait. */
 static void po__ring_queue_wait(po__ring *r) {
     r->array[r->tail & r->mask] = r->entries;
@@ -235,16 +243,31 @@ static struct io_uring_sqe *po__ring_change(po__ring *r, unsigned *index) {
 }
 
 /* A ring for the calling thread in place of u's, with room for `entries`
- * changes and those u's has not handed over yet.  The old ring's wait dies
- * with it, unanswered: a woken wait runs only inside io_uring_enter
- * (DEFER_TASKRUN), so it has taken nothing from the ready list. */
+ * changes and what u's holds that the next wait has not taken: the changes
+ * not handed over yet, moved, and the refusals of changes handed over
+ * early, made again as NOPs that complete with the same result.  The old
+ * ring's wait dies with it: a woken wait runs only inside io_uring_enter
+ * (DEFER_TASKRUN), so it has taken nothing from the ready list, and one
+ * that completed in a submit-only enter leaves its level-triggered events
+ * on that list. */
 static int po__uring_renew(po__uring *u, unsigned entries) {
     po__ring *old = &u->ring, fresh;
-    while (entries < old->tail - old->submitted)
+    unsigned done = __atomic_load_n(old->cq_tail, __ATOMIC_ACQUIRE);
+    while (entries < old->tail - old->submitted + (done - old->cq_seen))
         entries *= 2;
     int e = po__ring_open(&fresh, entries, u);
     if (e != 0)
         return e;
+    for (unsigned i = old->cq_seen; i != done; i++) {
+        const struct io_uring_cqe *cqe = &old->cqes[i & old->cq_mask];
+        if (cqe->user_data == 0)
+            continue;
+        unsigned to;
+        struct io_uring_sqe *sqe = po__ring_change(&fresh, &to);
+        po__sqe_result(sqe, cqe->res);
+        sqe->user_data = cqe->user_data;
+        fresh.tail++;
+    }
     u->waiting = false;
     for (unsigned pos = old->submitted; pos != old->tail; pos++) {
         unsigned from = old->array[pos & old->mask];
@@ -380,9 +403,7 @@ static int po__uring_ctl(po__uring *u, int site, int op, int ud_op, po_socket s,
     struct io_uring_sqe *sqe = po__ring_change(r, &i);
     sqe->user_data = PO__UD(token, interest, ud_op);
     if (PO__FAULT(site, 1, 0)) {
-        sqe->opcode = IORING_OP_NOP;
-        sqe->rw_flags = (int)PO__NOP_INJECT_RESULT;
-        sqe->len = (unsigned)-errno;
+        po__sqe_result(sqe, -errno);
     } else {
         po__uring_event(&r->ctl_ev[i], interest, token);
         sqe->opcode = IORING_OP_EPOLL_CTL;
