@@ -8,7 +8,9 @@
  * channel's interest changed, wait once per round.  The backend decides
  * *how*.  Every registration carries the channel's SeqN as its token; wait()
  * hands each event back through po__deliver() with that token, so the core
- * can drop an event of an incarnation that no longer exists.
+ * can drop an event of an incarnation that no longer exists.  Where the
+ * kernel reports events in the core's format (struct epoll_event), wait()
+ * leaves them in its buffer and the core harvests them in its own frame.
  */
 #ifndef POLLEROS_BACKEND_H
 #define POLLEROS_BACKEND_H
@@ -53,10 +55,15 @@ typedef struct po__backend_ops {
     int (*mod)(void *state, po_socket s, unsigned interest, po_seqn token,
                uint32_t *bref);
     int (*del)(void *state, po_socket s, po_seqn token, uint32_t *bref);
-    /* Waits up to timeout_ms (-1: no limit) and hands each event to the
-     * round through a po__harvest (harvest.h).  Returns 0 or an errno
-     * (EINTR included). */
+    /* Waits up to timeout_ms (-1: no limit).  Returns how many events it
+     * left at the start of its buffer (events(), below) for the core to
+     * harvest, or a negated errno (-EINTR included).  A backend that must
+     * translate its events hands each to the round itself through a
+     * po__harvest (harvest.h) and returns 0. */
     int (*wait)(void *state, po__round *r, int timeout_ms);
+    /* The buffer wait() leaves its events in, which lives as long as the
+     * state; NULL (or no such function) for a backend that leaves none. */
+    const po__event *(*events)(void *state);
 } po__backend_ops;
 
 #ifdef POLLEROS_HAVE_EPOLL

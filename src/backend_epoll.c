@@ -20,18 +20,22 @@ _Static_assert((unsigned)EPOLLIN == PO__EV_IN &&
                    (unsigned)EPOLLERR == PO__EV_ERR &&
                    (unsigned)EPOLLHUP == PO__EV_HUP,
                "epoll's event bits are the core's");
+_Static_assert(sizeof(struct epoll_event) == sizeof(po__event) &&
+                   offsetof(struct epoll_event, data) ==
+                       offsetof(po__event, token),
+               "the kernel fills the core's events");
 
 typedef struct po__epoll {
     po__epfd epfd;
     int cap;
     const po_allocator *a;
-    struct epoll_event events[]; /* the harvest buffer */
+    po__event events[]; /* the harvest buffer, which the kernel fills */
 } po__epoll;
 
 static int po__epoll_init(void **state, const po_allocator *a,
                           unsigned max_events) {
-    po__epoll *ep = a->malloc(
-        sizeof *ep + (size_t)max_events * sizeof(struct epoll_event), a->ctx);
+    po__epoll *ep =
+        a->malloc(sizeof *ep + (size_t)max_events * sizeof(po__event), a->ctx);
     if (ep == NULL)
         return PO_ENOMEM;
     ep->epfd = po__epoll_open();
@@ -86,24 +90,25 @@ static int po__epoll_del(void *state, po_socket s, po_seqn token,
 
 /* A peer's FIN shows as EPOLLIN (EOF to read) for a channel that reads and
  * not at all for one that does not; EPOLLHUP is a connection that can
- * neither send nor receive (on Windows, a reset); EPOLLERR a socket error. */
+ * neither send nor receive (on Windows, a reset); EPOLLERR a socket error.
+ * The core harvests the events in its own frame. */
 static int po__epoll_wait(void *state, po__round *r, int timeout_ms) {
     po__epoll *ep = state;
+    (void)r;
     int n = PO__FAULT(PO__FAULT_WAIT, -1,
-                      epoll_wait(ep->epfd, ep->events, ep->cap, timeout_ms));
-    if (n < 0)
-        return errno;
-    po__harvest h;
-    po__harvest_begin(&h, r);
-    for (int i = 0; i < n; i++)
-        po__deliver(&h, ep->events[i].data.u64, ep->events[i].events);
-    po__harvest_end(&h, (uint64_t)n);
-    return 0;
+                      epoll_wait(ep->epfd, (struct epoll_event *)ep->events,
+                                 ep->cap, timeout_ms));
+    return n >= 0 ? n : -errno;
+}
+
+static const po__event *po__epoll_events(void *state) {
+    return ((po__epoll *)state)->events;
 }
 
 /* One table, under the name of the API this system has. */
 const po__backend_ops PO__EPOLL_BACKEND = {
-    PO__EPOLL_NAME,   PO__EPOLL_KIND, true,          po__epoll_init,
-    po__epoll_deinit, NULL,           po__epoll_add, po__epoll_mod,
-    po__epoll_del,    po__epoll_wait,
+    PO__EPOLL_NAME, PO__EPOLL_KIND,   true,
+    po__epoll_init, po__epoll_deinit, NULL,
+    po__epoll_add,  po__epoll_mod,    po__epoll_del,
+    po__epoll_wait, po__epoll_events,
 };

@@ -303,7 +303,7 @@ static int po__kq_wait(void *state, po__round *r, int timeout_ms) {
     int n = PO__FAULT(PO__FAULT_WAIT, -1,
                       kevent(kq->kq, NULL, 0, kq->events, kq->cap, tp));
     if (n < 0)
-        return errno;
+        return -errno;
     po__harvest h;
     po__harvest_begin(&h, r);
     for (int i = 0; i < n; i++)
@@ -363,6 +363,6 @@ static void po__kq_deinit(void *state) {
 }
 
 const po__backend_ops po__backend_kqueue = {
-    "kqueue", PO_BACKEND_KQUEUE, false,      po__kq_init, po__kq_deinit,
-    NULL,     po__kq_add,        po__kq_mod, po__kq_del,  po__kq_wait,
+    "kqueue",   PO_BACKEND_KQUEUE, false,      po__kq_init, po__kq_deinit, NULL,
+    po__kq_add, po__kq_mod,        po__kq_del, po__kq_wait, NULL,
 };

@@ -128,7 +128,7 @@ static int po__poll_wait(void *state, po__round *r, int timeout_ms) {
     po__pollset *ps = state;
     int n = po__poll(ps->fds, ps->n, timeout_ms);
     if (n < 0)
-        return -n;
+        return n;
     /* Harvest at most max_events, starting where the last harvest stopped,
      * so that with more ready sockets than that every one gets its turn. */
     size_t take = (size_t)n < ps->max_events ? (size_t)n : ps->max_events;
@@ -158,5 +158,5 @@ static int po__poll_wait(void *state, po__round *r, int timeout_ms) {
 const po__backend_ops po__backend_poll = {
     "poll",          PO_BACKEND_POLL,  false,        po__poll_init,
     po__poll_deinit, po__poll_reserve, po__poll_add, po__poll_mod,
-    po__poll_del,    po__poll_wait,
+    po__poll_del,    po__poll_wait,    NULL,
 };

@@ -48,6 +48,10 @@ _Static_assert((unsigned)EPOLLIN == PO__EV_IN &&
                    (unsigned)EPOLLERR == PO__EV_ERR &&
                    (unsigned)EPOLLHUP == PO__EV_HUP,
                "epoll's event bits are the core's");
+_Static_assert(sizeof(struct epoll_event) == sizeof(po__event) &&
+                   offsetof(struct epoll_event, data) ==
+                       offsetof(po__event, token),
+               "the kernel fills the core's events");
 
 /* po__ring_open()'s answer when the allocator failed: no errno. */
 enum { PO__URING_NOMEM = -1 };
@@ -91,7 +95,7 @@ typedef struct po__uring {
     bool waiting; /* an EPOLL_WAIT is queued or in the kernel */
     int cap;
     const po_allocator *a;
-    struct epoll_event events[]; /* the EPOLL_WAIT's buffer */
+    po__event events[]; /* the EPOLL_WAIT's buffer */
 } po__uring;
 
 /* io_uring_enter, returning -errno: the wait's only crossing.  On x86-64
@@ -483,9 +487,11 @@ static void po__uring_refusals(po__uring *u, po__round *rd, unsigned head,
         }
         po__deliver_refusal(&h, token, -cqe->res, op == PO__UD_MOD);
     }
-    int n = taken ? epoll_wait(u->epfd, u->events, u->cap, 0) : 0;
+    int n =
+        taken ? epoll_wait(u->epfd, (struct epoll_event *)u->events, u->cap, 0)
+              : 0;
     for (int i = 0; i < n; i++)
-        po__deliver(&h, u->events[i].data.u64, u->events[i].events);
+        po__deliver(&h, u->events[i].token, u->events[i].events);
     po__harvest_end(&h, n > 0 ? (uint64_t)n : 0);
 }
 
@@ -527,6 +533,15 @@ static int po__uring_failed(po__uring *u, int n, int timeout_ms) {
     return n == -ETIME ? 0 : -n;
 }
 
+/* Marks completions up to `tail` seen, which frees their entries. */
+static void po__cq_release(po__ring *r, unsigned tail) {
+    __atomic_store_n(r->cq_head, tail, __ATOMIC_RELEASE);
+    r->cq_seen = tail;
+}
+
+/* The core harvests the wait's events, unless the enter was interrupted
+ * or the kernel refused changes: then they are handed over here, the
+ * refusals after them. */
 static int po__uring_wait(void *state, po__round *rd, int timeout_ms) {
     po__uring *u = state;
     po__ring *r = &u->ring;
@@ -540,38 +555,33 @@ static int po__uring_wait(void *state, po__round *rd, int timeout_ms) {
     int e = 0;
     if (PO__UNLIKELY(n < 0) && (e = po__uring_failed(u, n, timeout_ms)) != 0 &&
         e != EINTR)
-        return e;
+        return -e;
     unsigned head = r->cq_seen;
     unsigned tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
-    int ready = 0;
-    bool refused = false;
-    if (head != tail) {
-        const struct io_uring_cqe *cqe = &r->cqes[head & r->cq_mask];
-        if (PO__UNLIKELY(tail - head != 1 || cqe->user_data != 0 ||
-                         cqe->res < 0)) {
-            ready = po__uring_ready(u, head, tail);
-            refused = true;
-        } else {
-            u->waiting = false;
-            ready = cqe->res;
-        }
-    }
-    po__harvest h;
-    po__harvest_begin(&h, rd);
-    for (int i = 0; i < ready; i++)
-        po__deliver(&h, u->events[i].data.u64, u->events[i].events);
-    po__harvest_end(&h, (uint64_t)ready);
-    if (PO__UNLIKELY(refused))
+    if (head == tail)
+        return -e;
+    const struct io_uring_cqe *cqe = &r->cqes[head & r->cq_mask];
+    int ready = cqe->res;
+    if (PO__UNLIKELY(tail - head != 1 || cqe->user_data != 0 || ready < 0 ||
+                     e != 0)) {
+        po__harvest_events(rd, u->events,
+                           (size_t)po__uring_ready(u, head, tail));
         po__uring_refusals(u, rd, head, tail);
-    if (head != tail) {
-        __atomic_store_n(r->cq_head, tail, __ATOMIC_RELEASE);
-        r->cq_seen = tail;
+        po__cq_release(r, tail);
+        return -e;
     }
-    return e;
+    u->waiting = false;
+    po__cq_release(r, tail);
+    return ready;
+}
+
+static const po__event *po__uring_events(void *state) {
+    return ((po__uring *)state)->events;
 }
 
 const po__backend_ops po__backend_uring = {
-    "uring",          PO_BACKEND_URING,  true,          po__uring_init,
-    po__uring_deinit, po__uring_reserve, po__uring_add, po__uring_mod,
-    po__uring_del,    po__uring_wait,
+    "uring",        PO_BACKEND_URING, true,
+    po__uring_init, po__uring_deinit, po__uring_reserve,
+    po__uring_add,  po__uring_mod,    po__uring_del,
+    po__uring_wait, po__uring_events,
 };

@@ -156,6 +156,7 @@ po_poller *po_create(const po_options *opt, int *err) {
         errno = saved;
         goto fail;
     }
+    p->events = be->events ? be->events(p->bstate) : NULL;
     if (err)
         *err = PO_OK;
     return p;
@@ -567,6 +568,17 @@ static void po__fire_deadlines(po_poller *p) {
         po__round_trigger(&p->round, ch, PO_TIMEOUT);
 }
 
+/* Phase B's kernel wait, and phase C for the events the backend left in
+ * its buffer: harvested here, in the wait's own frame.  Returns 0 or an
+ * errno (EINTR included). */
+PO__ALWAYS_INLINE int po__kernel_wait(po_poller *p, int ms) {
+    p->stats.waits++;
+    int n = p->be->wait(p->bstate, &p->round, ms);
+    if (n > 0)
+        po__harvest_events(&p->round, p->events, (size_t)n);
+    return n < 0 ? -n : 0;
+}
+
 /* Phase B (and C) while deadlines are set: the wait lasts no longer than
  * the nearest, and the deadlines that passed are added to the events.  A
  * wait cut short by a deadline that has not quite come (a coarse system
@@ -583,8 +595,7 @@ static int po__wait_deadlines(po_poller *p, int timeout_ms) {
                 for_deadline = true;
             }
         }
-        p->stats.waits++;
-        int e = p->be->wait(p->bstate, &p->round, ms);
+        int e = po__kernel_wait(p, ms);
         po__fire_deadlines(p);
         if (!for_deadline || p->round.ntrig || e != 0)
             return e;
@@ -640,8 +651,7 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
      * Phase C runs inside: the backend delivers each event by token. */
     int ms = r->ntrig ? 0 : timeout_ms, e;
     if (p->timers.by_ch.count == 0) {
-        p->stats.waits++;
-        e = p->be->wait(p->bstate, r, ms);
+        e = po__kernel_wait(p, ms);
     } else {
         e = po__wait_deadlines(p, ms);
     }

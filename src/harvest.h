@@ -7,7 +7,10 @@
  * ORs its triggers without a call, and keeps the copy in registers (the
  * copies out of line cost 24 more instructions a wait, one event per wait);
  * what is rare (an event other than plain readability, the statistics) is
- * in harvest.c.
+ * in harvest.c.  A backend whose kernel reports events in the core's format
+ * (po__event) leaves them in its buffer instead, and the core runs the same
+ * loop in po_wait()'s frame (po__harvest_events()): one frame and one copy
+ * of the round a wait, not two.
  */
 #ifndef POLLEROS_HARVEST_H
 #define POLLEROS_HARVEST_H
@@ -27,6 +30,16 @@
 #define PO__UNLIKELY(x) (x)
 #endif
 
+/* A function inlined wherever it is called, whatever the compiler thinks of
+ * its size: the wait's own frame is what the harvest is meant to run in. */
+#if defined(__GNUC__)
+#define PO__ALWAYS_INLINE static inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define PO__ALWAYS_INLINE static __forceinline
+#else
+#define PO__ALWAYS_INLINE static inline
+#endif
+
 /* Events, as a backend reports them.  The values are Linux's POLLIN,
  * POLLOUT, POLLERR, POLLHUP and POLLNVAL (epoll's EPOLL* too), so that the
  * epoll backend hands the kernel's mask over without translating it. */
@@ -38,6 +51,19 @@ enum {
     PO__EV_NVAL = 0x20u, /* the descriptor is not open (poll's POLLNVAL) */
     PO__EV_ALL = 0x3du
 };
+
+/* An event left in a backend's buffer for the core to harvest: the layout
+ * of struct epoll_event, Linux's (packed on x86-64, as the kernel's is) and
+ * the wepoll API's, so that the kernel fills the buffer the core reads.  The
+ * backends that use it check the layout. */
+typedef struct po__event {
+    uint32_t events; /* PO__EV_* bits; others are ignored */
+    uint64_t token;
+}
+#if defined(__linux__) && defined(__x86_64__)
+__attribute__((packed))
+#endif
+po__event;
 
 /* What a round has triggered: the first member of the poller record, so
  * that its walk head is the poller's (polleros.h reads it there). */
@@ -162,6 +188,17 @@ static inline void po__deliver(po__harvest *h, po_seqn token, unsigned events) {
             return;
     }
     po__mark(&h->list, &h->ntrig, &h->total, ch, t);
+}
+
+/* Hands the n events of a backend's buffer to the round: the core's side of
+ * a wait whose backend left them there. */
+PO__ALWAYS_INLINE void po__harvest_events(po__round *r, const po__event *ev,
+                                          size_t n) {
+    po__harvest h;
+    po__harvest_begin(&h, r);
+    for (const po__event *end = ev + n; ev != end; ev++)
+        po__deliver(&h, ev->token, ev->events);
+    po__harvest_end(&h, n);
 }
 
 #endif

@@ -19,6 +19,7 @@ struct po_poller {
     po_allocator alloc;
     const po__backend_ops *be;
     void *bstate;
+    const po__event *events; /* where be->wait() leaves events, or NULL */
     po__map by_chn;  /* channel number -> channel, which holds its SeqN */
     po__map by_sock; /* socket -> channel: one channel per socket */
     po__slabs slabs;
