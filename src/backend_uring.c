@@ -539,6 +539,18 @@ static void po__cq_release(po__ring *r, unsigned tail) {
     r->cq_seen = tail;
 }
 
+/* The end of a wait whose enter was interrupted or whose changes the
+ * kernel refused (out of line: its harvest would otherwise take registers
+ * and stack from every wait).  Returns the wait's result. */
+static PO__NOINLINE int po__uring_wait_rare(po__uring *u, po__round *rd,
+                                            unsigned head, unsigned tail,
+                                            int e) {
+    po__harvest_events(rd, u->events, (size_t)po__uring_ready(u, head, tail));
+    po__uring_refusals(u, rd, head, tail);
+    po__cq_release(&u->ring, tail);
+    return -e;
+}
+
 /* The core harvests the wait's events, unless the enter was interrupted
  * or the kernel refused changes: then they are handed over here, the
  * refusals after them. */
@@ -563,13 +575,8 @@ static int po__uring_wait(void *state, po__round *rd, int timeout_ms) {
     const struct io_uring_cqe *cqe = &r->cqes[head & r->cq_mask];
     int ready = cqe->res;
     if (PO__UNLIKELY(tail - head != 1 || cqe->user_data != 0 || ready < 0 ||
-                     e != 0)) {
-        po__harvest_events(rd, u->events,
-                           (size_t)po__uring_ready(u, head, tail));
-        po__uring_refusals(u, rd, head, tail);
-        po__cq_release(r, tail);
-        return -e;
-    }
+                     e != 0))
+        return po__uring_wait_rare(u, rd, head, tail, e);
     u->waiting = false;
     po__cq_release(r, tail);
     return ready;

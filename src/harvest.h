@@ -40,6 +40,15 @@
 #define PO__ALWAYS_INLINE static inline
 #endif
 
+/* A function never inlined: a rare path kept out of a hot one's frame. */
+#if defined(__GNUC__)
+#define PO__NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define PO__NOINLINE __declspec(noinline)
+#else
+#define PO__NOINLINE
+#endif
+
 /* Events, as a backend reports them.  The values are Linux's POLLIN,
  * POLLOUT, POLLERR, POLLHUP and POLLNVAL (epoll's EPOLL* too), so that the
  * epoll backend hands the kernel's mask over without translating it. */
