@@ -95,10 +95,9 @@ static int po__epoll_del(void *state, po_socket s, po_seqn token,
 static int po__epoll_wait(void *state, po__round *r, int timeout_ms) {
     po__epoll *ep = state;
     (void)r;
-    int n = PO__FAULT(PO__FAULT_WAIT, -1,
-                      epoll_wait(ep->epfd, (struct epoll_event *)ep->events,
-                                 ep->cap, timeout_ms));
-    return n >= 0 ? n : -errno;
+    return PO__FAULT(
+        PO__FAULT_WAIT, -errno,
+        po__epoll_ready(ep->epfd, ep->events, ep->cap, timeout_ms));
 }
 
 static const po__event *po__epoll_events(void *state) {

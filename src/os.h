@@ -9,8 +9,10 @@
 #ifndef POLLEROS_OS_H
 #define POLLEROS_OS_H
 
+#include <errno.h>
 #include <stddef.h>
 
+#include "harvest.h"
 #include "polleros.h"
 
 #ifdef _WIN32
@@ -28,6 +30,7 @@ typedef WSAPOLLFD po__pollfd;
 #include <poll.h>
 #ifdef __linux__
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #endif
 typedef int po__epfd;
 typedef struct pollfd po__pollfd;
@@ -43,6 +46,30 @@ typedef struct pollfd po__pollfd;
  * (po_allocator in polleros.h says why). */
 po__epfd po__epoll_open(void);
 void po__epoll_close(po__epfd ep);
+
+/* epoll_wait() into the core's events (whose layout is the kernel's, which
+ * the epoll backend checks): their number, or -errno.  Inline, and on
+ * x86-64 Linux the system call itself: the C library's wrapper costs
+ * about five more instructions a wait, and its errno a call to find it. */
+#if defined(_WIN32) || defined(__linux__)
+static inline int po__epoll_ready(po__epfd ep, po__event *events, int cap,
+                                  int timeout_ms) {
+#if defined(__linux__) && defined(__x86_64__) && defined(__GNUC__)
+    register long r10 __asm__("r10") = (long)timeout_ms;
+    long ret;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"((long)__NR_epoll_wait), "D"((long)ep), "S"(events),
+                       "d"((long)cap), "r"(r10)
+                     : "rcx", "r11", "memory");
+    return (int)ret;
+#else
+    int n =
+        epoll_wait(ep, (struct epoll_event *)(void *)events, cap, timeout_ms);
+    return n >= 0 ? n : -errno;
+#endif
+}
+#endif
 
 /* Before and after a poll backend's life: 0 or an errno. */
 int po__poll_start(void);
