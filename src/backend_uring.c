@@ -94,6 +94,10 @@ typedef struct po__uring {
     int epfd;
     bool waiting; /* an EPOLL_WAIT is queued or in the kernel */
     int cap;
+    /* The wait in progress, for its out-of-line ends: the hot path then
+     * keeps nothing in registers across the enter. */
+    po__round *round;
+    int timeout_ms;
     const po_allocator *a;
     po__event events[]; /* the EPOLL_WAIT's buffer */
 } po__uring;
@@ -551,9 +555,22 @@ static PO__NOINLINE int po__uring_wait_rare(po__uring *u, po__round *rd,
     return -e;
 }
 
-/* The core harvests the wait's events, unless the enter was interrupted
- * or the kernel refused changes: then they are handed over here, the
- * refusals after them. */
+/* A wait whose enter failed: a timeout or an interrupted enter ends the
+ * round as a timeout does, with what completed handed over here; another
+ * thread's ring is replaced (po__uring_failed()).  Out of line, as rare. */
+static PO__NOINLINE int po__uring_wait_failed(po__uring *u, int n) {
+    po__round *rd = u->round;
+    int e = po__uring_failed(u, n, u->timeout_ms);
+    if (e != 0 && e != EINTR)
+        return -e;
+    unsigned head = u->ring.cq_seen;
+    unsigned tail = __atomic_load_n(u->ring.cq_tail, __ATOMIC_ACQUIRE);
+    return head == tail ? -e : po__uring_wait_rare(u, rd, head, tail, e);
+}
+
+/* The core harvests the wait's events, unless the enter failed or the
+ * kernel refused changes: then they are handed over here, the refusals
+ * after them. */
 static int po__uring_wait(void *state, po__round *rd, int timeout_ms) {
     po__uring *u = state;
     po__ring *r = &u->ring;
@@ -562,21 +579,22 @@ static int po__uring_wait(void *state, po__round *rd, int timeout_ms) {
         po__ring_queue_wait(r);
         u->waiting = true;
     }
+    u->round = rd;
+    u->timeout_ms = timeout_ms;
     int n =
         PO__FAULT(PO__FAULT_WAIT, -errno, po__uring_enter_wait(r, timeout_ms));
-    int e = 0;
-    if (PO__UNLIKELY(n < 0) && (e = po__uring_failed(u, n, timeout_ms)) != 0 &&
-        e != EINTR)
-        return -e;
+    if (PO__UNLIKELY(n < 0))
+        return po__uring_wait_failed(u, n);
     unsigned head = r->cq_seen;
     unsigned tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
     if (head == tail)
-        return -e;
+        return 0;
     const struct io_uring_cqe *cqe = &r->cqes[head & r->cq_mask];
     int ready = cqe->res;
-    if (PO__UNLIKELY(tail - head != 1 || cqe->user_data != 0 || ready < 0 ||
-                     e != 0))
-        return po__uring_wait_rare(u, rd, head, tail, e);
+    /* One completion, the wait's (user_data 0), which did not fail. */
+    if (PO__UNLIKELY(((uint64_t)(tail - head - 1) | cqe->user_data) != 0 ||
+                     ready < 0))
+        return po__uring_wait_rare(u, u->round, head, tail, 0);
     u->waiting = false;
     po__cq_release(r, tail);
     return ready;
