@@ -648,7 +648,8 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
     p->in_callback = false;
 
     /* Phase B: wait, without blocking if anything is already triggered.
-     * Phase C runs inside: the backend delivers each event by token. */
+     * Phase C runs inside: each event is delivered by token, by the
+     * backend or from its buffer (po__kernel_wait()). */
     int ms = r->ntrig ? 0 : timeout_ms, e;
     if (p->timers.by_ch.count == 0) {
         e = po__kernel_wait(p, ms);
