@@ -536,6 +536,38 @@ static int po__uring_failed(po__uring *u, int n, int timeout_ms) {
     return n == -ETIME ? 0 : -n;
 }
 
+/* Hands the wait's `ready` events to the round. */
+static inline void po__uring_deliver(const po__uring *u, po__round *rd,
+                                     int ready) {
+    po__harvest h;
+    po__harvest_begin(&h, rd);
+    for (int i = 0; i < ready; i++)
+        po__deliver(&h, u->events[i].data.u64, u->events[i].events);
+    po__harvest_end(&h, (uint64_t)ready);
+}
+
+/* Takes completions [cq_seen, tail) as done. */
+static void po__ring_seen(po__ring *r, unsigned tail) {
+    __atomic_store_n(r->cq_head, tail, __ATOMIC_RELEASE);
+    r->cq_seen = tail;
+}
+
+/* Every end of a wait but the common one (see po__uring_wait()): a failed
+ * enter, no completion, refusals. */
+PO__COLD static int po__uring_end(po__uring *u, po__round *rd, int n,
+                                  int timeout_ms) {
+    int e = 0;
+    if (n < 0 && (e = po__uring_failed(u, n, timeout_ms)) != 0 && e != EINTR)
+        return e;
+    po__ring *r = &u->ring;
+    unsigned head = r->cq_seen;
+    unsigned tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
+    po__uring_deliver(u, rd, po__uring_ready(u, head, tail));
+    po__uring_refusals(u, rd, head, tail);
+    po__ring_seen(r, tail);
+    return e;
+}
+
 static int po__uring_wait(void *state, po__round *rd, int timeout_ms) {
     po__uring *u = state;
     po__ring *r = &u->ring;
@@ -546,37 +578,18 @@ static int po__uring_wait(void *state, po__round *rd, int timeout_ms) {
     }
     int n =
         PO__FAULT(PO__FAULT_WAIT, -errno, po__uring_enter_wait(r, timeout_ms));
-    int e = 0;
-    if (PO__UNLIKELY(n < 0) && (e = po__uring_failed(u, n, timeout_ms)) != 0 &&
-        e != EINTR)
-        return e;
+    /* The common end: one completion, the wait's, with its events. */
     unsigned head = r->cq_seen;
     unsigned tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
-    int ready = 0;
-    bool refused = false;
-    if (head != tail) {
-        const struct io_uring_cqe *cqe = &r->cqes[head & r->cq_mask];
-        if (PO__UNLIKELY(tail - head != 1 || cqe->user_data != 0 ||
-                         cqe->res < 0)) {
-            ready = po__uring_ready(u, head, tail);
-            refused = true;
-        } else {
-            u->waiting = false;
-            ready = cqe->res;
-        }
-    }
-    po__harvest h;
-    po__harvest_begin(&h, rd);
-    for (int i = 0; i < ready; i++)
-        po__deliver(&h, u->events[i].data.u64, u->events[i].events);
-    po__harvest_end(&h, (uint64_t)ready);
-    if (PO__UNLIKELY(refused))
-        po__uring_refusals(u, rd, head, tail);
-    if (head != tail) {
-        __atomic_store_n(r->cq_head, tail, __ATOMIC_RELEASE);
-        r->cq_seen = tail;
-    }
-    return e;
+    const struct io_uring_cqe *cqe = &r->cqes[head & r->cq_mask];
+    if (PO__UNLIKELY(n < 0 || tail - head != 1 || cqe->user_data != 0 ||
+                     cqe->res < 0))
+        return po__uring_end(u, rd, n, timeout_ms);
+    int ready = cqe->res;
+    u->waiting = false;
+    po__ring_seen(r, tail);
+    po__uring_deliver(u, rd, ready);
+    return 0;
 }
 
 const po__backend_ops po__backend_uring = {

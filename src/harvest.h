@@ -27,6 +27,14 @@
 #define PO__UNLIKELY(x) (x)
 #endif
 
+/* A rare path that the compiler must not inline into its one caller, whose
+ * frame and saved registers it would otherwise make every call pay. */
+#if defined(__GNUC__)
+#define PO__COLD __attribute__((noinline, cold))
+#else
+#define PO__COLD
+#endif
+
 /* Events, as a backend reports them.  The values are Linux's POLLIN,
  * POLLOUT, POLLERR, POLLHUP and POLLNVAL (epoll's EPOLL* too), so that the
  * epoll backend hands the kernel's mask over without translating it. */
