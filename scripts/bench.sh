@@ -31,6 +31,8 @@
 #            wait, at 0 to 1,000,000 deadlines
 #   echo     the echo demo's client against the polleros, libuv and libevent
 #            echo servers
+#   churnnet connection churn and interest churn over loopback TCP, every
+#            library (about 4 minutes: not in the default run)
 # BENCH_ONLY="pipes churn" limits a run to some of them (for iterating).
 set -eu
 cd "$(dirname "$0")/.."
@@ -63,7 +65,7 @@ cmake --build "$build" -j "$jobs" >"$build.build.log" 2>&1 ||
 # that BENCH_ONLY can redo one part and still report everything.
 mkdir -p "$raw" "$raw/cg" "$results"
 [ "$quick" -eq 1 ] && echo quick >"$raw/mode" || echo full >"$raw/mode"
-for b in pipes cache kernel churn harvest deadlines echo; do
+for b in pipes cache kernel churn harvest deadlines echo churnnet; do
     case " $only " in *" $b "*) ;; *) continue ;; esac
     rm -f "$raw/$b"*.tsv
     sh "scripts/bench/$b.sh" "$@"

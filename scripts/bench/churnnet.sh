@@ -27,8 +27,9 @@ out=$raw/churnnet.tsv
 sout=$raw/churnnet_strace.tsv
 table=$raw/churnnet.md
 mkdir -p "$raw"
+rm -f "$out" "$sout"
 
-cpin= spin=
+cpin='' spin=''
 if have_cmd taskset && [ "$(nproc 2>/dev/null || echo 1)" -ge 2 ]; then
     cpin="taskset -c 0"
     spin="taskset -c $(($(nproc) - 1))"
@@ -54,11 +55,11 @@ done
 churn_once() {
     mode=$1 label=$2 rep=$3 secs=$4 warm=$5 trace=$6 exe=$7 args=$8
     dir=$(mktemp -d "${TMPDIR:-/tmp}/polleros-churn.XXXXXX")
-    tr=
-    [ "$trace" = - ] || tr="strace -c -f -o $trace"
-    # shellcheck disable=SC2086 # commands and their words
-    $spin $tr "$bin/$exe" --mode "$mode" --port-file "$dir/port" \
-        $(echo "$args" | tr = ' ') >"$dir/server.out" 2>&1 &
+    tracer=''
+    [ "$trace" = - ] || tracer="strace -c -f -o $trace"
+    # shellcheck disable=SC2046,SC2086 # commands and their words
+    $spin $tracer "$bin/$exe" --mode "$mode" --port-file "$dir/port" \
+        $(echo "$args" | sed 's/=/ /') >"$dir/server.out" 2>&1 &
     spid=$!
     tries=0
     while [ ! -s "$dir/port" ] && [ "$tries" -lt 100 ]; do
@@ -141,7 +142,10 @@ FILENAME ~ /strace/ {
     u = $1 SUBSEP $2
     c = $3
     if (c ~ /^(epoll_wait|epoll_pwait|epoll_pwait2|poll|ppoll)$/) c = "wait"
-    else if (c !~ /^(accept4|accept|epoll_ctl|read|write|close)$/) c = "other"
+    else if (c !~ /^(accept4|accept|epoll_ctl|read|write|close)$/) {
+        if ($4 / $5 >= 0.05) oth[u] = oth[u] sprintf(" %s %.2f", c, $4 / $5)
+        c = "other"
+    }
     sc[u, c] += $4 / $5; sc[u, "all"] += $4 / $5
     next
 }
@@ -178,7 +182,10 @@ END {
             split("accept4 epoll_ctl wait read write close other all", cs, " ")
             for (j = 1; j <= 8; j++) printf " %.2f |", sc[u, cs[j]]
             printf "\n"
+            if (u in oth) more = more sprintf("%s%s:%s", more == "" ? "" : "; ", p[2], oth[u])
         }
+        if (more != "") printf "\nother, per %s: %s\n", unit, more
+        more = ""
     }
 }' "$sout" "$out" >"$table"
 cat "$table"
