@@ -22,8 +22,10 @@
 
 #define CHURN_REQUEST 64
 #define CHURN_RESPONSE (128 * 1024)
-/* The server's send buffer in interest mode (the kernel doubles it): half
- * a response, so that a response's first write is short. */
+/* The server's send buffer in interest mode.  The kernel doubles it to a
+ * response's size, and its bookkeeping takes a share of that, so a
+ * response never fits at once and its first write is short.  Smaller
+ * buffers stall on the client's delayed ACKs. */
 #define CHURN_SNDBUF (64 * 1024)
 
 typedef enum churn_mode { CHURN_CONN, CHURN_INTEREST } churn_mode;

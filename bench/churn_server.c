@@ -48,7 +48,8 @@ bool churn_server_start(int argc, char **argv, const char *prog,
 int churn_accept(const churn_server *s) {
     int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     /* Loopback's self-tuned send buffer would take a whole response in one
-     * write; a fixed one makes most writes short, which is the workload.
+     * write; a fixed one makes each response's first write short, which is
+     * the workload.
      * Without TCP_NODELAY a response's last segment would wait for the
      * client's delayed ACK.  Once per connection, and connections live long
      * in that mode. */

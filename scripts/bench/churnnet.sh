@@ -4,9 +4,9 @@
 # server once under strace -c -f for its kernel calls.
 #   conn      100 clients at once: connect, 64-byte request, 64-byte
 #             response, close: connections/s
-#   interest  100 connections, 256 KiB responses through a 128 KiB send
-#             buffer, writability asked for only after a short write:
-#             messages/s
+#   interest  100 connections, 128 KiB responses through a 64 KiB send
+#             buffer (128 KiB once doubled), one write per turn,
+#             writability asked for only after a short one: messages/s
 # Client and server are pinned to different cores; the client's CPU share
 # is printed, since a client near a whole core bounds every server alike.
 # Run by scripts/bench.sh (BENCH_ONLY=churnnet) after its build, with its
