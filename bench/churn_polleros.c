@@ -1,13 +1,12 @@
 /*
  * The churn benchmark's server on polleros (churn.h says what it does):
  * the listener is a channel that wants PO_ACCEPT, each connection one that
- * wants PO_RECV, and PO_SEND too while its response is unfinished.  The
- * backend is chosen by name through POLLEROS_BACKEND, so that a backend
- * added to the library later needs no change here.  On SIGTERM it prints
- * the poller's kernel calls (po_get_stats) and exits.
+ * wants PO_RECV, and PO_SEND too while its response is unfinished.  On
+ * SIGTERM it prints the poller's kernel calls (po_get_stats) and its own
+ * loop iterations, and exits.
  *
  * Usage: churn_polleros --mode conn|interest --port-file PATH
- *                       [--backend NAME]
+ *                       [--backend epoll|poll|uring]
  */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -80,25 +79,47 @@ static void serve(const churn_server *s, po_poller *p, po_channel *ch) {
         po_delete(p, po_channel_chn(ch));
 }
 
+/* Named explicitly rather than through POLLEROS_BACKEND, so that a backend
+ * the kernel refuses fails the run instead of measuring another. */
+static bool pick_backend(const char *name, po_backend_kind *out) {
+    static const struct {
+        const char *name;
+        po_backend_kind kind;
+    } known[] = {{"epoll", PO_BACKEND_EPOLL},
+                 {"poll", PO_BACKEND_POLL},
+                 {"uring", PO_BACKEND_URING}};
+    *out = PO_BACKEND_DEFAULT;
+    for (size_t i = 0; name != NULL && i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(name, known[i].name) == 0)
+            *out = known[i].kind;
+    if (name != NULL && *out == PO_BACKEND_DEFAULT) {
+        fprintf(stderr, "churn_polleros: unknown backend '%s'\n", name);
+        return false;
+    }
+    return true;
+}
+
 int main(int argc, char **argv) {
     churn_server s;
-    if (!churn_server_start(argc, argv, "churn_polleros", true, &s))
+    po_options opt = {0};
+    if (!churn_server_start(argc, argv, "churn_polleros", true, &s) ||
+        !pick_backend(s.backend, &opt.backend))
         return 2;
-    if (s.backend != NULL && setenv("POLLEROS_BACKEND", s.backend, 1) != 0)
-        return 1;
     /* No SA_RESTART: the signal ends the wait, and the loop sees stop. */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
     int err = 0;
-    po_poller *p = po_create(NULL, &err);
+    po_poller *p = po_create(&opt, &err);
     if (p == NULL ||
         po_attach(p, 0, s.listen_fd, &listener_ops, NULL, NULL) != PO_OK) {
         fprintf(stderr, "churn_polleros: po_create: %s\n", po_strerror(err));
         return 1;
     }
+    unsigned long long iterations = 0;
     while (!stop) {
+        iterations++;
         if (po_wait(p, -1, NULL) < 0) {
             fprintf(stderr, "churn_polleros: po_wait failed\n");
             return 1;
@@ -115,10 +136,11 @@ int main(int argc, char **argv) {
     po_stats st;
     po_get_stats(p, &st);
     printf("churn_polleros: backend %s: %llu adds, %llu mods, %llu dels, "
-           "%llu waits, %llu events\n",
+           "%llu waits, %llu events, %llu iterations\n",
            po_backend_name(p), (unsigned long long)st.adds,
            (unsigned long long)st.mods, (unsigned long long)st.dels,
-           (unsigned long long)st.waits, (unsigned long long)st.events);
+           (unsigned long long)st.waits, (unsigned long long)st.events,
+           iterations);
     po_destroy(p);
     return 0;
 }

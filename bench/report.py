@@ -26,8 +26,8 @@ import sys
 FLOOR = "epoll-floor"
 PO = "polleros/epoll/changed"
 LIBS = ["libev", "libevent", "libuv"]
-DRIVER_ORDER = [FLOOR, PO, "polleros/epoll/full", "polleros/poll/changed",
-                "polleros/poll/full"] + LIBS
+DRIVER_ORDER = [FLOOR, PO, "polleros/epoll/full", "polleros/uring/changed",
+                "polleros/poll/changed", "polleros/poll/full"] + LIBS
 
 # The performance targets.
 BAR_INSTR = 1.3      # instructions/event, times the floor, at most

@@ -11,12 +11,12 @@
 # is printed, since a client near a whole core bounds every server alike.
 # Run by scripts/bench.sh (BENCH_ONLY=churnnet) after its build, with its
 # argument ([--quick]).  CHURN_BACKENDS lists the polleros backends
-# (default "epoll poll"): a backend is passed by name.
+# (default "epoll uring").
 set -eu
 cd "$(dirname "$0")/../.."
 . scripts/bench/common.sh
+. scripts/bench/churnlib.sh
 
-CONNS=100
 if [ "$quick" -eq 1 ]; then
     REPS=1 SECS=1 WARM=0.3
 else
@@ -28,70 +28,7 @@ sout=$raw/churnnet_strace.tsv
 table=$raw/churnnet.md
 mkdir -p "$raw"
 rm -f "$out" "$sout"
-
-cpin='' spin=''
-if have_cmd taskset && [ "$(nproc 2>/dev/null || echo 1)" -ge 2 ]; then
-    cpin="taskset -c 0"
-    spin="taskset -c $(($(nproc) - 1))"
-fi
-
-# label:executable:arguments
-servers=""
-for be in ${CHURN_BACKENDS:-epoll poll}; do
-    servers="$servers polleros/$be:churn_polleros:--backend=$be"
-done
-for l in libuv libevent libev; do
-    if [ -x "$bin/churn_$l" ]; then
-        servers="$servers $l:churn_$l:"
-    else
-        echo "skipped: $l not installed"
-    fi
-done
-
-# One run: mode label rep secs warmup tracefile executable args.  Prints
-# the client's line (mode conns done secs rate cpu total errors) followed
-# by the server's CPU seconds and its polleros counters (adds mods dels
-# waits, or four "-").
-churn_once() {
-    mode=$1 label=$2 rep=$3 secs=$4 warm=$5 trace=$6 exe=$7 args=$8
-    dir=$(mktemp -d "${TMPDIR:-/tmp}/polleros-churn.XXXXXX")
-    tracer=''
-    [ "$trace" = - ] || tracer="strace -c -f -o $trace"
-    # shellcheck disable=SC2046,SC2086 # commands and their words
-    $spin $tracer "$bin/$exe" --mode "$mode" --port-file "$dir/port" \
-        $(echo "$args" | sed 's/=/ /') >"$dir/server.out" 2>&1 &
-    spid=$!
-    tries=0
-    while [ ! -s "$dir/port" ] && [ "$tries" -lt 100 ]; do
-        sleep 0.1
-        tries=$((tries + 1))
-    done
-    line=
-    if [ -s "$dir/port" ]; then
-        # shellcheck disable=SC2086
-        line=$($cpin "$bin/churn_client" --mode "$mode" --conns "$CONNS" \
-            --port "$(cat "$dir/port")" --seconds "$secs" \
-            --warmup "$warm" 2>"$dir/client.err") || line=
-    fi
-    # Under strace the server is strace's child: stopping it makes strace
-    # write its summary and exit.
-    victim=$(pgrep -P "$spid" 2>/dev/null || true)
-    pid=${victim:-$spid}
-    ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$spid" 2>/dev/null || true
-    if [ -z "$line" ]; then
-        echo "   $label $mode: the run failed:" >&2
-        cat "$dir/client.err" "$dir/server.out" | tail -3 >&2
-        rm -rf "$dir"
-        return 1
-    fi
-    cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')
-    calls=$(sed -n 's/.*: \([0-9]*\) adds, \([0-9]*\) mods, \([0-9]*\) dels, \([0-9]*\) waits.*/\1\t\2\t\3\t\4/p' "$dir/server.out")
-    printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$rep" "$line" "$cpu" \
-        "${calls:-"-	-	-	-"}"
-    rm -rf "$dir"
-}
+servers=$(churn_servers "${CHURN_BACKENDS:-epoll uring}")
 
 for mode in conn interest; do
     echo "== churnnet: $mode churn, $CONNS clients, $REPS x ${SECS}s per server"
@@ -127,8 +64,10 @@ EOF
     done
 done
 
-# The table: rate median (min, max) over the runs, the polleros counters per
-# unit (median), the server's CPU per unit, and the strace calls per unit.
+# The table: rate median (min, max, spread) over the runs, the server's CPU
+# per unit, the polleros counters per unit (median), and the strace calls
+# per unit: the poller's (epoll_ctl, the wait, io_uring_enter) and the
+# application's own (accept4, read, write, close).
 awk -F '\t' -v reps="$REPS" '
 function med(k, a, n, i, j, t) {
     n = cnt[k]
@@ -142,10 +81,12 @@ FILENAME ~ /strace/ {
     u = $1 SUBSEP $2
     c = $3
     if (c ~ /^(epoll_wait|epoll_pwait|epoll_pwait2|poll|ppoll)$/) c = "wait"
-    else if (c !~ /^(accept4|accept|epoll_ctl|read|write|close)$/) {
+    else if (c ~ /^(accept4|accept|read|write|close)$/) c = "app"
+    else if (c != "epoll_ctl" && c != "io_uring_enter") {
         if ($4 / $5 >= 0.05) oth[u] = oth[u] sprintf(" %s %.2f", c, $4 / $5)
         c = "other"
     }
+    if (c ~ /^(wait|epoll_ctl|io_uring_enter)$/) sc[u, "poller"] += $4 / $5
     sc[u, c] += $4 / $5; sc[u, "all"] += $4 / $5
     next
 }
@@ -160,8 +101,8 @@ END {
     for (m = 0; m < 2; m++) {
         mode = m ? "interest" : "conn"
         unit = m ? "message" : "connection"
-        printf "\n%s churn (%s/s: median, min, max of %d runs; per %s: polleros counters (ctl = adds + mods + dels), server CPU us, strace -c -f calls)\n\n", mode, unit, reps, unit
-        printf "| library | %s/s | min | max | ctl | waits | CPU us | accept4 | epoll_ctl | wait | read | write | close | other | all |\n", unit
+        printf "\n%s churn (%ss/s: median, min and max of %d runs, spread = (max - min) / median; per %s: server CPU us, polleros counters (changes = adds + mods + dels, waits), strace -c -f calls)\n\n", mode, unit, reps, unit
+        printf "| library | %ss/s | min | max | spread | CPU us | changes | waits | epoll_ctl | wait | io_uring_enter | poller | app | other | all |\n", unit
         printf "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
         for (i = 1; i <= nk; i++) {
             split(order[i], p, SUBSEP)
@@ -178,9 +119,9 @@ END {
                 for (j = 1; j <= n; j++) v[k, j] = wt[k, j]
                 y = sprintf("%.2f", med(k))
             }
-            printf "| %s | %.0f | %.0f | %.0f | %s | %s | %.1f |", p[2], r, rl, rh, x, y, c
-            split("accept4 epoll_ctl wait read write close other all", cs, " ")
-            for (j = 1; j <= 8; j++) printf " %.2f |", sc[u, cs[j]]
+            printf "| %s | %.0f | %.0f | %.0f | %.0f %% | %.1f | %s | %s |", p[2], r, rl, rh, r ? 100 * (rh - rl) / r : 0, c, x, y
+            split("epoll_ctl wait io_uring_enter poller app other all", cs, " ")
+            for (j = 1; j <= 7; j++) printf " %.2f |", sc[u, cs[j]]
             printf "\n"
             if (u in oth) more = more sprintf("%s%s:%s", more == "" ? "" : "; ", p[2], oth[u])
         }
