@@ -11,16 +11,18 @@
 # is printed, since a client near a whole core bounds every server alike.
 # Run by scripts/bench.sh (BENCH_ONLY=churnnet) after its build, with its
 # argument ([--quick]).  CHURN_BACKENDS lists the polleros backends
-# (default "epoll uring").
+# (default "epoll uring"); CHURN_REPS and CHURN_SECS override the runs per
+# server and their length (so that a quick run of the other parts can still
+# take 5 runs of 3 s here).
 set -eu
 cd "$(dirname "$0")/../.."
 . scripts/bench/common.sh
 . scripts/bench/churnlib.sh
 
 if [ "$quick" -eq 1 ]; then
-    REPS=1 SECS=1 WARM=0.3
+    REPS=${CHURN_REPS:-1} SECS=${CHURN_SECS:-1} WARM=0.3
 else
-    REPS=5 SECS=3 WARM=0.5
+    REPS=${CHURN_REPS:-5} SECS=${CHURN_SECS:-3} WARM=0.5
 fi
 STRACE_SECS=1
 out=$raw/churnnet.tsv
