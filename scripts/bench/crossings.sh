@@ -145,5 +145,9 @@ BEGIN {
     printf "| %s | %s | %d | %d | %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n",
         $1, $2, $3, $5, $4 == "-" ? "-" : r($4, $5), $6, $7, $8, r(x, $5), r(x, $3),
         $4 == "-" ? "-" : r(x, $4), cw, ch, ci, ag
+    if ($2 ~ /uring/) { nu++; if (x != $5 || ag != "yes") bad = bad " " $1 }
+}
+END {
+    if (nu) printf "\nuring, exactly one poller crossing per loop iteration (strace = counters = iterations) in every workload: %s\n", bad == "" ? "yes" : "no:" bad
 }' "$out" >"$table"
 cat "$table"
