@@ -97,21 +97,24 @@ FILENAME ~ /strace/ {
     if (!(k in cnt)) { order[++nk] = k }
     cnt[k]++; v[k, cnt[k]] = $7
     cpu[k, cnt[k]] = $11 / $9 * 1e6
+    ccpu[k, cnt[k]] = $8
     if ($12 != "-") { ctl[k, cnt[k]] = ($12 + $13 + $14) / $9; wt[k, cnt[k]] = $15 / $9 }
 }
 END {
     for (m = 0; m < 2; m++) {
         mode = m ? "interest" : "conn"
         unit = m ? "message" : "connection"
-        printf "\n%s churn (%ss/s: median, min and max of %d runs, spread = (max - min) / median; per %s: server CPU us, polleros counters (changes = adds + mods + dels, waits), strace -c -f calls)\n\n", mode, unit, reps, unit
-        printf "| library | %ss/s | min | max | spread | CPU us | changes | waits | epoll_ctl | wait | io_uring_enter | poller | app | other | all |\n", unit
-        printf "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+        printf "\n%s churn (%ss/s: median, min and max of %d runs, spread = (max - min) / median; client CPU: its share of its core, median; per %s: server CPU us, polleros counters (changes = adds + mods + dels, waits), strace -c -f calls)\n\n", mode, unit, reps, unit
+        printf "| library | %ss/s | min | max | spread | client CPU | CPU us | changes | waits | epoll_ctl | wait | io_uring_enter | poller | app | other | all |\n", unit
+        printf "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
         for (i = 1; i <= nk; i++) {
             split(order[i], p, SUBSEP)
             if (p[1] != mode) continue
             k = order[i]; u = p[1] SUBSEP p[2]
             r = med(k); rl = lo[k]; rh = hi[k]
             n = cnt[k]
+            for (j = 1; j <= n; j++) v[k, j] = ccpu[k, j]
+            cc = med(k)
             for (j = 1; j <= n; j++) v[k, j] = cpu[k, j]
             c = med(k)
             x = "-"; y = "-"
@@ -121,7 +124,7 @@ END {
                 for (j = 1; j <= n; j++) v[k, j] = wt[k, j]
                 y = sprintf("%.2f", med(k))
             }
-            printf "| %s | %.0f | %.0f | %.0f | %.0f %% | %.1f | %s | %s |", p[2], r, rl, rh, r ? 100 * (rh - rl) / r : 0, c, x, y
+            printf "| %s | %.0f | %.0f | %.0f | %.0f %% | %.2f | %.1f | %s | %s |", p[2], r, rl, rh, r ? 100 * (rh - rl) / r : 0, cc, c, x, y
             split("epoll_ctl wait io_uring_enter poller app other all", cs, " ")
             for (j = 1; j <= 7; j++) printf " %.2f |", sc[u, cs[j]]
             printf "\n"
