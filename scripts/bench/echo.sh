@@ -1,6 +1,7 @@
 #!/bin/sh
 # Echo: the polleros echo client as the load, in its own process, against
-# each server (polleros in both reconciliation modes, libuv, libevent):
+# each server (polleros on epoll in both reconciliation modes and on uring
+# in CHANGED mode, libuv, libevent):
 # messages/s and the server's CPU time, then each server's kernel calls
 # under strace -c.
 # Run by scripts/bench.sh after its build, with its argument ([--quick]).
@@ -12,7 +13,8 @@ cd "$(dirname "$0")/../.."
 echo "== echo: messages/s, polleros-echo-client against each server"
 echo_out=$raw/echo.tsv
 srv_po="$bin/../examples/polleros-echo-server --backend epoll"
-servers="polleros/changed polleros/full"
+srv_uring="$bin/../examples/polleros-echo-server --backend uring"
+servers="polleros/changed polleros/full polleros/uring"
 [ -x "$bin/echo_libuv" ] && servers="$servers libuv" ||
     echo "skipped: libuv not installed"
 [ -x "$bin/echo_libevent" ] && servers="$servers libevent" ||
@@ -36,6 +38,9 @@ for cfg in "1000 64 600" "9000 64 40" "1000 16384 100" "9000 16384 10"; do
             polleros/full)
                 echo_once "$s" "$conns" "$msgs" "$size" "$rep" \
                     env POLLEROS_RECONCILE=full $srv_po ;;
+            polleros/uring)
+                echo_once "$s" "$conns" "$msgs" "$size" "$rep" \
+                    env POLLEROS_RECONCILE=changed $srv_uring ;;
             *)
                 echo_once "$s" "$conns" "$msgs" "$size" "$rep" \
                     "$bin/echo_$s" ;;
@@ -48,6 +53,7 @@ done
 echo "== echo: kernel calls of each server, strace -c (1,000 connections x 50 x 64 B)"
 for s in $servers; do
     case $s in
+    polleros/uring) cmd="env POLLEROS_RECONCILE=changed $srv_uring" ;;
     polleros/*) cmd="env POLLEROS_RECONCILE=${s#polleros/} $srv_po" ;;
     *) cmd="$bin/echo_$s" ;;
     esac
@@ -55,7 +61,8 @@ for s in $servers; do
     # shellcheck disable=SC2086
     echo_once "strace:$s" 1000 50 64 1 \
         strace -c -f -o "$raw/strace.echo" $cmd
-    for sc in epoll_wait epoll_pwait epoll_ctl read recvfrom write sendto writev; do
+    for sc in epoll_wait epoll_pwait io_uring_enter epoll_ctl read recvfrom \
+        write sendto writev; do
         c=$(awk -v s="$sc" '$NF == s { print $4 }' "$raw/strace.echo")
         [ -n "$c" ] && printf '%s\t1000\t64\t50\t%s\t%s\n' "$s" "$sc" "$c" \
             >>"$raw/echo_strace.tsv"
