@@ -74,7 +74,8 @@ sort -t "$(printf '\t')" -k2,2n -k4,4n -k3,3n "$raw/pipes_instr.tsv" |
     awk -F '\t' '{ printf "   %-24s n=%-5s a=%-5s idle=%-8s %s instr/event\n", $1, $2, $3, $4, $9 }'
 
 # uring against epoll, both in CHANGED mode: the bar is 1.2x.
-sort -t "$(printf '\t')" -k2,2n -k4,4n -k3,3n "$raw/pipes_instr.tsv" | awk -F '\t' '$1 ~ /^polleros\/(epoll|uring)\/changed$/ {
+sort -t "$(printf '\t')" -k2,2n -k4,4n -k3,3n "$raw/pipes_instr.tsv" |
+    awk -F '\t' '$1 ~ /^polleros\/(epoll|uring)\/changed$/ {
         k = $2 " | " $3 " | " $4
         if (!(k in seen)) { seen[k] = 1; order[++n] = k }
         v[k, $1 ~ /uring/] = $9
