@@ -197,8 +197,12 @@ typedef enum po_backend_kind {
     PO_BACKEND_POLL,
     PO_BACKEND_KQUEUE,
     PO_BACKEND_WEPOLL,
-    PO_BACKEND_URING /* Linux's io_uring: opt-in, never the default (PO_ENOTSUP
-                        where the kernel refuses io_uring) */
+    /* Linux 6.15+: an epoll set driven through io_uring, a round's interest
+     * changes and its wait in one system call.  Opt-in, never the default;
+     * PO_ENOTSUP where the kernel refuses io_uring (docs/uring.md).  A
+     * po_delete() or po_set_socket() reaches the kernel with the next
+     * wait. */
+    PO_BACKEND_URING
 } po_backend_kind;
 
 /*

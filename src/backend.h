@@ -44,12 +44,15 @@ typedef struct po__backend_ops {
     int (*reserve)(void *state, size_t sockets);
     /* Register, change, unregister one socket.  `bref` is a word in the
      * channel that the backend may use to find its own entry again (the
-     * poll backend keeps its vector index there).  Return 0 or an errno. */
+     * poll backend keeps its vector index there).  Return 0 or an errno.
+     * A backend that hands its changes to the kernel with the next wait
+     * (uring) returns 0 and reports a change the kernel then refused with
+     * po__deliver_refusal() in that wait, by the token it was given. */
     int (*add)(void *state, po_socket s, unsigned interest, po_seqn token,
                uint32_t *bref);
     int (*mod)(void *state, po_socket s, unsigned interest, po_seqn token,
                uint32_t *bref);
-    int (*del)(void *state, po_socket s, uint32_t *bref);
+    int (*del)(void *state, po_socket s, po_seqn token, uint32_t *bref);
     /* Waits up to timeout_ms (-1: no limit) and hands each event to the
      * round through a po__harvest (harvest.h).  Returns 0 or an errno
      * (EINTR included). */

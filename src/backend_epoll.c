@@ -77,7 +77,9 @@ static int po__epoll_mod(void *state, po_socket s, unsigned interest,
                          token);
 }
 
-static int po__epoll_del(void *state, po_socket s, uint32_t *bref) {
+static int po__epoll_del(void *state, po_socket s, po_seqn token,
+                         uint32_t *bref) {
+    (void)token;
     (void)bref;
     return po__epoll_ctl(state, PO__FAULT_CTL_DEL, EPOLL_CTL_DEL, s, 0, 0);
 }

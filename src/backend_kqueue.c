@@ -224,7 +224,8 @@ static int po__kq_mod(void *state, po_socket s, unsigned interest,
     return 0;
 }
 
-static int po__kq_del(void *state, po_socket s, uint32_t *bref) {
+static int po__kq_del(void *state, po_socket s, po_seqn token, uint32_t *bref) {
+    (void)token;
     po__kqueue *kq = state;
     unsigned added = *bref;
     *bref = 0;

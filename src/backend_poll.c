@@ -111,7 +111,9 @@ static int po__poll_mod(void *state, po_socket s, unsigned interest,
     return 0;
 }
 
-static int po__poll_del(void *state, po_socket s, uint32_t *bref) {
+static int po__poll_del(void *state, po_socket s, po_seqn token,
+                        uint32_t *bref) {
+    (void)token;
     po__pollset *ps = state;
     (void)s;
     size_t i = *bref, last = --ps->n;

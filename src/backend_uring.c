@@ -1,158 +1,301 @@
 /*
- * io_uring (Linux), through its raw system calls.  docs/uring.md says why
- * (no liburing, one-shot poll requests, the slots) and docs/uring-status.md
- * what is measured and what is left.
+ * io_uring (Linux 6.15 and later): an epoll object driven through a ring,
+ * so that a round's interest changes and its wait cross into the kernel
+ * once.  add, mod and del write an IORING_OP_EPOLL_CTL entry; the wait adds
+ * an IORING_OP_EPOLL_WAIT and hands everything over in one io_uring_enter.
+ * The semantics are epoll's: the same object, the same level-triggered
+ * ready list, the SeqN in epoll_event.data.  docs/uring.md says why this
+ * design and not poll requests, and what it costs.
  *
- * Each registered socket holds one one-shot IORING_OP_POLL_ADD.  When it
- * completes, the event goes to the round and the socket is put on the arm
- * list; the next wait queues a new POLL_ADD for it, which completes at once
- * if the condition still holds: level-triggered.  add, mod and del only
- * write submission entries, and the wait hands them all to the kernel and
- * waits in one io_uring_enter.
+ * Three setup flags carry the semantics:
+ * - DEFER_TASKRUN (with SINGLE_ISSUER): the kernel runs a woken wait's
+ *   work only inside io_uring_enter, so that the ready list is read after
+ *   the round's changes, as epoll_wait reads it, and never between waits.
+ * - CQE_SKIP_SUCCESS on every change: a change completes silently unless
+ *   the kernel refused it, so that a refusal alone ends the enter at once
+ *   (the round then has a PO_ERR to report, as a refusal at the call has).
+ * - SUBMIT_ALL: a change refused at submission does not stop the rest.
+ * A ring belongs to the thread that created it (SINGLE_ISSUER): another
+ * thread's wait (or a child's after fork) gets EEXIST, and makes itself a
+ * new ring; the epoll object, and so every registration, stays.
  *
- * A request's user_data is its slot (the channel's bref) and the slot's
- * generation at the time, not the SeqN: a completion then tells the current
- * request of a socket from one that a mod replaced or a del removed, which
- * are no events.  The slot holds the SeqN handed to the core.
- *
- * Fault sites (fault.h): create (io_uring_setup), ctl_add (the check that
- * the descriptor can be polled, as for the poll backend), wait (every
- * io_uring_enter), close.
+ * Fault sites (fault.h): create (io_uring_setup, epoll_create1), ctl_add,
+ * ctl_mod and ctl_del (the entry is replaced by a NOP that completes with
+ * the error, so that the refusal takes the path of a real one), submit (an
+ * enter that must make room in a full queue), wait (the wait's enter),
+ * close.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/io_uring.h>
-#include <poll.h>
-#include <signal.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "fault.h"
-#include "os.h"
 
-/* The kernel's poll bits are the core's event bits (harvest.h). */
-_Static_assert(POLLIN == PO__EV_IN && POLLOUT == PO__EV_OUT &&
-                   POLLERR == PO__EV_ERR && POLLHUP == PO__EV_HUP &&
-                   POLLNVAL == PO__EV_NVAL,
-               "poll's event bits are the core's");
+/* Newer than the kernel headers of Debian 12 (Linux 6.1); the values are
+ * the kernel's ABI. */
+#define PO__OP_EPOLL_WAIT 59u /* IORING_OP_EPOLL_WAIT, Linux 6.15 */
+/* IORING_NOP_INJECT_RESULT: in every kernel that has EPOLL_WAIT. */
+#define PO__NOP_INJECT_RESULT (1u << 0)
 
-/* The user_data of removals: no slot's (a slot index is below 2^32 - 1). */
-#define PO__URING_NOTE UINT64_MAX
-/* Bits a completion reports whatever the request asked for. */
-#define PO__URING_ALWAYS (PO__EV_ERR | PO__EV_HUP | PO__EV_NVAL)
-#define PO__URING_NONE UINT32_MAX
+_Static_assert((unsigned)EPOLLIN == PO__EV_IN &&
+                   (unsigned)EPOLLOUT == PO__EV_OUT &&
+                   (unsigned)EPOLLERR == PO__EV_ERR &&
+                   (unsigned)EPOLLHUP == PO__EV_HUP,
+               "epoll's event bits are the core's");
 
-/* One registered socket, at a fixed index: the channel's bref. */
-typedef struct po__uring_slot {
-    po_seqn seqn;
+/* po__ring_open()'s answer when the allocator failed: no errno. */
+enum { PO__URING_NOMEM = -1 };
+
+/* The largest submission queue the kernel makes (IORING_MAX_ENTRIES). */
+enum { PO__URING_MAX_ENTRIES = 32768 };
+
+/* A change's user_data: its token, its interest and its operation, so that
+ * a refusal names the channel and what it asked.  The wait's is 0 (no
+ * operation).  A SeqN stays below 2^60 (one a nanosecond for 36 years). */
+enum { PO__UD_ADD = 1, PO__UD_MOD = 2, PO__UD_DEL = 3 };
+#define PO__UD(token, interest, op)                                            \
+    (((uint64_t)(token) << 4) | ((uint64_t)(interest) << 2) | (uint64_t)(op))
+
+/* The queue holds up to `entries` changes and the wait.  Its ring is twice
+ * as large: a change at queue position p is written to entry p % entries,
+ * and entry `entries` holds the wait's EPOLL_WAIT from the start, so that
+ * queueing the wait is one store to the queue's array, not a copy of 64
+ * bytes each round. */
+typedef struct po__ring {
     int fd;
-    uint32_t events; /* POLLIN / POLLOUT asked for */
-    uint32_t gen;    /* the generation of the current POLL_ADD */
-    /* What still names the slot: POLL_ADDs queued or held by the kernel,
-     * and its place on the arm list.  A slot is free again only when
-     * nothing does, so that a late completion never meets a new socket. */
-    uint32_t holds;
-    uint32_t next;  /* the free list or the arm list; PO__URING_NONE ends it */
-    unsigned sq_at; /* the queue position of the current POLL_ADD */
-    bool live;      /* registered (else: free, or removed and still held) */
-    bool armed;     /* the current POLL_ADD has not completed */
-    bool pending;   /* to be armed by the next wait (on the arm list) */
-} po__uring_slot;
+    unsigned entries; /* changes the queue holds; a power of two */
+    unsigned mask;    /* the ring's: 2 * entries - 1 */
+    unsigned *sq_head, *sq_tail, *array;
+    unsigned tail;      /* positions written; published at enter */
+    unsigned submitted; /* positions the kernel has taken */
+    struct io_uring_sqe *sqes;
+    /* A change's epoll_event, read by the kernel when it takes the entry:
+     * one per change entry. */
+    struct epoll_event *ctl_ev;
+    unsigned *cq_head, *cq_tail, cq_mask;
+    unsigned cq_seen; /* *cq_head, which only this side writes */
+    struct io_uring_cqe *cqes;
+    void *map;
+    size_t map_size, sqes_size;
+} po__ring;
 
 typedef struct po__uring {
-    int fd;
-    unsigned *sq_head, *sq_tail, *sq_flags, sq_mask, sq_entries;
-    unsigned tail;      /* entries written; published to *sq_tail at enter */
-    unsigned submitted; /* entries the kernel has taken */
-    struct io_uring_sqe *sqes;
-    unsigned *cq_head, *cq_tail, cq_mask;
-    struct io_uring_cqe *cqes;
-    void *rings;
-    size_t rings_size;
-    size_t sqes_size;
-    unsigned max_events;
-    po__uring_slot *slots;
-    uint32_t cap, free;
-    uint32_t arm_head, arm_tail; /* slots completed, to be armed again */
+    po__ring ring;
+    int epfd;
+    bool waiting; /* an EPOLL_WAIT is queued or in the kernel */
+    int cap;
     const po_allocator *a;
-    uint32_t delivered[]; /* the slots a harvest delivered, max_events */
+    struct epoll_event events[]; /* the EPOLL_WAIT's buffer */
 } po__uring;
 
-static int po__uring_setup(unsigned entries, struct io_uring_params *p) {
-    return (int)syscall(__NR_io_uring_setup, entries, p);
+/* io_uring_enter, returning -errno: the wait's only crossing.  On x86-64
+ * the system call is made inline, which saves the C library's variadic
+ * syscall() a dozen instructions a wait. */
+static int po__uring_enter(const po__ring *r, unsigned submit, unsigned min,
+                           unsigned flags, const void *arg, size_t argsz) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    register long r10 __asm__("r10") = (long)flags;
+    register long r8 __asm__("r8") = (long)arg;
+    register long r9 __asm__("r9") = (long)argsz;
+    long ret;
+    __asm__ volatile("syscall"
+                     : "=a"(ret)
+                     : "a"((long)__NR_io_uring_enter), "D"((long)r->fd),
+                       "S"((long)submit), "d"((long)min), "r"(r10), "r"(r8),
+                       "r"(r9)
+                     : "rcx", "r11", "memory");
+    return (int)ret;
+#else
+    long ret =
+        syscall(__NR_io_uring_enter, r->fd, submit, min, flags, arg, argsz);
+    return ret < 0 ? -errno : (int)ret;
+#endif
 }
 
-static int po__uring_enter(po__uring *u, unsigned submit, unsigned min,
-                           unsigned flags, void *arg, size_t argsz) {
-    return (int)syscall(__NR_io_uring_enter, u->fd, submit, min, flags, arg,
-                        argsz);
-}
-
-/* Whether the kernel knows the opcodes this backend sends. */
+/* Whether the kernel has both operations this backend sends. */
 static bool po__uring_has_ops(int fd) {
-    enum { NOPS = IORING_OP_POLL_REMOVE + 1 };
-    uint64_t buf[(sizeof(struct io_uring_probe) +
-                  NOPS * sizeof(struct io_uring_probe_op) + 7) /
-                 8];
-    memset(buf, 0, sizeof buf);
-    const struct io_uring_probe *pr = (const struct io_uring_probe *)buf;
-    if (syscall(__NR_io_uring_register, fd, IORING_REGISTER_PROBE, buf, NOPS) <
+    enum { NOPS = PO__OP_EPOLL_WAIT + 1 };
+    union {
+        struct io_uring_probe probe;
+        char bytes[sizeof(struct io_uring_probe) +
+                   NOPS * sizeof(struct io_uring_probe_op)];
+    } buf;
+    memset(&buf, 0, sizeof buf);
+    if (syscall(__NR_io_uring_register, fd, IORING_REGISTER_PROBE, &buf, NOPS) <
         0)
         return false;
-    return pr->last_op >= IORING_OP_POLL_REMOVE &&
-           (pr->ops[IORING_OP_POLL_ADD].flags & IO_URING_OP_SUPPORTED) &&
-           (pr->ops[IORING_OP_POLL_REMOVE].flags & IO_URING_OP_SUPPORTED);
+    const struct io_uring_probe_op *ops = buf.probe.ops;
+    return buf.probe.last_op >= PO__OP_EPOLL_WAIT &&
+           (ops[IORING_OP_EPOLL_CTL].flags & IO_URING_OP_SUPPORTED) &&
+           (ops[PO__OP_EPOLL_WAIT].flags & IO_URING_OP_SUPPORTED);
 }
 
-static void po__uring_unmap(po__uring *u) {
-    if (u->sqes != NULL)
-        munmap(u->sqes, u->sqes_size);
-    if (u->rings != NULL)
-        munmap(u->rings, u->rings_size);
+static void po__ring_close(po__ring *r, const po_allocator *a) {
+    if (r->sqes != NULL)
+        munmap(r->sqes, r->sqes_size);
+    if (r->map != NULL)
+        munmap(r->map, r->map_size);
+    if (r->fd >= 0)
+        PO__FAULT_AFTER(PO__FAULT_CLOSE, close(r->fd));
+    if (r->ctl_ev != NULL)
+        a->free(r->ctl_ev, a->ctx);
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
 }
 
-/* Maps the rings of u->fd; 0 or an errno. */
-static int po__uring_map(po__uring *u, const struct io_uring_params *p) {
+/* Maps the ring of r->fd; 0 or an errno. */
+static int po__ring_map(po__ring *r, const struct io_uring_params *p) {
     size_t sq = p->sq_off.array + p->sq_entries * sizeof(unsigned);
     size_t cq = p->cq_off.cqes + p->cq_entries * sizeof(struct io_uring_cqe);
-    /* Every kernel with EXT_ARG (5.11) maps both rings at once. */
-    u->rings_size = sq > cq ? sq : cq;
-    void *r = mmap(NULL, u->rings_size, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_POPULATE, u->fd, IORING_OFF_SQ_RING);
-    if (r == MAP_FAILED)
+    /* IORING_FEAT_SINGLE_MMAP (5.4): both rings in one mapping. */
+    r->map_size = sq > cq ? sq : cq;
+    void *m = mmap(NULL, r->map_size, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQ_RING);
+    if (m == MAP_FAILED)
         return errno;
-    u->rings = r;
-    u->sqes_size = p->sq_entries * sizeof(struct io_uring_sqe);
-    void *s = mmap(NULL, u->sqes_size, PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_POPULATE, u->fd, IORING_OFF_SQES);
+    r->map = m;
+    r->sqes_size = p->sq_entries * sizeof(struct io_uring_sqe);
+    void *s = mmap(NULL, r->sqes_size, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_POPULATE, r->fd, IORING_OFF_SQES);
     if (s == MAP_FAILED)
         return errno;
-    u->sqes = s;
-    char *base = r;
-    u->sq_head = (unsigned *)(base + p->sq_off.head);
-    u->sq_tail = (unsigned *)(base + p->sq_off.tail);
-    u->sq_flags = (unsigned *)(base + p->sq_off.flags);
-    u->sq_mask = *(unsigned *)(base + p->sq_off.ring_mask);
-    u->sq_entries = p->sq_entries;
-    /* Entry i of the queue is always SQE i: the array is set once. */
-    unsigned *array = (unsigned *)(base + p->sq_off.array);
-    for (unsigned i = 0; i < p->sq_entries; i++)
-        array[i] = i;
-    u->cq_head = (unsigned *)(base + p->cq_off.head);
-    u->cq_tail = (unsigned *)(base + p->cq_off.tail);
-    u->cq_mask = *(unsigned *)(base + p->cq_off.ring_mask);
-    u->cqes = (struct io_uring_cqe *)(base + p->cq_off.cqes);
-    u->tail = u->submitted = *u->sq_tail;
+    r->sqes = s;
+    char *base = m;
+    r->sq_head = (unsigned *)(base + p->sq_off.head);
+    r->sq_tail = (unsigned *)(base + p->sq_off.tail);
+    r->mask = *(unsigned *)(base + p->sq_off.ring_mask);
+    r->entries = p->sq_entries / 2;
+    r->array = (unsigned *)(base + p->sq_off.array);
+    r->cq_head = (unsigned *)(base + p->cq_off.head);
+    r->cq_tail = (unsigned *)(base + p->cq_off.tail);
+    r->cq_mask = *(unsigned *)(base + p->cq_off.ring_mask);
+    r->cqes = (struct io_uring_cqe *)(base + p->cq_off.cqes);
+    r->tail = r->submitted = *r->sq_tail;
+    r->cq_seen = *r->cq_head;
     return 0;
 }
 
-/* What a refusal of io_uring means to the caller: not available here
- * (seccomp's EPERM, the sysctl's EPERM or EACCES, an old kernel's ENOSYS
- * or EINVAL), or a failure of an available ring (EMFILE, ENOMEM). */
+/* A ring for the calling thread with room for `entries` changes (a power
+ * of two) and the wait of u; 0, PO__URING_NOMEM (the allocator failed) or
+ * an errno (EINVAL: a kernel older than one of the flags, 6.1; EOPNOTSUPP:
+ * one that lacks a feature or an operation this backend needs). */
+static int po__ring_open(po__ring *r, unsigned entries, const po__uring *u) {
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
+    r->ctl_ev = u->a->malloc(entries * sizeof *r->ctl_ev, u->a->ctx);
+    if (r->ctl_ev == NULL)
+        return PO__URING_NOMEM;
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    p.flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
+              IORING_SETUP_DEFER_TASKRUN;
+    r->fd = PO__FAULT(PO__FAULT_CREATE, -1,
+                      (int)syscall(__NR_io_uring_setup, 2 * entries, &p));
+    int e = 0;
+    if (r->fd < 0)
+        e = errno;
+    else if (!(p.features & IORING_FEAT_EXT_ARG) ||
+             !(p.features & IORING_FEAT_SINGLE_MMAP) ||
+             !po__uring_has_ops(r->fd))
+        e = EOPNOTSUPP;
+    else
+        e = po__ring_map(r, &p);
+    if (e != 0) {
+        po__ring_close(r, u->a);
+        errno = e;
+        return e;
+    }
+    struct io_uring_sqe *w = &r->sqes[r->entries];
+    memset(w, 0, sizeof *w);
+    w->opcode = PO__OP_EPOLL_WAIT;
+    w->fd = u->epfd;
+    w->addr = (uint64_t)(uintptr_t)u->events;
+    w->len = (unsigned)u->cap;
+    return 0;
+}
+
+/* Makes an entry a NOP that completes with `res`. */
+static void po__sqe_result(struct io_uring_sqe *sqe, int res) {
+    sqe->opcode = IORING_OP_NOP;
+    sqe->rw_flags = (int)PO__NOP_INJECT_RESULT;
+    sqe->len = (unsigned)res;
+}
+
+/* Queues the wait. */
+static void po__ring_queue_wait(po__ring *r) {
+    r->array[r->tail & r->mask] = r->entries;
+    r->tail++;
+}
+
+/* The next change entry, cleared, at the queue's tail. */
+static struct io_uring_sqe *po__ring_change(po__ring *r, unsigned *index) {
+    *index = r->tail & (r->entries - 1);
+    r->array[r->tail & r->mask] = *index;
+    struct io_uring_sqe *sqe = &r->sqes[*index];
+    memset(sqe, 0, sizeof *sqe);
+    return sqe;
+}
+
+/* A ring for the calling thread in place of u's, with room for `entries`
+ * changes and what u's holds that the next wait has not taken: the changes
+ * not handed over yet, moved, and the refusals of changes handed over
+ * early, made again as NOPs that complete with the same result.  The old
+ * ring's wait dies with it: a woken wait runs only inside io_uring_enter
+ * (DEFER_TASKRUN), so it has taken nothing from the ready list, and one
+ * that completed in a submit-only enter leaves its level-triggered events
+ * on that list. */
+static int po__uring_renew(po__uring *u, unsigned entries) {
+    po__ring *old = &u->ring, fresh;
+    unsigned done = __atomic_load_n(old->cq_tail, __ATOMIC_ACQUIRE);
+    while (entries < old->tail - old->submitted + (done - old->cq_seen))
+        entries *= 2;
+    int e = po__ring_open(&fresh, entries, u);
+    if (e != 0)
+        return e;
+    for (unsigned i = old->cq_seen; i != done; i++) {
+        const struct io_uring_cqe *cqe = &old->cqes[i & old->cq_mask];
+        if (cqe->user_data == 0)
+            continue;
+        unsigned to;
+        struct io_uring_sqe *sqe = po__ring_change(&fresh, &to);
+        po__sqe_result(sqe, cqe->res);
+        sqe->user_data = cqe->user_data;
+        fresh.tail++;
+    }
+    u->waiting = false;
+    for (unsigned pos = old->submitted; pos != old->tail; pos++) {
+        unsigned from = old->array[pos & old->mask];
+        if (from == old->entries) {
+            po__ring_queue_wait(&fresh);
+            u->waiting = true;
+            continue;
+        }
+        unsigned to;
+        struct io_uring_sqe *sqe = po__ring_change(&fresh, &to);
+        *sqe = old->sqes[from];
+        fresh.ctl_ev[to] = old->ctl_ev[from];
+        if (sqe->opcode == IORING_OP_EPOLL_CTL)
+            sqe->addr = (uint64_t)(uintptr_t)&fresh.ctl_ev[to];
+        fresh.tail++;
+    }
+    po__ring_close(old, u->a);
+    *old = fresh;
+    return 0;
+}
+
+/* What a failure to set io_uring up means to the caller: not available
+ * here (seccomp's EPERM, the sysctl's EPERM or EACCES, an old kernel's
+ * ENOSYS, EINVAL or missing operation), or a failure of an available
+ * system (EMFILE, ENOMEM) with errno as the call set it. */
 static int po__uring_refused(int e) {
+    if (e == PO__URING_NOMEM)
+        return PO_ENOMEM;
     errno = e;
     return e == ENOSYS || e == EPERM || e == EACCES || e == EINVAL ||
                    e == EOPNOTSUPP
@@ -163,383 +306,281 @@ static int po__uring_refused(int e) {
 static int po__uring_init(void **state, const po_allocator *a,
                           unsigned max_events) {
     po__uring *u =
-        a->malloc(sizeof *u + max_events * sizeof u->delivered[0], a->ctx);
+        a->malloc(sizeof *u + max_events * sizeof u->events[0], a->ctx);
     if (u == NULL)
         return PO_ENOMEM;
-    memset(u, 0, sizeof *u);
+    /* The events too: the kernel writes them through the ring, which
+     * memcheck does not see, and would take for never written. */
+    memset(u, 0, sizeof *u + max_events * sizeof u->events[0]);
     u->a = a;
-    u->free = u->arm_head = u->arm_tail = PO__URING_NONE;
-    u->max_events = max_events;
-    /* The queue takes a round's re-arms and changes, twice max_events;
-     * more than that are handed over early (po__uring_sqe()).  The
-     * completion queue is four times larger, so that a harvest rarely
-     * leaves completions in the kernel's overflow list (IORING_FEAT_NODROP
-     * keeps them there), whose readiness may be older than the round's. */
-    unsigned entries = 256;
-    while (entries < 2 * max_events)
-        entries *= 2;
-    struct io_uring_params p;
-    memset(&p, 0, sizeof p);
-    /* SUBMIT_ALL (5.18): a request refused at submission (a closed
-     * descriptor) completes with its error and does not stop the rest.  An
-     * older kernel refuses the flag with EINVAL: io_uring is then not
-     * available to this backend. */
-    p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
-    p.cq_entries = 4 * entries;
-    u->fd = PO__FAULT(PO__FAULT_CREATE, -1, po__uring_setup(entries, &p));
-    int e = 0;
-    if (u->fd < 0)
-        e = errno;
-    else if (!(p.features & IORING_FEAT_EXT_ARG) ||
-             !(p.features & IORING_FEAT_NODROP) || !po__uring_has_ops(u->fd))
-        e = EOPNOTSUPP;
-    else
-        e = po__uring_map(u, &p);
+    u->cap = (int)max_events;
+    /* The ring first: whether io_uring is allowed here is the question
+     * (po__uring_refused()); then the epoll set, whose failure is a failed
+     * call like any.  Room for a round of changes of a few channels;
+     * reserve() grows it with the sockets. */
+    u->epfd = -1;
+    int e = po__ring_open(&u->ring, 32, u);
     if (e != 0) {
-        po__uring_unmap(u);
-        if (u->fd >= 0)
-            close(u->fd);
         a->free(u, a->ctx);
         return po__uring_refused(e);
     }
+    u->epfd = PO__FAULT(PO__FAULT_CREATE, -1, epoll_create1(EPOLL_CLOEXEC));
+    if (u->epfd < 0) {
+        e = errno;
+        po__ring_close(&u->ring, a);
+        a->free(u, a->ctx);
+        errno = e;
+        return PO_ESYS;
+    }
+    u->ring.sqes[u->ring.entries].fd = u->epfd;
     *state = u;
     return PO_OK;
 }
 
 static void po__uring_deinit(void *state) {
     po__uring *u = state;
-    po__uring_unmap(u);
-    /* Closing the ring cancels every poll request it holds. */
-    (void)PO__FAULT_AFTER(PO__FAULT_CLOSE, close(u->fd));
-    if (u->slots != NULL)
-        u->a->free(u->slots, u->a->ctx);
+    po__ring_close(&u->ring, u->a);
+    PO__FAULT_AFTER(PO__FAULT_CLOSE, close(u->epfd));
     u->a->free(u, u->a->ctx);
 }
 
-/* Grows the slot table to at least `slots`, the new slots free; PO_OK or
- * PO_ENOMEM (the table unchanged). */
-static int po__uring_grow(po__uring *u, size_t slots) {
-    if (slots <= u->cap)
-        return PO_OK;
-    size_t cap = u->cap ? (size_t)u->cap * 2 : 64;
-    while (cap < slots)
-        cap *= 2;
-    if (cap >= PO__URING_NONE)
-        return PO_ENOMEM;
-    po__uring_slot *fresh =
-        u->a->realloc(u->slots, cap * sizeof *fresh, u->a->ctx);
-    if (fresh == NULL)
-        return PO_ENOMEM;
-    for (size_t i = cap; i-- > u->cap;) {
-        memset(&fresh[i], 0, sizeof fresh[i]);
-        fresh[i].next = u->free;
-        u->free = (uint32_t)i;
-    }
-    u->slots = fresh;
-    u->cap = (uint32_t)cap;
-    return PO_OK;
-}
-
-/* Twice the sockets: a removed socket keeps its slot until its request's
- * last completion, at the latest the next wait. */
+/* A round changes each socket at most twice (a del of the old socket, an
+ * add of the new), so twice the sockets is a round's worth of changes. */
 static int po__uring_reserve(void *state, size_t sockets) {
-    return po__uring_grow(state, sockets * 2);
+    po__uring *u = state;
+    unsigned entries = u->ring.entries;
+    if (2 * sockets < entries || 2 * entries > PO__URING_MAX_ENTRIES)
+        return PO_OK;
+    while (entries <= 2 * sockets && 2 * entries <= PO__URING_MAX_ENTRIES)
+        entries *= 2;
+    /* A ring that cannot grow still works: a full queue is handed over
+     * early (po__uring_room()). */
+    return po__uring_renew(u, entries) == PO__URING_NOMEM ? PO_ENOMEM : PO_OK;
 }
 
-/* One io_uring_enter: hands the queue to the kernel (all of it, or none
- * with submit false) and with GETEVENTS waits for min completions, at most
- * timeout_ms (-1: no limit).  0 or an errno. */
-static int po__uring_enter_ring(po__uring *u, bool submit, unsigned min,
-                                int timeout_ms) {
-    __atomic_store_n(u->sq_tail, u->tail, __ATOMIC_RELEASE);
-    struct __kernel_timespec ts;
-    struct io_uring_getevents_arg arg;
-    memset(&arg, 0, sizeof arg);
-    arg.sigmask_sz = _NSIG / 8;
-    if (timeout_ms >= 0) {
-        ts.tv_sec = timeout_ms / 1000;
-        ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
-        arg.ts = (uint64_t)(uintptr_t)&ts;
+/* Hands the written entries to the kernel, and returns what the enter
+ * returned (-errno on failure). */
+static inline int po__uring_submit(po__ring *r, unsigned min, unsigned flags,
+                                   const void *arg, size_t argsz) {
+    unsigned tail = r->tail;
+    __atomic_store_n(r->sq_tail, tail, __ATOMIC_RELEASE);
+    int n = po__uring_enter(r, tail - r->submitted, min, flags, arg, argsz);
+    r->submitted = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+    return n;
+}
+
+/* Hands a full queue over before the wait: more changes than a round was
+ * expected to make, one more crossing (their refusals wait in the
+ * completion queue for the wait).  0, or an errno. */
+static int po__uring_flush(po__uring *u) {
+    po__ring *r = &u->ring;
+    int n =
+        PO__FAULT(PO__FAULT_SUBMIT, -errno, po__uring_submit(r, 0, 0, NULL, 0));
+    if (n == -EEXIST) {
+        /* Another thread's ring (see po__uring_failed()): this thread's,
+         * larger, takes the changes over. */
+        int e = po__uring_renew(u, 2 * r->entries);
+        return e == PO__URING_NOMEM ? ENOMEM : e;
     }
-    int rc =
-        PO__FAULT(PO__FAULT_WAIT, -1,
-                  po__uring_enter(u, submit ? u->tail - u->submitted : 0, min,
-                                  IORING_ENTER_EXT_ARG | IORING_ENTER_GETEVENTS,
-                                  &arg, sizeof arg));
-    /* The kernel took what it could, even when it then failed to wait. */
-    u->submitted = __atomic_load_n(u->sq_head, __ATOMIC_ACQUIRE);
-    if (rc < 0 && errno != ETIME)
-        return errno;
-    return 0;
+    if (n < 0)
+        return -n;
+    return r->tail - r->submitted < r->entries ? 0 : EBUSY;
 }
 
-/* A free submission entry, zeroed.  A full queue is handed to the kernel
- * first (a round with more changes and re-arms than the queue holds); NULL
- * if the kernel takes none of it. */
-static struct io_uring_sqe *po__uring_sqe(po__uring *u) {
-    if (u->tail - u->submitted == u->sq_entries &&
-        (po__uring_enter_ring(u, true, 0, 0) != 0 ||
-         u->tail - u->submitted == u->sq_entries))
-        return NULL;
-    struct io_uring_sqe *sqe = &u->sqes[u->tail & u->sq_mask];
-    memset(sqe, 0, sizeof *sqe);
-    u->tail++;
-    return sqe;
+/* Room for one more change at the queue's tail: 0, or an errno. */
+static inline int po__uring_room(po__uring *u) {
+    po__ring *r = &u->ring;
+    return PO__UNLIKELY(r->tail - r->submitted >= r->entries)
+               ? po__uring_flush(u)
+               : 0;
 }
 
-static uint64_t po__uring_token(uint32_t slot, uint32_t gen) {
-    return (uint64_t)gen << 32 | slot;
+static void po__uring_event(struct epoll_event *ev, unsigned interest,
+                            po_seqn token) {
+    ev->events = ((interest & PO__IN) ? EPOLLIN : 0u) |
+                 ((interest & PO__OUT) ? EPOLLOUT : 0u);
+    ev->data.u64 = token;
 }
 
-/* Whether the slot's current POLL_ADD is still in the queue, not taken. */
-static bool po__uring_queued(const po__uring *u, const po__uring_slot *e) {
-    return e->armed && e->sq_at - u->submitted < u->tail - u->submitted;
-}
-
-/* Queues a new POLL_ADD for slot i: 0 or an errno. */
-static int po__uring_arm(po__uring *u, uint32_t i) {
-    struct io_uring_sqe *sqe = po__uring_sqe(u);
-    if (sqe == NULL)
-        return EBUSY;
-    po__uring_slot *e = &u->slots[i];
-    sqe->opcode = IORING_OP_POLL_ADD;
-    sqe->fd = e->fd;
-    /* poll32_events is in the CPU's order on little-endian systems only;
-     * big-endian ones would swap its halves (liburing does). */
-    sqe->poll32_events = e->events;
-    sqe->user_data = po__uring_token(i, ++e->gen);
-    e->sq_at = u->tail - 1;
-    e->armed = true;
-    e->holds++;
-    return 0;
-}
-
-/* Withdraws slot i's current request: off the arm list's duty; rewritten
- * into a no-op while it is still queued; else removed by a POLL_REMOVE.
- * 0 or an errno. */
-static int po__uring_disarm(po__uring *u, uint32_t i) {
-    po__uring_slot *e = &u->slots[i];
-    e->pending = false;
-    if (!e->armed)
-        return 0;
-    e->armed = false;
-    struct io_uring_sqe *sqe;
-    if (e->sq_at - u->submitted < u->tail - u->submitted) {
-        sqe = &u->sqes[e->sq_at & u->sq_mask];
-        memset(sqe, 0, sizeof *sqe);
-        sqe->opcode = IORING_OP_NOP;
-        e->holds--;
+static int po__uring_ctl(po__uring *u, int site, int op, int ud_op, po_socket s,
+                         unsigned interest, po_seqn token) {
+    po__ring *r = &u->ring;
+    int e = po__uring_room(u);
+    if (e != 0)
+        return e;
+    unsigned i;
+    struct io_uring_sqe *sqe = po__ring_change(r, &i);
+    sqe->user_data = PO__UD(token, interest, ud_op);
+    if (PO__FAULT(site, 1, 0)) {
+        po__sqe_result(sqe, -errno);
     } else {
-        sqe = po__uring_sqe(u);
-        if (sqe == NULL)
-            return EBUSY;
-        sqe->opcode = IORING_OP_POLL_REMOVE;
-        sqe->fd = -1;
-        sqe->addr = po__uring_token(i, e->gen);
+        po__uring_event(&r->ctl_ev[i], interest, token);
+        sqe->opcode = IORING_OP_EPOLL_CTL;
+        sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
+        sqe->fd = u->epfd;
+        sqe->len = (unsigned)op;
+        sqe->off = (uint64_t)s;
+        sqe->addr = (uint64_t)(uintptr_t)&r->ctl_ev[i];
     }
-    sqe->user_data = PO__URING_NOTE;
+    r->tail++;
     return 0;
 }
 
-/* Drops one hold on slot i; a removed slot that nothing holds is free. */
-static void po__uring_unhold(po__uring *u, uint32_t i) {
-    po__uring_slot *e = &u->slots[i];
-    if (--e->holds == 0 && !e->live) {
-        e->next = u->free;
-        u->free = i;
-    }
-}
-
-/* Puts slot i on the arm list, for the next wait to arm again. */
-static void po__uring_pend(po__uring *u, uint32_t i) {
-    po__uring_slot *e = &u->slots[i];
-    e->pending = true;
-    e->holds++;
-    e->next = PO__URING_NONE;
-    if (u->arm_head == PO__URING_NONE)
-        u->arm_head = i;
-    else
-        u->slots[u->arm_tail].next = i;
-    u->arm_tail = i;
-}
-
-/* Arms the slots of the arm list, in its order.  0, or the errno of a full
- * queue the kernel refused to take (the rest stay listed). */
-static int po__uring_arm_pending(po__uring *u) {
-    while (u->arm_head != PO__URING_NONE) {
-        uint32_t i = u->arm_head;
-        po__uring_slot *e = &u->slots[i];
-        if (e->pending && e->live) {
-            int rc = po__uring_arm(u, i);
-            if (rc != 0)
-                return rc;
-            e->pending = false;
-        }
-        u->arm_head = e->next;
-        po__uring_unhold(u, i);
-    }
-    return 0;
-}
-
-static uint32_t po__uring_events(unsigned interest) {
-    return ((interest & PO__IN) ? POLLIN : 0u) |
-           ((interest & PO__OUT) ? POLLOUT : 0u);
-}
-
-/* io_uring watches any descriptor, a regular file too (always ready): the
- * check that epoll makes by refusing is made here (os.h), so that every
- * backend refuses the same descriptors. */
 static int po__uring_add(void *state, po_socket s, unsigned interest,
                          po_seqn token, uint32_t *bref) {
-    po__uring *u = state;
-    if (u->free == PO__URING_NONE && po__uring_grow(u, (size_t)u->cap + 1))
-        return ENOMEM;
-    int e = po__poll_check(s);
-    if (e != 0)
-        return e;
-    uint32_t i = u->free;
-    po__uring_slot *sl = &u->slots[i];
-    sl->seqn = token;
-    sl->fd = s;
-    sl->events = po__uring_events(interest);
-    sl->armed = sl->pending = false;
-    e = po__uring_arm(u, i);
-    if (e != 0)
-        return e;
-    u->free = sl->next;
-    sl->live = true;
-    *bref = i;
-    return 0;
+    (void)bref;
+    return po__uring_ctl(state, PO__FAULT_CTL_ADD, EPOLL_CTL_ADD, PO__UD_ADD, s,
+                         interest, token);
 }
 
-/* A new request rather than an update in place, so that the descriptor is
- * looked up again: one closed behind the poller's back fails with EBADF,
- * as epoll_ctl does. */
 static int po__uring_mod(void *state, po_socket s, unsigned interest,
                          po_seqn token, uint32_t *bref) {
-    po__uring *u = state;
-    po__uring_slot *e = &u->slots[*bref];
-    (void)s;
-    e->events = po__uring_events(interest);
-    e->seqn = token;
-    if (e->pending)
-        return 0;
-    if (po__uring_queued(u, e)) {
-        u->sqes[e->sq_at & u->sq_mask].poll32_events = e->events;
-        return 0;
+    (void)bref;
+    return po__uring_ctl(state, PO__FAULT_CTL_MOD, EPOLL_CTL_MOD, PO__UD_MOD, s,
+                         interest, token);
+}
+
+static int po__uring_del(void *state, po_socket s, po_seqn token,
+                         uint32_t *bref) {
+    (void)bref;
+    return po__uring_ctl(state, PO__FAULT_CTL_DEL, EPOLL_CTL_DEL, PO__UD_DEL, s,
+                         0, token);
+}
+
+/* The wait's result among completions [head, tail) that hold more than
+ * the wait's (refusals): its count of events, or 0. */
+static int po__uring_ready(po__uring *u, unsigned head, unsigned tail) {
+    int ready = 0;
+    for (; head != tail; head++) {
+        const struct io_uring_cqe *cqe = &u->ring.cqes[head & u->ring.cq_mask];
+        if (cqe->user_data == 0) {
+            /* A failed wait (not expected of the poller's own object) is
+             * taken as an empty one. */
+            u->waiting = false;
+            ready = cqe->res > 0 ? cqe->res : 0;
+        }
     }
-    int rc = po__uring_disarm(u, *bref);
-    return rc != 0 ? rc : po__uring_arm(u, *bref);
+    return ready;
 }
 
-static int po__uring_del(void *state, po_socket s, uint32_t *bref) {
-    po__uring *u = state;
-    (void)s;
-    uint32_t i = *bref;
-    int rc = po__uring_disarm(u, i);
-    po__uring_slot *e = &u->slots[i];
-    e->live = false;
-    if (e->holds == 0) {
-        e->next = u->free;
-        u->free = i;
-    }
-    return rc;
-}
-
-/* The events of one completion of slot i's current request. */
-static unsigned po__uring_events_of(const po__uring_slot *e, int res) {
-    if (res == -EBADF) /* the core parks the channel with EBADF */
-        return PO__EV_NVAL;
-    if (res < 0) /* any other refusal: tried again at the next wait */
-        return PO__EV_ERR;
-    return (unsigned)res & (e->events | PO__URING_ALWAYS);
-}
-
-/* The bookkeeping of one completion: the slot whose current request it
- * completes, or PO__URING_NONE when it is no event (a removal's, or that of
- * a request a mod replaced, the kernel cancelled or a del removed). */
-static uint32_t po__uring_complete(po__uring *u, const struct io_uring_cqe *c) {
-    if (c->user_data == PO__URING_NOTE)
-        return PO__URING_NONE;
-    uint32_t i = (uint32_t)c->user_data;
-    po__uring_slot *e = &u->slots[i];
-    bool current =
-        e->live && e->armed && (uint32_t)(c->user_data >> 32) == e->gen;
-    po__uring_unhold(u, i);
-    if (!current)
-        return PO__URING_NONE;
-    e->armed = false;
-    return i;
-}
-
-/*
- * A wait first takes the completions that came since the last one without
- * delivering them: the application may have consumed that readiness since
- * (read the bytes, taken the notification), and epoll would not report it
- * any more.  Their sockets are re-armed with this wait's submissions, and
- * those still ready complete at once.
- *
- * Then it takes every completion of its enter.  Up to max_events events are
- * delivered; the other sockets are put on the arm list first and those
- * delivered after them, so that at the next wait the others complete first
- * and every ready socket gets its turn.  Completions that did not fit in
- * the completion queue wait in the kernel's overflow list: an enter without
- * submissions brings them in (one more kernel crossing, only then).
- */
-static int po__uring_wait(void *state, po__round *r, int timeout_ms) {
-    po__uring *u = state;
-    unsigned head = *u->cq_head;
-    for (unsigned tail = __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE);
-         head != tail; head++) {
-        uint32_t i = po__uring_complete(u, &u->cqes[head & u->cq_mask]);
-        if (i != PO__URING_NONE)
-            po__uring_pend(u, i);
-    }
-    __atomic_store_n(u->cq_head, head, __ATOMIC_RELEASE);
-    int rc = po__uring_arm_pending(u);
-    if (rc != 0)
-        return rc;
-    rc = po__uring_enter_ring(u, true, timeout_ms == 0 ? 0 : 1, timeout_ms);
-    if (rc != 0 && rc != EINTR)
-        return rc;
+/* The refusals among completions [head, tail), after the wait's events:
+ * each parks its channel.  An add that met a registration a failed del
+ * left behind takes it over instead, as the core does for the other epoll
+ * backends (add_may_exist), with a call of its own, and the events the
+ * wait dropped as stale are asked for again: that is rare. */
+static void po__uring_refusals(po__uring *u, po__round *rd, unsigned head,
+                               unsigned tail) {
+    const po__ring *r = &u->ring;
     po__harvest h;
-    po__harvest_begin(&h, r);
-    uint32_t n = 0;
-    for (;;) {
-        unsigned tail = __atomic_load_n(u->cq_tail, __ATOMIC_ACQUIRE);
-        for (; head != tail; head++) {
-            const struct io_uring_cqe *c = &u->cqes[head & u->cq_mask];
-            uint32_t i = po__uring_complete(u, c);
-            if (i == PO__URING_NONE)
-                continue;
-            unsigned ev = po__uring_events_of(&u->slots[i], c->res);
-            if (ev == 0 || n == u->max_events) {
-                po__uring_pend(u, i);
+    po__harvest_begin(&h, rd);
+    bool taken = false;
+    for (; head != tail; head++) {
+        const struct io_uring_cqe *cqe = &r->cqes[head & r->cq_mask];
+        uint64_t ud = cqe->user_data;
+        po_seqn token = ud >> 4;
+        unsigned op = (unsigned)ud & 3u;
+        if (ud == 0)
+            continue;
+        const po_channel *ch = po__harvest_find(&h, token);
+        if (op == PO__UD_ADD && cqe->res == -EEXIST && ch != NULL) {
+            struct epoll_event ev;
+            po__uring_event(&ev, (unsigned)(ud >> 2) & 3u, token);
+            if (epoll_ctl(u->epfd, EPOLL_CTL_MOD, ch->sock, &ev) == 0) {
+                taken = true;
                 continue;
             }
-            po__deliver(&h, u->slots[i].seqn, ev);
-            /* A descriptor that is gone is not watched again. */
-            u->delivered[n++] = ev == PO__EV_NVAL ? PO__URING_NONE : i;
         }
-        __atomic_store_n(u->cq_head, head, __ATOMIC_RELEASE);
-        if (!(__atomic_load_n(u->sq_flags, __ATOMIC_ACQUIRE) &
-              IORING_SQ_CQ_OVERFLOW))
-            break;
-        int e = po__uring_enter_ring(u, false, 0, 0);
-        if (e != 0 && e != EINTR) {
-            rc = e;
-            break;
+        po__deliver_refusal(&h, token, -cqe->res, op == PO__UD_MOD);
+    }
+    int n = taken ? epoll_wait(u->epfd, u->events, u->cap, 0) : 0;
+    for (int i = 0; i < n; i++)
+        po__deliver(&h, u->events[i].data.u64, u->events[i].events);
+    po__harvest_end(&h, n > 0 ? (uint64_t)n : 0);
+}
+
+/* The wait's enter with a timeout (out of line: its arguments would
+ * otherwise take stack and registers from every wait). */
+static int po__uring_enter_ms(po__ring *r, int timeout_ms) {
+    struct __kernel_timespec ts;
+    ts.tv_sec = timeout_ms / 1000;
+    ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
+    struct io_uring_getevents_arg arg;
+    memset(&arg, 0, sizeof arg);
+    arg.ts = (uint64_t)(uintptr_t)&ts;
+    return po__uring_submit(r, 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
+                            &arg, sizeof arg);
+}
+
+/* The wait's enter: the changes, the wait, and the wait for a completion
+ * unless timeout_ms is 0.  Returns what the enter returned. */
+static inline int po__uring_enter_wait(po__ring *r, int timeout_ms) {
+    if (timeout_ms > 0)
+        return po__uring_enter_ms(r, timeout_ms);
+    return po__uring_submit(r, timeout_ms != 0, IORING_ENTER_GETEVENTS, NULL,
+                            0);
+}
+
+/* A failed enter: 0 when it timed out, EINTR when a signal came (both end
+ * the round as a timeout does), else an errno.  EEXIST: another thread's
+ * wait, or a child's after fork, which then makes a ring of its own and
+ * enters again. */
+static int po__uring_failed(po__uring *u, int n, int timeout_ms) {
+    if (n == -EEXIST) {
+        int e = po__uring_renew(u, u->ring.entries);
+        if (e != 0)
+            return e == PO__URING_NOMEM ? ENOMEM : e;
+        n = po__uring_enter_wait(&u->ring, timeout_ms);
+        if (n >= 0)
+            return 0;
+    }
+    return n == -ETIME ? 0 : -n;
+}
+
+static int po__uring_wait(void *state, po__round *rd, int timeout_ms) {
+    po__uring *u = state;
+    po__ring *r = &u->ring;
+    if (!u->waiting) {
+        /* The ring has room for it: changes fill at most half. */
+        po__ring_queue_wait(r);
+        u->waiting = true;
+    }
+    int n =
+        PO__FAULT(PO__FAULT_WAIT, -errno, po__uring_enter_wait(r, timeout_ms));
+    int e = 0;
+    if (PO__UNLIKELY(n < 0) && (e = po__uring_failed(u, n, timeout_ms)) != 0 &&
+        e != EINTR)
+        return e;
+    unsigned head = r->cq_seen;
+    unsigned tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
+    int ready = 0;
+    bool refused = false;
+    if (head != tail) {
+        const struct io_uring_cqe *cqe = &r->cqes[head & r->cq_mask];
+        if (PO__UNLIKELY(tail - head != 1 || cqe->user_data != 0 ||
+                         cqe->res < 0)) {
+            ready = po__uring_ready(u, head, tail);
+            refused = true;
+        } else {
+            u->waiting = false;
+            ready = cqe->res;
         }
     }
-    for (uint32_t k = 0; k < n; k++)
-        if (u->delivered[k] != PO__URING_NONE)
-            po__uring_pend(u, u->delivered[k]);
-    po__harvest_end(&h, n);
-    return rc;
+    po__harvest h;
+    po__harvest_begin(&h, rd);
+    for (int i = 0; i < ready; i++)
+        po__deliver(&h, u->events[i].data.u64, u->events[i].events);
+    po__harvest_end(&h, (uint64_t)ready);
+    if (PO__UNLIKELY(refused))
+        po__uring_refusals(u, rd, head, tail);
+    if (head != tail) {
+        __atomic_store_n(r->cq_head, tail, __ATOMIC_RELEASE);
+        r->cq_seen = tail;
+    }
+    return e;
 }
 
 const po__backend_ops po__backend_uring = {
-    "uring",          PO_BACKEND_URING,  false,         po__uring_init,
+    "uring",          PO_BACKEND_URING,  true,          po__uring_init,
     po__uring_deinit, po__uring_reserve, po__uring_add, po__uring_mod,
     po__uring_del,    po__uring_wait,
 };

@@ -338,7 +338,7 @@ static int po__unregister(po_poller *p, po_channel *ch) {
         return 0;
     ch->state &= (uint8_t)~PO__ST_KINT;
     p->stats.dels++;
-    return p->be->del(p->bstate, ch->sock, &ch->bref);
+    return p->be->del(p->bstate, ch->sock, ch->seqn, &ch->bref);
 }
 
 static void po__remove(po_poller *p, po_channel *ch) {

@@ -16,7 +16,10 @@ PO__FAULT_SITE(ctl_add, PO__FAULT_CTL_ADD, "add makes no kernel call")
 PO__FAULT_SITE(ctl_mod, PO__FAULT_CTL_MOD, "mod makes no kernel call")
 /* Unregister it. */
 PO__FAULT_SITE(ctl_del, PO__FAULT_CTL_DEL, "del makes no kernel call")
-/* epoll_wait, poll, WSAPoll, kevent. */
+/* uring: an io_uring_enter that hands a full submission queue over before
+ * the wait. */
+PO__FAULT_SITE(submit, PO__FAULT_SUBMIT, "no queue to hand over early")
+/* epoll_wait, poll, WSAPoll, kevent; uring's io_uring_enter. */
 PO__FAULT_SITE(wait, PO__FAULT_WAIT, "no wait call")
 /* Close the kernel object (epoll_close on Windows); WSACleanup for poll on
  * Windows. */

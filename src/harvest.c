@@ -37,6 +37,27 @@ po_triggers po__translate_event(po_channel *ch, unsigned events) {
     return po__translate(ch->wants, events);
 }
 
+void po__deliver_refusal(po__harvest *h, po_seqn token, int err, bool held) {
+    po_channel *ch = po__harvest_find(h, token);
+    if (ch == NULL)
+        return;
+    if (!held)
+        ch->state &= (uint8_t)~PO__ST_KINT;
+    if (ch->os_errno == 0)
+        po__park(ch, err);
+    po__mark(&h->list, &h->ntrig, &h->total, ch, PO_ERR);
+    if (!(ch->act & PO_KERNEL_TRIGGERS))
+        return;
+    /* What its registration reported this round is dropped, as a channel
+     * parked at the call is unregistered and reports PO_ERR with its
+     * internal triggers alone; the round's total is made again without
+     * it. */
+    ch->act &= (po_triggers)~PO_KERNEL_TRIGGERS;
+    h->total = 0;
+    for (const po_channel *c = h->list; c != NULL; c = c->link)
+        h->total |= c->act;
+}
+
 void po__round_stats(const po__round *r, po_stats *out) {
     out->events = r->events - r->stale;
     out->stale = r->stale;

@@ -129,12 +129,29 @@ void po__round_stats(const po__round *r, po_stats *out);
  * registers for its state. */
 po_triggers po__translate_event(po_channel *ch, unsigned events);
 
+/* The live channel a token names, or NULL. */
+static inline po_channel *po__harvest_find(const po__harvest *h,
+                                           po_seqn token) {
+    return po__map_find(h->cells, h->mask, h->shift, token,
+                        offsetof(po_channel, seqn), sizeof(po_seqn));
+}
+
+/* A change the kernel refused after add, mod or del had returned 0 (a
+ * backend that hands its changes over with the wait): `err` is what the call
+ * would have returned, `held` whether the kernel still holds the socket (a
+ * refused mod leaves the old interest in place).  The channel is parked
+ * and its kernel triggers of the round dropped: it reports PO_ERR and its
+ * internal triggers, as a refusal at the call parks it; a token
+ * that no longer names a channel (deleted, or given another socket) is
+ * ignored, as those callers ignore a failed del.  Call it after the
+ * round's events. */
+void po__deliver_refusal(po__harvest *h, po_seqn token, int err, bool held);
+
 /* Hands one event to the core: a backend's wait() calls it per event,
  * between po__harvest_begin() and po__harvest_end().  `events` holds PO_EV_*
  * bits; other bits are ignored. */
 static inline void po__deliver(po__harvest *h, po_seqn token, unsigned events) {
-    po_channel *ch = po__map_find(h->cells, h->mask, h->shift, token,
-                                  offsetof(po_channel, seqn), sizeof(po_seqn));
+    po_channel *ch = po__harvest_find(h, token);
     if (PO__UNLIKELY(ch == NULL)) {
         h->round->stale++;
         return;

@@ -70,5 +70,6 @@ PO_CASE(notify_errors)
 PO_CASE(notify_wakes_blocked_wait)
 PO_CASE(notify_threads_exactly_once)
 PO_CASE(notify_small_capacities)
+PO_CASE(wait_from_other_threads)
 /* t_api.c */
 PO_CASE(api_version_and_exports)

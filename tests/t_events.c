@@ -14,8 +14,10 @@
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
 
+/* The backends whose kernel object is an epoll set (uring drives one). */
 static bool ev_is_epoll(const po_poller *p) {
-    return strcmp(po_backend_name(p), "epoll") == 0;
+    return strcmp(po_backend_name(p), "epoll") == 0 ||
+           strcmp(po_backend_name(p), "uring") == 0;
 }
 
 static po_stats ev_stats(const po_poller *p) {

@@ -195,10 +195,11 @@ static void fx_recover(t_fx *f, int bad, po_triggers act) {
 /* The sites.  Each returns the matrix's outcome, or NULL when the backend
  * has no such site (after checking that no call was made there).          */
 
-static const char *site_create(int err) {
+/* The nth kernel object a po_create() makes fails with err. */
+static const char *create_fails(unsigned long nth, int err) {
     long long h0 = t_handles();
     int rc = PO_OK;
-    po__fault_arm(PO__FAULT_CREATE, 1, err);
+    po__fault_arm(PO__FAULT_CREATE, nth, err);
     errno = 0;
     po_poller *p = po_create(&t_opts, &rc);
     if (po__fault_calls(PO__FAULT_CREATE) == 0) {
@@ -208,10 +209,12 @@ static const char *site_create(int err) {
         return NULL;
     }
     CHECK(p == NULL);
-    /* io_uring refused (seccomp, the sysctl, an old kernel) is a backend
-     * this system does not have; any other failure is a failed call. */
-    bool refused = strcmp(t_backend(), "uring") == 0 &&
-                   (err == EPERM || err == EINVAL || err == EACCES);
+    /* io_uring refused (seccomp, the sysctl, an old kernel: the ring is
+     * uring's first object) is a backend this system does not have; any
+     * other failure is a failed call. */
+    bool refused = strcmp(t_backend(), "uring") == 0 && nth == 1 &&
+                   (err == EPERM || err == EINVAL || err == EACCES ||
+                    err == ENOSYS || err == EOPNOTSUPP);
     CHECK_EQ(rc, refused ? PO_ENOTSUP : PO_ESYS);
     CHECK_EQ(errno, err);
     CHECK_EQ(t_live, 0);
@@ -222,6 +225,14 @@ static const char *site_create(int err) {
     CHECK_EQ(t_live, 0);
     return refused ? "po_create NULL, PO_ENOTSUP, errno set; no leak"
                    : "po_create NULL, PO_ESYS, errno set; no leak";
+}
+
+static const char *site_create(int err) {
+    const char *outcome = create_fails(1, err);
+    /* uring's second object, the epoll set: a failed call. */
+    if (outcome != NULL && strcmp(t_backend(), "uring") == 0)
+        CHECK(create_fails(2, err) != NULL);
+    return outcome;
 }
 
 static const char *site_ctl_add(int err) {
@@ -324,6 +335,77 @@ static const char *site_ctl_del(int err) {
            "set_socket/delete: ignored";
 }
 
+/* More changes in one round than the kernel's queue was made for: the
+ * backends that queue their changes (uring) hand a full queue over before
+ * the wait.  The queue grows with the sockets, so the test stops it
+ * growing (a refused io_uring_setup at each attach) to fill it. */
+enum { T_MANY = 80 };
+
+static const char *site_submit(int err) {
+    long long h0 = t_handles();
+    int err0 = 0;
+    po_poller *p = po_create(&t_opts, &err0);
+    CHECK(p != NULL);
+    static t_chan c[T_MANY];
+    static t_sock peer[T_MANY];
+    for (int i = 0; i < T_MANY; i++) {
+        t_sock sv[2];
+        t_socketpair(sv);
+        memset(&c[i], 0, sizeof c[i]);
+        c[i].want = PO_RECV;
+        c[i].fd = sv[0];
+        peer[i] = sv[1];
+        po__fault_arm(PO__FAULT_CREATE, 1, EMFILE);
+        CHECK_EQ(po_attach(p, (po_chn)i + 1, sv[0], &t_ops, &c[i], &c[i].ch),
+                 PO_OK);
+        t_write_all(peer[i], "x", 1);
+    }
+    po__fault_arm(PO__FAULT_CREATE, 0, 0);
+    po__fault_arm(PO__FAULT_SUBMIT, 1, err);
+    int rc = po_wait(p, 1000, NULL);
+    const char *outcome = NULL;
+    CHECK_EQ(rc, T_MANY);
+    int parked = 0;
+    for (int i = 0; i < T_MANY; i++) {
+        CHECK(t_triggered(p, c[i].ch));
+        if (po_channel_errno(c[i].ch) != 0) {
+            CHECK_EQ(po_channel_errno(c[i].ch), err);
+            CHECK_EQ(po_channel_act(c[i].ch), PO_ERR);
+            CHECK_EQ(po_set_socket(c[i].ch, c[i].fd), PO_OK);
+            parked++;
+        } else {
+            CHECK_EQ(po_channel_act(c[i].ch), PO_RECV);
+        }
+    }
+    if (po__fault_calls(PO__FAULT_SUBMIT) != 0 && err == EEXIST) {
+        /* The ring belongs to another thread (or a parent process): one
+         * for this thread takes the changes over. */
+        CHECK_EQ(parked, 0);
+        outcome = "a new ring for this thread takes the changes; none lost";
+    } else if (po__fault_calls(PO__FAULT_SUBMIT) != 0) {
+        CHECK_EQ(parked, 1);
+        /* The parked channel, set again, reports its byte. */
+        CHECK(po_wait(p, 1000, NULL) == T_MANY);
+        outcome = "the change that found the queue full: PO_ERR + errno; "
+                  "others served; set_socket recovers";
+    } else {
+        CHECK_EQ(parked, 0);
+    }
+    for (int i = 0; i < T_MANY; i++) {
+        char b[8];
+        CHECK_EQ(t_read_some(c[i].fd, b, sizeof b), 1);
+    }
+    po_destroy(p);
+    for (int i = 0; i < T_MANY; i++) {
+        CHECK_EQ(c[i].deinits, 1);
+        t_close(c[i].fd);
+        t_close(peer[i]);
+    }
+    CHECK_EQ(t_live, 0);
+    CHECK_EQ(t_handles(), h0);
+    return outcome;
+}
+
 static const char *site_wait(int err) {
     t_fx f;
     fx_open(&f, PO_RECV);
@@ -338,6 +420,14 @@ static const char *site_wait(int err) {
         CHECK_EQ(rc, 0);
         CHECK_EQ(total, PO_TIMEOUT);
         outcome = "po_wait 0 + PO_TIMEOUT (not retried); next wait reports";
+    } else if (err == EEXIST && strcmp(t_backend(), "uring") == 0) {
+        /* The ring belongs to another thread (or a parent process): the
+         * wait makes one for this thread and goes on. */
+        CHECK_EQ(rc, T_N);
+        for (int i = 0; i < T_N; i++)
+            fx_served(&f, i, PO_RECV);
+        fx_close(&f);
+        return "a new ring for this thread; the wait reports";
     } else {
         CHECK_EQ(rc, PO_ESYS);
         CHECK_EQ(po_last_errno(f.p), err);
@@ -379,7 +469,13 @@ static const struct {
     {EPERM, "EPERM"},
     {EINVAL, "EINVAL"},
     {ENOSPC, "ENOSPC"},
-#ifdef _WIN32
+#ifndef _WIN32
+    /* Refusals of io_uring besides EPERM and EINVAL: a kernel without it,
+     * a security module, a kernel without an operation. */
+    {ENOSYS, "ENOSYS"},
+    {EACCES, "EACCES"},
+    {EOPNOTSUPP, "EOPNOTSUPP"},
+#else
     /* Reported on Windows only: a handle that is not a socket, access
      * refused, too many handles, Winsock down, an error errors.c does not
      * know. */

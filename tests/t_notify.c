@@ -273,3 +273,57 @@ void case_notify_small_capacities(void) {
     }
     po_destroy(p);
 }
+
+/* A poller is used by one thread at a time, not always the same one: made
+ * and filled on one thread, waited on by another, then by the first again,
+ * then by a third that also changes its channels.  (The uring backend's
+ * ring belongs to one thread; another's wait makes it a new one.) */
+typedef struct nt_hop {
+    po_poller *p;
+    t_chan *c;
+    t_sock peer;
+    int rc;
+    po_triggers act;
+    int bytes;
+} nt_hop;
+
+static void nt_hop_serve(void *arg) {
+    nt_hop *h = arg;
+    char b[8];
+    t_write_all(h->peer, "x", 1);
+    h->rc = po_wait(h->p, 5000, NULL);
+    h->act = po_channel_act(h->c->ch);
+    h->bytes = (int)t_read_some(h->c->fd, b, sizeof b);
+}
+
+static void nt_hop_change(void *arg) {
+    nt_hop *h = arg;
+    /* A change queued on this thread, before its first wait. */
+    h->rc = po_set_socket(h->c->ch, h->c->fd);
+    if (h->rc == PO_OK)
+        nt_hop_serve(arg);
+}
+
+void case_wait_from_other_threads(void) {
+    po_poller *p = t_poller();
+    t_sock s[2];
+    t_socketpair(s);
+    t_chan c = {.want = PO_RECV, .fd = s[0]};
+    CHECK_EQ(po_attach(p, 1, s[0], &t_ops, &c, &c.ch), PO_OK);
+    nt_hop h = {p, &c, s[1], 0, 0, 0};
+    void (*const steps[])(void *) = {nt_hop_serve, NULL, nt_hop_change};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        h.rc = -100;
+        if (steps[i] != NULL)
+            t_thread_join(t_thread_start(steps[i], &h));
+        else
+            nt_hop_serve(&h);
+        CHECK_EQ(h.rc, 1);
+        CHECK_EQ(h.act, PO_RECV);
+        CHECK_EQ(h.bytes, 1);
+    }
+    po_destroy(p);
+    CHECK_EQ(c.deinits, 1);
+    t_close(s[0]);
+    t_close(s[1]);
+}
