@@ -56,6 +56,7 @@ fi
 DRIVERS="epoll-floor:pipes_epoll:-:-
 polleros/epoll/changed:pipes_polleros:epoll:changed
 polleros/epoll/full:pipes_polleros:epoll:full
+polleros/uring/changed:pipes_polleros:uring:changed
 polleros/poll/changed:pipes_polleros:poll:changed
 polleros/poll/full:pipes_polleros:poll:full
 libev:pipes_libev:-:-
