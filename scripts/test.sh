@@ -43,11 +43,12 @@ LD_LIBRARY_PATH="$prefix/lib" build/consumer/consumer_pc
 echo "== install consumers passed"
 passed=$((passed + 3))
 
-# The fault-injection build (scripts/test-faults.sh), the reliability
-# checks, other operating systems built here with cross toolchains, and the
+# The fault-injection build (scripts/test-faults.sh), the gcc build's suite
+# with io_uring refused (scripts/test-refusals.sh), the reliability checks,
+# other operating systems built here with cross toolchains, and the
 # documentation site: each script prints a last line
 # "<name>: N passed, N failed, N skipped".
-for os in faults reliability windows macos docs; do
+for os in faults refusals reliability windows macos docs; do
     [ -f "scripts/test-$os.sh" ] || continue
     add_script "$os"
 done
