@@ -62,6 +62,7 @@ for b in $backends; do
         # shellcheck disable=SC2086 # $env and $fork: none or one word
         env $env "$fuzz" -max_total_time="$secs" \
             -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 $fork \
+            -error_exitcode=1 \
             -artifact_prefix="$build/artifacts/$tag-" \
             "$work" "$seeds" >"$log" 2>&1 || rc=$?
         grep '^polleros diff: .* left out' "$log" || true

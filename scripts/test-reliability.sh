@@ -55,8 +55,8 @@ half=$((secs / 2))
 [ "$half" -ge 1 ] || half=1
 
 # Counts a run by its exit status, $rc: 0 passed, 77 skipped (the kernel
-# refuses the backend here; the log's last line says why), anything else
-# failed, after the command given shows what of the log matters.
+# refuses the backend; the log's last line says why; libFuzzer exits 1 on a
+# finding, not its 77), else failed, after the command given shows the log.
 verdict() { # name, log, command...
     verdict_name=$1 verdict_log=$2
     shift 2
@@ -78,7 +78,7 @@ replay_seeds() { # tag, seed dir, command...
     shift 2
     log=build/fuzz/replay-$tag.log
     rc=0
-    "$@" -runs=0 "$dir" >"$log" 2>&1 || rc=$?
+    "$@" -runs=0 -error_exitcode=1 "$dir" >"$log" 2>&1 || rc=$?
     grep '^polleros diff: .* left out' "$log" || true
     verdict "fuzz/$tag/corpus ($(find "$dir" -type f | wc -l) seeds)" "$log" \
         fuzz_lines "$log"
@@ -93,7 +93,7 @@ fuzz_for() { # tag, label, seconds, seed dir, command...
     mkdir -p "$work"
     log=build/fuzz/fuzz-$tag.log
     rc=0
-    "$@" -max_total_time="$t" -timeout=10 -rss_limit_mb=2048 \
+    "$@" -max_total_time="$t" -timeout=10 -rss_limit_mb=2048 -error_exitcode=1 \
         -print_final_stats=1 -artifact_prefix="build/fuzz/artifacts/$tag-" \
         "$work" "$dir" >"$log" 2>&1 || rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")

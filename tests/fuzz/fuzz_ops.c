@@ -697,7 +697,10 @@ static void fz_check_full(bool full) {
     FZ_EQ(st.events, fz.stats.events);
     /* Stale events come only from ghosts, and only epoll keeps those: the
      * wepoll bridge forgets a socket found closed (its del), and poll's
-     * vector entry goes with the del. */
+     * vector entry goes with the del.  uring's count is not modelled: its
+     * del reaches the kernel at the next wait, and a socket closed before
+     * then while a duplicate lives stays registered, where epoll's del at
+     * the call removed it (docs/guide/differences.md). */
     if (fz.epoll)
         FZ_EQ(st.stale, fz.stats.stale);
     else if (fz.poll || fz.wepoll)
