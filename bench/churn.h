@@ -59,9 +59,10 @@ bool churn_server_start(int argc, char **argv, const char *prog,
                         bool with_backend, churn_server *out);
 
 /* Accepts one connection, non-blocking and close-on-exec (in interest mode
- * with a send buffer of CHURN_SNDBUF); -1 when none is pending (or on
- * error). */
-int churn_accept(const churn_server *s);
+ * with a send buffer of CHURN_SNDBUF), into a new zeroed record of `size`
+ * bytes that starts with its churn_conn; NULL when none is pending (or on
+ * error; a connection without memory is closed). */
+void *churn_accept(const churn_server *s, size_t size);
 
 /* The connection is readable / writable: reads the request, makes one
  * write of what is left of the response, and says what to watch next. */

@@ -49,14 +49,9 @@ static void on_write(struct ev_loop *loop, ev_io *w, int revents) {
 static void on_listen(struct ev_loop *loop, ev_io *w, int revents) {
     (void)revents;
     const churn_server *s = w->data;
-    int fd;
-    while ((fd = churn_accept(s)) >= 0) {
-        vconn *c = calloc(1, sizeof *c);
-        if (c == NULL) {
-            churn_close(&(churn_conn){.fd = fd});
-            continue;
-        }
-        c->c.fd = fd;
+    vconn *c;
+    while ((c = churn_accept(s, sizeof *c)) != NULL) {
+        int fd = c->c.fd;
         c->srv = s;
         c->want = CHURN_READ;
         ev_io_init(&c->rw, on_read, fd, EV_READ);

@@ -63,14 +63,9 @@ static void on_listen(evutil_socket_t lfd, short what, void *arg) {
     (void)lfd;
     (void)what;
     eserver *es = arg;
-    int fd;
-    while ((fd = churn_accept(&es->s)) >= 0) {
-        econn *c = calloc(1, sizeof *c);
-        if (c == NULL) {
-            churn_close(&(churn_conn){.fd = fd});
-            continue;
-        }
-        c->c.fd = fd;
+    econn *c;
+    while ((c = churn_accept(&es->s, sizeof *c)) != NULL) {
+        int fd = c->c.fd;
         c->srv = &es->s;
         c->want = CHURN_READ;
         c->rev = event_new(es->base, fd, EV_READ | EV_PERSIST, on_read, c);

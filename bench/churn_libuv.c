@@ -96,14 +96,9 @@ static void on_listen(uv_poll_t *h, int status, int events) {
     (void)status;
     (void)events;
     const churn_server *s = h->data;
-    int fd;
-    while ((fd = churn_accept(s)) >= 0) {
-        uconn *c = calloc(1, sizeof *c);
-        if (c == NULL) {
-            churn_close(&(churn_conn){.fd = fd});
-            continue;
-        }
-        c->c.fd = fd;
+    uconn *c;
+    while ((c = churn_accept(s, sizeof *c)) != NULL) {
+        int fd = c->c.fd;
         c->srv = s;
         c->want = CHURN_READ;
         if (uv_poll_init(h->loop, &c->h.poll, fd) != 0) {

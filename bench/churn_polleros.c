@@ -52,14 +52,9 @@ static void on_term(int sig) {
 /* A connection's number is its descriptor + 1: the listener is 0, and a
  * descriptor is reused only after its channel is deleted and it is closed. */
 static void accept_all(const churn_server *s, po_poller *p) {
-    int fd;
-    while ((fd = churn_accept(s)) >= 0) {
-        pconn *c = calloc(1, sizeof *c);
-        if (c == NULL) {
-            churn_close(&(churn_conn){.fd = fd});
-            continue;
-        }
-        c->c.fd = fd;
+    pconn *c;
+    while ((c = churn_accept(s, sizeof *c)) != NULL) {
+        int fd = c->c.fd;
         c->want = CHURN_READ;
         if (po_attach(p, (po_chn)fd + 1, fd, &conn_ops, c, NULL) != PO_OK)
             conn_deinit(NULL, c);

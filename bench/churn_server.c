@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -45,8 +46,18 @@ bool churn_server_start(int argc, char **argv, const char *prog,
     return echo_server_write_port(port_file, port);
 }
 
-int churn_accept(const churn_server *s) {
-    int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+void *churn_accept(const churn_server *s, size_t size) {
+    int fd;
+    churn_conn *c;
+    do {
+        fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return NULL;
+        c = calloc(1, size);
+        if (c == NULL)
+            close(fd);
+    } while (c == NULL);
+    c->fd = fd;
     /* Loopback's self-tuned send buffer would take a whole response in one
      * write; a fixed one makes each response's first write short, which is
      * the workload.
@@ -54,11 +65,11 @@ int churn_accept(const churn_server *s) {
      * client's delayed ACK.  Once per connection, and connections live long
      * in that mode. */
     int sndbuf = CHURN_SNDBUF, one = 1;
-    if (fd >= 0 && s->mode == CHURN_INTEREST) {
+    if (s->mode == CHURN_INTEREST) {
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
-    return fd;
+    return c;
 }
 
 /* One write: a short one is not retried at once, which would find the

@@ -40,11 +40,7 @@ churn_once() {
     $spin $tracer "$bin/$exe" --mode "$mode" --port-file "$dir/port" \
         $(echo "$args" | sed 's/=/ /') >"$dir/server.out" 2>&1 &
     spid=$!
-    tries=0
-    while [ ! -s "$dir/port" ] && [ "$tries" -lt 100 ]; do
-        sleep 0.1
-        tries=$((tries + 1))
-    done
+    wait_port_file "$dir/port"
     line=
     if [ -s "$dir/port" ]; then
         # shellcheck disable=SC2086

@@ -88,3 +88,12 @@ drv_args() { # backend mode -> extra arguments
     [ "$1" = - ] || printf -- '--backend %s ' "$1"
     [ "$2" = - ] || printf -- '--mode %s ' "$2"
 }
+
+# Waits up to 10 s for a server to write its port to the file.
+wait_port_file() {
+    tries=0
+    while [ ! -s "$1" ] && [ "$tries" -lt 100 ]; do
+        sleep 0.1
+        tries=$((tries + 1))
+    done
+}

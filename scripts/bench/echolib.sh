@@ -12,11 +12,7 @@ echo_once() {
     dir=$(mktemp -d "${TMPDIR:-/tmp}/polleros-bench.XXXXXX")
     "$@" --port 0 --port-file "$dir/port" >"$dir/server.out" 2>&1 &
     spid=$!
-    tries=0
-    while [ ! -s "$dir/port" ] && [ "$tries" -lt 100 ]; do
-        sleep 0.1
-        tries=$((tries + 1))
-    done
+    wait_port_file "$dir/port"
     if [ ! -s "$dir/port" ]; then
         echo "   $label: the server did not start" >&2
         kill -KILL "$spid" 2>/dev/null || true
