@@ -475,6 +475,10 @@ static const struct {
     {ENOSYS, "ENOSYS"},
     {EACCES, "EACCES"},
     {EOPNOTSUPP, "EOPNOTSUPP"},
+    /* io_uring_enter's own: a completion queue in overflow, no memory for
+     * the requests. */
+    {EBUSY, "EBUSY"},
+    {EAGAIN, "EAGAIN"},
 #else
     /* Reported on Windows only: a handle that is not a socket, access
      * refused, too many handles, Winsock down, an error errors.c does not
