@@ -26,8 +26,8 @@ import sys
 FLOOR = "epoll-floor"
 PO = "polleros/epoll/changed"
 LIBS = ["libev", "libevent", "libuv"]
-DRIVER_ORDER = [FLOOR, PO, "polleros/epoll/full", "polleros/poll/changed",
-                "polleros/poll/full"] + LIBS
+DRIVER_ORDER = [FLOOR, PO, "polleros/epoll/full", "polleros/uring/changed",
+                "polleros/poll/changed", "polleros/poll/full"] + LIBS
 
 # The performance targets.
 BAR_INSTR = 1.3      # instructions/event, times the floor, at most
@@ -414,8 +414,9 @@ class Report:
             calls = r[8:12] if len(r) >= 12 else ["-"] * 4
             runs.setdefault((label, int(conns), int(size)), []).append(
                 (float(rate), float(mbps), float(cpu), int(msgs), calls))
-        servers = [s for s in ["polleros/changed", "polleros/full", "libuv",
-                               "libevent"] if any(k[0] == s for k in runs)]
+        servers = [s for s in ["polleros/changed", "polleros/full",
+                               "polleros/uring", "libuv", "libevent"]
+                   if any(k[0] == s for k in runs)]
         cfgs = sorted({k[1:] for k in runs}, key=lambda c: (c[1], c[0]))
         med = {}
         for k, v in runs.items():
@@ -482,7 +483,7 @@ class Report:
         # polleros server's own counters
         lines = []
         for c in cfgs:
-            for s in ("polleros/changed", "polleros/full"):
+            for s in ("polleros/changed", "polleros/full", "polleros/uring"):
                 m = med.get((s,) + c)
                 if m is None or m[3][0] == "-":
                     continue
@@ -515,10 +516,12 @@ class Report:
                    "teardown included: 0.02 per message of them are the "
                    "1,000 registrations and 1,000 closes).")
             self.w()
-            self.w("| server | epoll_wait | epoll_ctl | reads | writes |")
+            self.w("| server | wait (epoll_wait, io_uring_enter) | epoll_ctl | "
+                   "reads | writes |")
             self.w("|---|---:|---:|---:|---:|")
             for label, s in data.items():
-                wait = s.get("epoll_wait", 0) + s.get("epoll_pwait", 0)
+                wait = (s.get("epoll_wait", 0) + s.get("epoll_pwait", 0) +
+                        s.get("io_uring_enter", 0))
                 reads = s.get("read", 0) + s.get("recvfrom", 0)
                 writes = (s.get("write", 0) + s.get("sendto", 0) +
                           s.get("writev", 0))

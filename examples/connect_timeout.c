@@ -460,7 +460,7 @@ int main(void) {
     if (a->poller == NULL) {
         fprintf(stderr, "connect_timeout: po_create: %s\n", po_strerror(err));
         free(a);
-        return 1;
+        return ex_create_status(err);
     }
     po_time start = 0;
     if (open_peers(a) && fill_queue(a)) {

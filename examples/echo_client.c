@@ -408,9 +408,10 @@ static int client_main(client *cl, uint64_t nofile) {
     if (cl->poller == NULL || cl->conns == NULL) {
         fprintf(stderr, "polleros-echo-client: setup: %s\n",
                 cl->poller ? "out of memory" : po_strerror(err));
+        int status = cl->poller ? 1 : ex_create_status(err);
         po_destroy(cl->poller);
         free(cl->conns);
-        return 1;
+        return status;
     }
     double start = echo_now();
     for (uint32_t i = 0; i < cl->a.conns && conn_open(cl, i); i++)

@@ -45,6 +45,8 @@ bool echo_parse_backend(const char *arg, po_backend_kind *out) {
     return false;
 }
 
+int ex_create_status(int err) { return err == PO_ENOTSUP ? EX_UNAVAILABLE : 1; }
+
 void ex_fail(bool *failed, const char *prog, const char *fmt, ...) {
     if (*failed)
         return;

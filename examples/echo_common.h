@@ -21,6 +21,14 @@ bool echo_parse_u64(const char *opt, const char *arg, uint64_t min,
 /* "epoll", "poll", "kqueue", "wepoll" or "default" to a backend kind. */
 bool echo_parse_backend(const char *arg, po_backend_kind *out);
 
+/* The exit status of an example whose po_create() failed with err: 77
+ * (EX_UNAVAILABLE) when the backend chosen by --backend or POLLEROS_BACKEND
+ * is not available here (PO_ENOTSUP: io_uring refused by the kernel, say),
+ * the status test drivers such as CTest's SKIP_RETURN_CODE read as
+ * "skipped"; 1 for any other failure. */
+#define EX_UNAVAILABLE 77
+int ex_create_status(int err);
+
 /* ------------------------------------------------------------------------ */
 /* Sockets                                                                  */
 

@@ -362,14 +362,15 @@ static bool write_port_file(const char *path, uint16_t port) {
     return ok;
 }
 
-static bool server_open(server *s, const server_args *a, uint16_t *port) {
+/* 0, or the exit status of the failed step (printed). */
+static int server_open(server *s, const server_args *a, uint16_t *port) {
     po_options opt = {.backend = a->backend};
     int err;
     s->poller = po_create(&opt, &err);
     if (s->poller == NULL) {
         fprintf(stderr, "polleros-echo-server: po_create: %s\n",
                 po_strerror(err));
-        return false;
+        return ex_create_status(err);
     }
     /* A deep backlog: the client opens all its connections at once, and a
      * full queue costs each dropped SYN a one-second retransmission. */
@@ -377,16 +378,16 @@ static bool server_open(server *s, const server_args *a, uint16_t *port) {
     if (s->listen_fd == ECHO_NO_SOCK) {
         fprintf(stderr, "polleros-echo-server: listen: %s\n",
                 echo_strerror(echo_sock_errno()));
-        return false;
+        return 1;
     }
     err = po_attach(s->poller, CHN_LISTENER, s->listen_fd, &listener_ops, s,
                     &s->listener);
     if (err != PO_OK) {
         fprintf(stderr, "polleros-echo-server: attach: %s\n", po_strerror(err));
         echo_close(s->listen_fd);
-        return false;
+        return 1;
     }
-    return install_stop(s);
+    return install_stop(s) ? 0 : 1;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -507,7 +508,8 @@ int main(int argc, char **argv) {
     s.max_served = args.max_served;
     s.next_chn = CHN_FIRST_CONN;
     uint16_t port = 0;
-    bool ran = false, ok = server_open(&s, &args, &port);
+    int status = server_open(&s, &args, &port);
+    bool ran = false, ok = status == 0;
     if (ok) {
         print_listening(&s, port, nofile);
         ok = args.port_file == NULL || write_port_file(args.port_file, port);
@@ -523,5 +525,5 @@ int main(int argc, char **argv) {
     po_destroy(s.poller); /* deinit closes every socket still open */
     if (ran)
         print_summary(&s, &st);
-    return ok ? 0 : 1;
+    return ok ? 0 : status != 0 ? status : 1;
 }

@@ -772,7 +772,7 @@ int main(void) {
     if (a->poller == NULL) {
         fprintf(stderr, "reqresp_server: po_create: %s\n", po_strerror(err));
         free(a);
-        return 1;
+        return ex_create_status(err);
     }
     a->listen_fd = echo_tcp_listen(0, NCONNS, &a->port);
     if (a->listen_fd == ECHO_NO_SOCK) {

@@ -448,7 +448,7 @@ int main(void) {
         fprintf(stderr, "worker_notify: po_create: %s\n", po_strerror(err));
         free(a->out);
         free(a);
-        return 1;
+        return ex_create_status(err);
     }
     double start = echo_now();
     err =

@@ -6,7 +6,8 @@
 #                                 minutes), for iterating
 #
 # Installs what is missing (scripts/deps.sh, scripts/deps-bench.sh), builds
-# in build/bench (RelWithDebInfo: -O2 -g, so callgrind can name functions),
+# in build/bench (RelWithDebInfo: -O2 -g, so callgrind can name functions;
+# BENCH_BUILD_TYPE=Release for -O3 without -g),
 # runs every benchmark, and writes
 #   bench/results/results.tsv        every figure, one per line
 #   bench/results/results.md         the tables, with ratios to the epoll floor
@@ -31,6 +32,11 @@
 #            wait, at 0 to 1,000,000 deadlines
 #   echo     the echo demo's client against the polleros, libuv and libevent
 #            echo servers
+#   churnnet connection churn and interest churn over loopback TCP, every
+#            library (about 4 minutes: not in the default run)
+#   crossings  the poller's kernel crossings per loop iteration and per
+#            event, by strace -c -f and by the counters, on chained pipes,
+#            echo and both churns (not in the default run)
 # BENCH_ONLY="pipes churn" limits a run to some of them (for iterating).
 set -eu
 cd "$(dirname "$0")/.."
@@ -50,9 +56,10 @@ else
     readme="--readme README.md"
 fi
 
-echo "== bench: configure and build ($build, RelWithDebInfo)"
+btype=${BENCH_BUILD_TYPE:-RelWithDebInfo}
+echo "== bench: configure and build ($build, $btype)"
 mkdir -p "$build"
-configure . "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+configure . "$build" -DCMAKE_BUILD_TYPE="$btype" \
     -DPOLLEROS_BUILD_BENCH=ON -DPOLLEROS_BUILD_EXAMPLES=ON \
     -DPOLLEROS_BUILD_TESTS=OFF >"$build.configure.log" 2>&1 ||
     { cat "$build.configure.log"; exit 1; }
@@ -63,7 +70,7 @@ cmake --build "$build" -j "$jobs" >"$build.build.log" 2>&1 ||
 # that BENCH_ONLY can redo one part and still report everything.
 mkdir -p "$raw" "$raw/cg" "$results"
 [ "$quick" -eq 1 ] && echo quick >"$raw/mode" || echo full >"$raw/mode"
-for b in pipes cache kernel churn harvest deadlines echo; do
+for b in pipes cache kernel churn harvest deadlines echo churnnet crossings; do
     case " $only " in *" $b "*) ;; *) continue ;; esac
     rm -f "$raw/$b"*.tsv
     sh "scripts/bench/$b.sh" "$@"

@@ -22,9 +22,10 @@ suite gcc gcc ""
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     suite clang-asan clang "" -DPOLLEROS_SANITIZE=address,undefined
-# Only the cases and examples that run threads: the rest has none.
+# Only the cases and examples that run threads (the notifier's, a poller
+# handed from thread to thread): the rest has none.
 TSAN_OPTIONS=halt_on_error=1 \
-    suite clang-tsan clang notify -DPOLLEROS_SANITIZE=thread
+    suite clang-tsan clang "notify|other_threads" -DPOLLEROS_SANITIZE=thread
 
 echo "== install: find_package and pkg-config consumers"
 prefix="$root/build/install"
@@ -42,11 +43,12 @@ LD_LIBRARY_PATH="$prefix/lib" build/consumer/consumer_pc
 echo "== install consumers passed"
 passed=$((passed + 3))
 
-# The fault-injection build (scripts/test-faults.sh), the reliability
-# checks, other operating systems built here with cross toolchains, and the
+# The fault-injection build (scripts/test-faults.sh), the gcc build's suite
+# with io_uring refused (scripts/test-refusals.sh), the reliability checks,
+# other operating systems built here with cross toolchains, and the
 # documentation site: each script prints a last line
 # "<name>: N passed, N failed, N skipped".
-for os in faults reliability windows macos docs; do
+for os in faults refusals reliability windows macos docs; do
     [ -f "scripts/test-$os.sh" ] || continue
     add_script "$os"
 done

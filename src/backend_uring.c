@@ -322,16 +322,25 @@ static int po__uring_init(void **state, const po_allocator *a,
     memset(u, 0, sizeof *u + max_events * sizeof u->events[0]);
     u->a = a;
     u->cap = (int)max_events;
-    u->epfd = PO__FAULT(PO__FAULT_CREATE, -1, epoll_create1(EPOLL_CLOEXEC));
-    /* Room for a round of changes of a few channels; reserve() grows it
-     * with the sockets. */
-    int e = u->epfd < 0 ? errno : po__ring_open(&u->ring, 32, u);
+    /* The ring first: whether io_uring is allowed here is the question
+     * (po__uring_refused()); then the epoll set, whose failure is a failed
+     * call like any.  Room for a round of changes of a few channels;
+     * reserve() grows it with the sockets. */
+    u->epfd = -1;
+    int e = po__ring_open(&u->ring, 32, u);
     if (e != 0) {
-        if (u->epfd >= 0)
-            close(u->epfd);
         a->free(u, a->ctx);
         return po__uring_refused(e);
     }
+    u->epfd = PO__FAULT(PO__FAULT_CREATE, -1, epoll_create1(EPOLL_CLOEXEC));
+    if (u->epfd < 0) {
+        e = errno;
+        po__ring_close(&u->ring, a);
+        a->free(u, a->ctx);
+        errno = e;
+        return PO_ESYS;
+    }
+    u->ring.sqes[u->ring.entries].fd = u->epfd;
     *state = u;
     return PO_OK;
 }

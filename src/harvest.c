@@ -46,12 +46,13 @@ void po__deliver_refusal(po__harvest *h, po_seqn token, int err, bool held) {
     if (ch->os_errno == 0)
         po__park(ch, err);
     po__mark(&h->list, &h->ntrig, &h->total, ch, PO_ERR);
-    if (ch->act == PO_ERR)
+    if (!(ch->act & PO_KERNEL_TRIGGERS))
         return;
     /* What its registration reported this round is dropped, as a channel
-     * parked at the call is unregistered and reports PO_ERR alone; the
-     * round's total is made again without it. */
-    ch->act = PO_ERR;
+     * parked at the call is unregistered and reports PO_ERR with its
+     * internal triggers alone; the round's total is made again without
+     * it. */
+    ch->act &= (po_triggers)~PO_KERNEL_TRIGGERS;
     h->total = 0;
     for (const po_channel *c = h->list; c != NULL; c = c->link)
         h->total |= c->act;

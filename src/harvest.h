@@ -175,7 +175,8 @@ static inline po_channel *po__harvest_find(const po__harvest *h,
  * backend that hands its changes over with the wait): `err` is what the call
  * would have returned, `held` whether the kernel still holds the socket (a
  * refused mod leaves the old interest in place).  The channel is parked
- * and reported PO_ERR alone, as a refusal at the call parks it; a token
+ * and its kernel triggers of the round dropped: it reports PO_ERR and its
+ * internal triggers, as a refusal at the call parks it; a token
  * that no longer names a channel (deleted, or given another socket) is
  * ignored, as those callers ignore a failed del.  Call it after the
  * round's events. */

@@ -195,10 +195,11 @@ static void fx_recover(t_fx *f, int bad, po_triggers act) {
 /* The sites.  Each returns the matrix's outcome, or NULL when the backend
  * has no such site (after checking that no call was made there).          */
 
-static const char *site_create(int err) {
+/* The nth kernel object a po_create() makes fails with err. */
+static const char *create_fails(unsigned long nth, int err) {
     long long h0 = t_handles();
     int rc = PO_OK;
-    po__fault_arm(PO__FAULT_CREATE, 1, err);
+    po__fault_arm(PO__FAULT_CREATE, nth, err);
     errno = 0;
     po_poller *p = po_create(&t_opts, &rc);
     if (po__fault_calls(PO__FAULT_CREATE) == 0) {
@@ -208,10 +209,12 @@ static const char *site_create(int err) {
         return NULL;
     }
     CHECK(p == NULL);
-    /* io_uring refused (seccomp, the sysctl, an old kernel) is a backend
-     * this system does not have; any other failure is a failed call. */
-    bool refused = strcmp(t_backend(), "uring") == 0 &&
-                   (err == EPERM || err == EINVAL || err == EACCES);
+    /* io_uring refused (seccomp, the sysctl, an old kernel: the ring is
+     * uring's first object) is a backend this system does not have; any
+     * other failure is a failed call. */
+    bool refused = strcmp(t_backend(), "uring") == 0 && nth == 1 &&
+                   (err == EPERM || err == EINVAL || err == EACCES ||
+                    err == ENOSYS || err == EOPNOTSUPP);
     CHECK_EQ(rc, refused ? PO_ENOTSUP : PO_ESYS);
     CHECK_EQ(errno, err);
     CHECK_EQ(t_live, 0);
@@ -222,6 +225,14 @@ static const char *site_create(int err) {
     CHECK_EQ(t_live, 0);
     return refused ? "po_create NULL, PO_ENOTSUP, errno set; no leak"
                    : "po_create NULL, PO_ESYS, errno set; no leak";
+}
+
+static const char *site_create(int err) {
+    const char *outcome = create_fails(1, err);
+    /* uring's second object, the epoll set: a failed call. */
+    if (outcome != NULL && strcmp(t_backend(), "uring") == 0)
+        CHECK(create_fails(2, err) != NULL);
+    return outcome;
 }
 
 static const char *site_ctl_add(int err) {
@@ -458,7 +469,17 @@ static const struct {
     {EPERM, "EPERM"},
     {EINVAL, "EINVAL"},
     {ENOSPC, "ENOSPC"},
-#ifdef _WIN32
+#ifndef _WIN32
+    /* Refusals of io_uring besides EPERM and EINVAL: a kernel without it,
+     * a security module, a kernel without an operation. */
+    {ENOSYS, "ENOSYS"},
+    {EACCES, "EACCES"},
+    {EOPNOTSUPP, "EOPNOTSUPP"},
+    /* io_uring_enter's own: a completion queue in overflow, no memory for
+     * the requests. */
+    {EBUSY, "EBUSY"},
+    {EAGAIN, "EAGAIN"},
+#else
     /* Reported on Windows only: a handle that is not a socket, access
      * refused, too many handles, Winsock down, an error errors.c does not
      * know. */

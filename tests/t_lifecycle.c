@@ -6,6 +6,7 @@
  */
 #include "harness.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1639,9 +1640,23 @@ void case_backend_choice(void) {
             bc_refused(PO_BACKEND_DEFAULT, PO_ENOTSUP);
         bc_expect_natives();
     }
-    /* No environment: the platform's best. */
+    /* No environment: the platform's best (epoll on Linux, whether the
+     * kernel allows io_uring or not). */
     t_setenv("POLLEROS_BACKEND", NULL);
     bc_expect(PO_BACKEND_DEFAULT, t_native_backends[0].name);
+#ifdef __linux__
+    /* io_uring refused (a seccomp profile, the io_uring_disabled sysctl, an
+     * old kernel): asked for explicitly, it fails and errno says why. */
+    if (!bc_native(PO_BACKEND_URING)) {
+        errno = 0;
+        bc_refused(PO_BACKEND_URING, PO_ENOTSUP);
+        int e = errno;
+        if (e != EPERM && e != EACCES && e != ENOSYS && e != EINVAL &&
+            e != EOPNOTSUPP)
+            po_fail(__FILE__, __LINE__, "io_uring refused, errno %d: %s", e,
+                    strerror(e));
+    }
+#endif
 
     t_setenv("POLLEROS_BACKEND", had_env ? saved : NULL);
     p = t_poller();

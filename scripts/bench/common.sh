@@ -56,6 +56,7 @@ fi
 DRIVERS="epoll-floor:pipes_epoll:-:-
 polleros/epoll/changed:pipes_polleros:epoll:changed
 polleros/epoll/full:pipes_polleros:epoll:full
+polleros/uring/changed:pipes_polleros:uring:changed
 polleros/poll/changed:pipes_polleros:poll:changed
 polleros/poll/full:pipes_polleros:poll:full
 libev:pipes_libev:-:-
@@ -86,4 +87,13 @@ cells() {
 drv_args() { # backend mode -> extra arguments
     [ "$1" = - ] || printf -- '--backend %s ' "$1"
     [ "$2" = - ] || printf -- '--mode %s ' "$2"
+}
+
+# Waits up to 10 s for a server to write its port to the file.
+wait_port_file() {
+    tries=0
+    while [ ! -s "$1" ] && [ "$tries" -lt 100 ]; do
+        sleep 0.1
+        tries=$((tries + 1))
+    done
 }

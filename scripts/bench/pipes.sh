@@ -72,3 +72,21 @@ xargs -P "$jobs" -L 1 sh bench/callgrind_pair.sh <"$jobsfile" \
     >"$raw/pipes_instr.tsv" || echo "   some callgrind runs failed" >&2
 sort -t "$(printf '\t')" -k2,2n -k4,4n -k3,3n "$raw/pipes_instr.tsv" |
     awk -F '\t' '{ printf "   %-24s n=%-5s a=%-5s idle=%-8s %s instr/event\n", $1, $2, $3, $4, $9 }'
+
+# uring against epoll, both in CHANGED mode: the bar is 1.2x.
+sort -t "$(printf '\t')" -k2,2n -k4,4n -k3,3n "$raw/pipes_instr.tsv" |
+    awk -F '\t' '$1 ~ /^polleros\/(epoll|uring)\/changed$/ {
+        k = $2 " | " $3 " | " $4
+        if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+        v[k, $1 ~ /uring/] = $9
+    }
+    END {
+        if (n == 0) exit
+        print "\n| N | A | idle | polleros/epoll | polleros/uring | uring / epoll |"
+        print "| ---: | ---: | ---: | ---: | ---: | ---: |"
+        for (i = 1; i <= n; i++) {
+            k = order[i]
+            if ((k, 0) in v && (k, 1) in v)
+                printf "| %s | %.1f | %.1f | %.2f |\n", k, v[k, 0], v[k, 1], v[k, 1] / v[k, 0]
+        }
+    }' | tee "$raw/pipes_uring.md"

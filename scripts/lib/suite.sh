@@ -37,17 +37,21 @@ ctest_run() { # build dir, ctest args...
     # ctest's exit status is lost in the pipe: its verdict is read back.
     (cd "$ctest_run_dir" && ctest -j "$jobs" --output-on-failure "$@") |
         tee "$ctest_run_dir/ctest.log"
-    ctest_run_log=$ctest_run_dir/ctest.log
-    ctest_run_ran=$(sed -n 's/.* out of \([0-9]*\)$/\1/p' "$ctest_run_log")
-    ctest_run_failed=$(sed -n 's/.*, \([0-9]*\) tests* failed out of.*/\1/p' "$ctest_run_log")
-    ctest_run_skipped=$(grep -c '(Skipped)$' "$ctest_run_log" || true)
-    ctest_run_ran=${ctest_run_ran:-0} ctest_run_failed=${ctest_run_failed:-0}
-    passed=$((passed + ctest_run_ran - ctest_run_failed - ctest_run_skipped))
+    ctest_count "$ctest_run_dir/ctest.log"
+}
+
+# Adds the tests of a ctest output to the counts; fails as ctest_run does.
+ctest_count() { # log
+    ctest_count_ran=$(sed -n 's/.* out of \([0-9]*\)$/\1/p' "$1")
+    ctest_count_failed=$(sed -n 's/.*, \([0-9]*\) tests* failed out of.*/\1/p' "$1")
+    ctest_count_skipped=$(grep -c '(Skipped)$' "$1" || true)
+    ctest_count_ran=${ctest_count_ran:-0} ctest_count_failed=${ctest_count_failed:-0}
+    passed=$((passed + ctest_count_ran - ctest_count_failed - ctest_count_skipped))
     # No summary: ctest did not get as far as running the tests.
-    [ "$ctest_run_ran" -gt 0 ] || ctest_run_failed=1
-    failed=$((failed + ctest_run_failed))
-    skipped=$((skipped + ctest_run_skipped))
-    [ "$ctest_run_failed" -eq 0 ]
+    [ "$ctest_count_ran" -gt 0 ] || ctest_count_failed=1
+    failed=$((failed + ctest_count_failed))
+    skipped=$((skipped + ctest_count_skipped))
+    [ "$ctest_count_failed" -eq 0 ]
 }
 
 # The fault tests ctest_run ran in a build dir, faults/<backend>/<site>, in

@@ -1,25 +1,29 @@
 /*
  * The differential fuzzer: a libFuzzer target that runs each input against
- * two pollers of one process, each on another backend (epoll and poll on
+ * pollers of one process, each on another backend (epoll, poll and uring on
  * Linux, kqueue and poll on the BSDs and macOS, wepoll and poll on Windows),
  * over sockets of their own, in lockstep, and aborts at the first
- * observable result in which they differ.  It needs no model of what the
- * poller must do: the backends must agree, wait by wait.  (The operation
- * fuzzer, fuzz_ops.c, checks one backend against an exact model; this one
- * reaches what that model leaves out, because agreement needs no model.)
+ * observable result in which one differs from the first.  It needs no model
+ * of what the poller must do: the backends must agree, wait by wait.  (The
+ * operation fuzzer, fuzz_ops.c, checks one backend against an exact model;
+ * this one reaches what that model leaves out, because agreement needs no
+ * model.)  Where the kernel refuses io_uring, uring is left out with a
+ * message, and the others are still compared.
  *
- * The two pollers are two "worlds".  Each world holds its own poller,
- * channels, socket pairs and files, in the same slots; every operation is
- * decoded once from the input and applied to both worlds, one after the
- * other, and each writes what it observed (return codes, bytes read,
- * payloads taken) to its world's log.  The logs must be equal.  What the
- * callbacks observe (probes, deinits, and the calls they make back into the
- * poller) goes to a second log per world, compared as a multiset: the order
- * of probes follows the round's list, and so the harvest order.  After every
- * operation, for every channel number: attached or not, SeqN, wants, act,
- * po_channel_errno(), deadline, and po_count(); after every wait: its
- * return value and total, the kernel calls made (po_stats), and what a walk
- * returns, as a set.
+ * The pollers are "worlds".  Each world holds its own poller, channels,
+ * socket pairs and files, in the same slots; every operation is decoded
+ * once from the input and applied to every world, one after the other, and
+ * each writes what it observed (return codes, bytes read, payloads taken)
+ * to its world's log.  Every world is compared with the first (epoll on
+ * Linux), so that one input checks each pair; acts that differ at a wait
+ * mask that wait's counters for that pair only.  The logs must be equal.
+ * What the callbacks observe (probes, deinits, and the calls they make back
+ * into the poller) goes to a second log per world, compared as a multiset:
+ * the order of probes follows the round's list, and so the harvest order.
+ * After every operation, for every channel number: attached or not, SeqN,
+ * wants, act, po_channel_errno(), deadline, and po_count(); after every
+ * wait: its return value and total, the kernel calls made (po_stats), and
+ * what a walk returns, as a set.
  *
  * Some differences are the backends' right: docs/guide/differences.md
  * names each, with its reason, and the comparison masks exactly those
@@ -33,10 +37,10 @@
  * read until every byte written has arrived (dz_arrive()); a peer reads
  * what it was sent before it closes, so that a close is never a reset.  Writes
  * are bounded so that every socket stays writable. Deadlines are only in the
- * past or never.  Both worlds share the process's descriptor table, so a number
- * one world closes can be the next socket of the other: a descriptor closed
- * behind a poller's back is replaced at once by /dev/null (dup2), in both
- * worlds, so that its number never serves another socket while a channel names
+ * past or never.  The worlds share the process's descriptor table, so a number
+ * one world closes can be the next socket of another: a descriptor closed
+ * behind a poller's back is replaced at once by /dev/null (dup2), in every
+ * world, so that its number never serves another socket while a channel names
  * it.
  *
  * Input format.  Byte 0 configures the run: bit 0 the reconciliation (0:
@@ -45,11 +49,12 @@
  * operations: an opcode byte (modulo DZ_NOPS) and its argument bytes, listed
  * at dz_op().  A wait's walk reads action bytes (dz_walk()).  A missing
  * byte reads as 0, so every input is valid.  Each input ends with one more
- * wait and walk, then po_destroy() of both pollers.
+ * wait and walk, then po_destroy() of every poller.
  *
  * POLLEROS_FUZZ_TRACE=1 prints every operation to stderr.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -74,6 +79,7 @@ enum {
     DZ_MAXW = 16,    /* writes in flight per direction of a pair */
     DZ_MAXLEN = 200, /* bytes per write */
     DZ_LOG = 1024,   /* records per log and operation */
+    DZ_WORLDS = 3,   /* at most: a reference and two to compare with it */
     DZ_MAGIC = 0x0d1ff0d1
 };
 
@@ -162,15 +168,18 @@ typedef struct dz_world {
 } dz_world;
 
 static struct {
-    dz_world w[2];
+    dz_world w[DZ_WORLDS];
+    int nw;    /* worlds in play: those whose backend this system has */
+    int other; /* the world compared with w[0] now (dz_same()) */
     bool changed;
     unsigned max_events;
     const uint8_t *in;
     size_t len, pos;
     unsigned nop;
     const char *opname;
-    /* Masks of the current operation (dz_op_end()). */
-    bool mask_calls, mask_events, mask_stale;
+    /* Masks of the current operation (dz_op_end()); mask_events[o] is
+     * set when w[o]'s acts differed from w[0]'s at a wait. */
+    bool mask_calls, mask_stale, mask_events[DZ_WORLDS];
     bool stop_walk; /* a wait was asked for inside the walk */
 } dz;
 
@@ -178,13 +187,26 @@ static bool dz_trace;
 static int dz_forced_mode = -1;
 static const unsigned dz_max_events[8] = {0, 1, 2, 3, 4, 1, 2, 8};
 
+/* The backends compared, the first with each other one. */
+typedef struct dz_backend {
+    po_backend_kind kind;
+    const char *name;
+} dz_backend;
 #ifdef __linux__
-static const po_backend_kind dz_kind[2] = {PO_BACKEND_EPOLL, PO_BACKEND_POLL};
+static const dz_backend dz_backends[] = {{PO_BACKEND_EPOLL, "epoll"},
+                                         {PO_BACKEND_POLL, "poll"},
+                                         {PO_BACKEND_URING, "uring"}};
 #elif defined(_WIN32)
-static const po_backend_kind dz_kind[2] = {PO_BACKEND_WEPOLL, PO_BACKEND_POLL};
+static const dz_backend dz_backends[] = {{PO_BACKEND_WEPOLL, "wepoll"},
+                                         {PO_BACKEND_POLL, "poll"}};
 #else
-static const po_backend_kind dz_kind[2] = {PO_BACKEND_KQUEUE, PO_BACKEND_POLL};
+static const dz_backend dz_backends[] = {{PO_BACKEND_KQUEUE, "kqueue"},
+                                         {PO_BACKEND_POLL, "poll"}};
 #endif
+enum { DZ_NBACKENDS = sizeof dz_backends / sizeof dz_backends[0] };
+_Static_assert((int)DZ_NBACKENDS <= (int)DZ_WORLDS, "a world per backend");
+/* Those in play, in dz.w[]'s order. */
+static const dz_backend *dz_in_play[DZ_WORLDS];
 
 /* ------------------------------------------------------------------------ */
 /* Reporting                                                                */
@@ -202,8 +224,8 @@ static void dz_log(const char *fmt, ...) DZ_PRINTF;
 static void dz_fail(const char *fmt, ...) {
     va_list ap;
     fprintf(stderr, "polleros diff: op #%u (%s), %s vs %s, %s: ", dz.nop,
-            dz.opname ? dz.opname : "-", dz.w[0].backend, dz.w[1].backend,
-            dz.changed ? "changed" : "full");
+            dz.opname ? dz.opname : "-", dz.w[0].backend,
+            dz.w[dz.other].backend, dz.changed ? "changed" : "full");
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -222,12 +244,13 @@ static void dz_log(const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
-/* Two observations of the same thing that must be equal. */
+/* Two observations of the same thing that must be equal: a of w[0], b of
+ * w[dz.other]. */
 static void dz_same(const char *what, int num, long long a, long long b) {
     if (a != b)
         dz_fail("%s of channel/slot %d: %s %lld (%#llx), %s %lld (%#llx)", what,
-                num, dz.w[0].backend, a, (unsigned long long)a, dz.w[1].backend,
-                b, (unsigned long long)b);
+                num, dz.w[0].backend, a, (unsigned long long)a,
+                dz.w[dz.other].backend, b, (unsigned long long)b);
 }
 
 static void dz_cb(dz_world *w, const char *what, int num, long long v) {
@@ -258,10 +281,9 @@ static int dz_rec_cmp(const void *a, const void *b) {
     return x->v < y->v ? -1 : x->v > y->v;
 }
 
-/* The two worlds' logs: the operation log in order, the callback log as a
+/* Two worlds' logs: the operation log in order, the callback log as a
  * multiset. */
-static void dz_compare_logs(void) {
-    dz_world *a = &dz.w[0], *b = &dz.w[1];
+static void dz_compare_log_pair(dz_world *a, dz_world *b) {
     for (int i = 0; i < a->nlog && i < b->nlog; i++) {
         if (strcmp(a->log[i].what, b->log[i].what) != 0 ||
             a->log[i].num != b->log[i].num)
@@ -281,7 +303,15 @@ static void dz_compare_logs(void) {
                     b->cb[i].what, b->cb[i].num, b->cb[i].v, b->backend);
     }
     dz_same("callback records", -1, a->ncb, b->ncb);
-    a->nlog = b->nlog = a->ncb = b->ncb = 0;
+}
+
+static void dz_compare_logs(void) {
+    for (int o = 1; o < dz.nw; o++) {
+        dz.other = o;
+        dz_compare_log_pair(&dz.w[0], &dz.w[o]);
+    }
+    for (int k = 0; k < dz.nw; k++)
+        dz.w[k].nlog = dz.w[k].ncb = 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -361,7 +391,7 @@ static uint8_t dz_pattern(uint32_t id, uint64_t off, unsigned dir) {
     return (uint8_t)(x >> 56);
 }
 
-/* A free slot, the same in both worlds (their slots are in step), or -1. */
+/* A free slot, the same in every world (their slots are in step), or -1. */
 static int dz_free_slot(const dz_world *w) {
     for (int i = 0; i < DZ_RES; i++)
         if (w->res[i].kind == RK_FREE)
@@ -664,23 +694,44 @@ static const po_channel_ops dz_ops = {dz_probe, dz_deinit};
 /* ------------------------------------------------------------------------ */
 /* Checks after every operation                                             */
 
-/* Whether the two acts of channel num may differ as they do: only in
- * kernel triggers, which the world that lacks them may lack this round
- * (w->lack, set by the wait). */
+/* Whether the acts of channel num in w[0] (a) and w[dz.other] (b) may
+ * differ as they do: only in kernel triggers, which the world that lacks
+ * them may lack this round (w->lack, set by the wait). */
 static bool dz_acts_agree(int num, po_triggers a, po_triggers b) {
     const po_triggers kernel = PO_KERNEL_TRIGGERS | PO_ERR;
     if (a == b)
         return true;
     if (dz.w[0].lack[num] && (a & ~b) == 0 && (b & ~a & ~kernel) == 0)
         return true;
-    return dz.w[1].lack[num] && (b & ~a) == 0 && (a & ~b & ~kernel) == 0;
+    return dz.w[dz.other].lack[num] && (b & ~a) == 0 && (a & ~b & ~kernel) == 0;
+}
+
+/* Channel i of w[0] (x) and of w[dz.other] (y). */
+static void dz_check_chan(int i, const dz_chan *x, const dz_chan *y) {
+    dz_same("attached", i, x->live, y->live);
+    if (!x->live)
+        return;
+    dz_same("SeqN", i, (long long)po_channel_seqn(x->ch),
+            (long long)po_channel_seqn(y->ch));
+    dz_same("number", i, (long long)po_channel_chn(x->ch),
+            (long long)po_channel_chn(y->ch));
+    dz_same("wants", i, po_channel_wants(x->ch), po_channel_wants(y->ch));
+    dz_same("deadline", i, (long long)po_channel_deadline(x->ch),
+            (long long)po_channel_deadline(y->ch));
+    dz_same("tainted", i, x->tainted, y->tainted);
+    if (x->tainted)
+        return;
+    dz_same("po_channel_errno", i, po_channel_errno(x->ch),
+            po_channel_errno(y->ch));
+    po_triggers ax = po_channel_act(x->ch), ay = po_channel_act(y->ch);
+    if (!dz_acts_agree(i, ax, ay))
+        dz_same("act", i, ax, ay);
 }
 
 static void dz_check(void) {
-    dz_world *a = &dz.w[0], *b = &dz.w[1];
     size_t live = 0;
     for (int i = 0; i < DZ_NUMS; i++) {
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < dz.nw; k++) {
             dz_chan *c = &dz.w[k].chan[i];
             po_channel *found = po_find(dz.w[k].p, dz_number(i));
             /* A notifier's deinit is the library's: its deletion shows
@@ -698,31 +749,20 @@ static void dz_check(void) {
                         dz.w[k].backend, i, (long long)po_channel_socket(c->ch),
                         (long long)c->sock);
         }
-        dz_chan *x = &a->chan[i], *y = &b->chan[i];
-        dz_same("attached", i, x->live, y->live);
-        if (!x->live)
-            continue;
-        live++;
-        dz_same("SeqN", i, (long long)po_channel_seqn(x->ch),
-                (long long)po_channel_seqn(y->ch));
-        dz_same("number", i, (long long)po_channel_chn(x->ch),
-                (long long)po_channel_chn(y->ch));
-        dz_same("wants", i, po_channel_wants(x->ch), po_channel_wants(y->ch));
-        dz_same("deadline", i, (long long)po_channel_deadline(x->ch),
-                (long long)po_channel_deadline(y->ch));
-        dz_same("tainted", i, x->tainted, y->tainted);
-        if (x->tainted)
-            continue;
-        dz_same("po_channel_errno", i, po_channel_errno(x->ch),
-                po_channel_errno(y->ch));
-        po_triggers ax = po_channel_act(x->ch), ay = po_channel_act(y->ch);
-        if (!dz_acts_agree(i, ax, ay))
-            dz_same("act", i, ax, ay);
+        live += dz.w[0].chan[i].live;
+        for (int o = 1; o < dz.nw; o++) {
+            dz.other = o;
+            dz_check_chan(i, &dz.w[0].chan[i], &dz.w[o].chan[i]);
+        }
     }
-    dz_same("po_count", -1, (long long)po_count(a->p),
-            (long long)po_count(b->p));
-    if (po_count(a->p) != live)
-        dz_fail("po_count is %zu, %zu channels attached", po_count(a->p), live);
+    for (int o = 1; o < dz.nw; o++) {
+        dz.other = o;
+        dz_same("po_count", -1, (long long)po_count(dz.w[0].p),
+                (long long)po_count(dz.w[o].p));
+    }
+    if (po_count(dz.w[0].p) != live)
+        dz_fail("po_count is %zu, %zu channels attached", po_count(dz.w[0].p),
+                live);
 }
 
 static bool dz_any_tainted(void) {
@@ -733,7 +773,7 @@ static bool dz_any_tainted(void) {
 }
 
 static bool dz_any_ghost(void) {
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < dz.nw; k++)
         for (int i = 0; i < DZ_RES; i++)
             if (dz.w[k].res[i].kind == RK_PAIR && dz.w[k].res[i].ghost)
                 return true;
@@ -742,11 +782,12 @@ static bool dz_any_ghost(void) {
 
 /* Start of an operation: the counters it is to be compared by. */
 static void dz_op_begin(void) {
-    for (int k = 0; k < 2; k++)
-        po_get_stats(dz.w[k].p, &dz.w[k].base);
     dz.mask_calls = dz_any_tainted();
     dz.mask_stale = dz_any_ghost();
-    dz.mask_events = dz.mask_calls;
+    for (int k = 0; k < dz.nw; k++) {
+        po_get_stats(dz.w[k].p, &dz.w[k].base);
+        dz.mask_events[k] = false;
+    }
 }
 
 /* End of an operation: the logs, the channels, and what the kernel calls
@@ -755,8 +796,8 @@ static void dz_op_begin(void) {
 static void dz_op_end(void) {
     dz_compare_logs();
     dz_check();
-    po_stats s[2];
-    for (int k = 0; k < 2; k++) {
+    po_stats s[DZ_WORLDS];
+    for (int k = 0; k < dz.nw; k++) {
         po_get_stats(dz.w[k].p, &s[k]);
         s[k].adds -= dz.w[k].base.adds;
         s[k].mods -= dz.w[k].base.mods;
@@ -767,22 +808,25 @@ static void dz_op_end(void) {
     }
     dz.mask_calls |= dz_any_tainted();
     dz.mask_stale |= dz_any_ghost();
-    dz_same("kernel waits (po_stats)", -1, (long long)s[0].waits,
-            (long long)s[1].waits);
-    if (!dz.mask_calls) {
-        dz_same("adds (po_stats)", -1, (long long)s[0].adds,
-                (long long)s[1].adds);
-        dz_same("mods (po_stats)", -1, (long long)s[0].mods,
-                (long long)s[1].mods);
-        dz_same("dels (po_stats)", -1, (long long)s[0].dels,
-                (long long)s[1].dels);
+    for (int o = 1; o < dz.nw; o++) {
+        dz.other = o;
+        dz_same("kernel waits (po_stats)", -1, (long long)s[0].waits,
+                (long long)s[o].waits);
+        if (!dz.mask_calls) {
+            dz_same("adds (po_stats)", -1, (long long)s[0].adds,
+                    (long long)s[o].adds);
+            dz_same("mods (po_stats)", -1, (long long)s[0].mods,
+                    (long long)s[o].mods);
+            dz_same("dels (po_stats)", -1, (long long)s[0].dels,
+                    (long long)s[o].dels);
+        }
+        if (!dz.mask_calls && !dz.mask_events[o])
+            dz_same("events (po_stats)", -1, (long long)s[0].events,
+                    (long long)s[o].events);
+        if (!dz.mask_stale)
+            dz_same("stale (po_stats)", -1, (long long)s[0].stale,
+                    (long long)s[o].stale);
     }
-    if (!dz.mask_events)
-        dz_same("events (po_stats)", -1, (long long)s[0].events,
-                (long long)s[1].events);
-    if (!dz.mask_stale)
-        dz_same("stale (po_stats)", -1, (long long)s[0].stale,
-                (long long)s[1].stale);
     dz_op_begin();
 }
 
@@ -910,7 +954,7 @@ static void dz_delete(dz_world *w, int num) {
 
 /*
  * The channel's socket is closed behind the poller's back, and its number
- * taken at once by /dev/null (dup2: no other socket of either world can get
+ * taken at once by /dev/null (dup2: no other socket of any world can get
  * it in between).  If the kernel did not hold the socket, the next add
  * meets /dev/null, which every backend refuses alike (PO_ERR, EPERM).  If
  * it did, the backends differ by design: epoll's registration went with the
@@ -919,7 +963,7 @@ static void dz_delete(dz_world *w, int num) {
  * and reports /dev/null readable and writable.  The channel is then
  * "tainted": its act and errno, and the counters of kernel calls and
  * events, are not compared until it is given a socket again or deleted;
- * it is touched after every wait in both worlds, so that both probe it
+ * it is touched after every wait in every world, so that all probe it
  * alike (docs/guide/differences.md).
  */
 static void dz_behind(dz_world *w, dz_chan *c) {
@@ -987,7 +1031,7 @@ static bool dz_widened(const dz_world *w, const dz_chan *c) {
 
 /*
  * Whether world w may lack channel c's kernel triggers at this wait, with
- * the other world's: when its harvest was cut at max_events (the two
+ * another world's: when its harvest was cut at max_events (the
  * backends take the ready sockets in different orders; on wepoll the
  * completions of cancelled poll requests, which bring no event, count
  * towards the cut), and on wepoll when other events were ready and this
@@ -1007,7 +1051,7 @@ static bool dz_may_lack(const dz_world *w, const dz_chan *c) {
 }
 
 static void dz_wait(int timeout) {
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < dz.nw; k++) {
         dz_world *w = &dz.w[k];
         dz_settle(w);
         for (int i = 0; i < DZ_NUMS; i++)
@@ -1051,29 +1095,39 @@ static void dz_wait(int timeout) {
                     "their OR %#x",
                     w->backend, w->rc, w->total, n, total);
     }
-    bool masked = false;
+    /* masked[o]: w[o]'s act of some channel differs from w[0]'s (or a
+     * channel is tainted); dz_acts_agree() judges each act, and the wait's
+     * return value, total and events are not compared for that pair. */
+    bool masked[DZ_WORLDS] = {false};
     for (int i = 0; i < DZ_NUMS; i++) {
-        dz_chan *x = &dz.w[0].chan[i], *y = &dz.w[1].chan[i];
-        for (int k = 0; k < 2; k++)
+        bool live = true, differ = false;
+        for (int k = 0; k < dz.nw; k++) {
             dz.w[k].lack[i] = false;
-        if (!x->live || !y->live)
+            live = live && dz.w[k].chan[i].live;
+        }
+        if (!live)
             continue;
-        po_triggers ax = po_channel_act(x->ch), ay = po_channel_act(y->ch);
-        if (ax != ay || x->tainted) {
-            dz.w[0].lack[i] = dz_may_lack(&dz.w[0], x);
-            dz.w[1].lack[i] = dz_may_lack(&dz.w[1], y);
-            dz_log("    channel %d: acts differ; may lack: %s %d, %s %d", i,
-                   dz.w[0].backend, dz.w[0].lack[i], dz.w[1].backend,
-                   dz.w[1].lack[i]);
-            masked = true;
-            /* Both probe it at the next wait, whichever it triggered. */
-            po_touch(x->ch);
-            po_touch(y->ch);
+        const dz_chan *x = &dz.w[0].chan[i];
+        for (int o = 1; o < dz.nw; o++) {
+            bool d =
+                po_channel_act(dz.w[o].chan[i].ch) != po_channel_act(x->ch);
+            masked[o] |= d || x->tainted;
+            differ |= d || x->tainted;
+        }
+        if (!differ)
+            continue;
+        for (int k = 0; k < dz.nw; k++) {
+            dz_chan *c = &dz.w[k].chan[i];
+            dz.w[k].lack[i] = dz_may_lack(&dz.w[k], c);
+            dz_log("    channel %d: acts differ; %s may lack them: %d", i,
+                   dz.w[k].backend, dz.w[k].lack[i]);
+            /* Every world probes it at the next wait, whichever it
+             * triggered. */
+            po_touch(c->ch);
         }
     }
-    dz.mask_events |= masked;
     unsigned max = dz.max_events ? dz.max_events : 256;
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < dz.nw; k++) {
         dz_world *w = &dz.w[k];
         for (int i = 0; i < DZ_NUMS; i++) {
             dz_chan *c = &w->chan[i];
@@ -1086,11 +1140,15 @@ static void dz_wait(int timeout) {
         if (w->harvested + (uint64_t)w->cancels < max)
             w->cancels = 0;
     }
-    if (!masked && !dz_any_tainted()) {
-        dz_same("po_wait", -1, dz.w[0].rc, dz.w[1].rc);
-        dz_same("total", -1, dz.w[0].total, dz.w[1].total);
-    } else {
-        dz_same("po_wait < 0", -1, dz.w[0].rc < 0, dz.w[1].rc < 0);
+    for (int o = 1; o < dz.nw; o++) {
+        dz.other = o;
+        dz.mask_events[o] |= masked[o];
+        if (!masked[o] && !dz_any_tainted()) {
+            dz_same("po_wait", -1, dz.w[0].rc, dz.w[o].rc);
+            dz_same("total", -1, dz.w[0].total, dz.w[o].total);
+        } else {
+            dz_same("po_wait < 0", -1, dz.w[0].rc < 0, dz.w[o].rc < 0);
+        }
     }
 }
 
@@ -1131,8 +1189,8 @@ static void dz_survey(dz_world *w, bool *seen) {
 }
 
 static void dz_surveys(void) {
-    bool seen[2][DZ_NUMS];
-    for (int k = 0; k < 2; k++)
+    bool seen[DZ_WORLDS][DZ_NUMS];
+    for (int k = 0; k < dz.nw; k++)
         dz_survey(&dz.w[k], seen[k]);
     dz_check(); /* each act, hence the sets, masked as for the wait */
 }
@@ -1171,7 +1229,7 @@ static bool dz_act(int num, unsigned a) {
     default:
         break;
     }
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < dz.nw; k++) {
         dz_world *w = &dz.w[k];
         dz_chan *c = &w->chan[num];
         if (!c->live)
@@ -1214,16 +1272,16 @@ static bool dz_act(int num, unsigned a) {
     return true;
 }
 
-/* The walk, in the order of channel numbers, which both worlds share: a
- * channel is walked when either world triggered it, and each action is
- * applied to both.  What po_next_triggered() returns is compared as a set,
+/* The walk, in the order of channel numbers, which the worlds share: a
+ * channel is walked when any world triggered it, and each action is
+ * applied to all.  What po_next_triggered() returns is compared as a set,
  * before the walk and after it (dz_surveys()). */
 static void dz_walk(void) {
     dz.stop_walk = false;
     dz_surveys();
     for (int i = 0; i < DZ_NUMS && !dz.stop_walk; i++) {
         bool acts = false;
-        for (int k = 0; k < 2; k++) {
+        for (int k = 0; k < dz.nw; k++) {
             dz_chan *c = &dz.w[k].chan[i];
             acts |= c->live && po_channel_act(c->ch) != 0;
         }
@@ -1287,7 +1345,7 @@ static const char *const dz_opnames[DZ_NOPS] = {
     "ghost",      "close_free", "gone",         "attach",     "wait",
     "peer_write"};
 
-/* The operation's arguments, decoded once for both worlds. */
+/* The operation's arguments, decoded once for every world. */
 typedef struct dz_args {
     unsigned op, a[4];
     int nums[8];
@@ -1506,7 +1564,7 @@ static void dz_op(bool in_walk) {
             dz_walk();
         }
     } else {
-        for (int k = 0; k < 2; k++)
+        for (int k = 0; k < dz.nw; k++)
             dz_apply(&dz.w[k], &g);
     }
 }
@@ -1516,6 +1574,31 @@ static void dz_op(bool in_walk) {
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A backend the kernel refuses here (io_uring under a container's seccomp
+ * profile, the io_uring_disabled sysctl, an old kernel) is left out, said
+ * once; the others are compared still. */
+static void dz_pick_backends(void) {
+    for (int k = 0; k < DZ_NBACKENDS; k++) {
+        po_options opt;
+        memset(&opt, 0, sizeof opt);
+        opt.backend = dz_backends[k].kind;
+        int err = 0;
+        errno = 0;
+        po_poller *p = po_create(&opt, &err);
+        if (p != NULL) {
+            po_destroy(p);
+            dz_in_play[dz.nw++] = &dz_backends[k];
+        } else if (k > 0 && err == PO_ENOTSUP) {
+            fprintf(stderr, "polleros diff: %s left out: %s (%s)\n",
+                    dz_backends[k].name, po_strerror(err), strerror(errno));
+        } else {
+            fprintf(stderr, "polleros diff: %s: %s\n", dz_backends[k].name,
+                    po_strerror(err));
+            exit(2);
+        }
+    }
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
@@ -1537,6 +1620,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         fprintf(stderr, "POLLEROS_FUZZ_RECONCILE: changed or full\n");
         exit(2);
     }
+    dz_pick_backends();
     return 0;
 }
 
@@ -1550,26 +1634,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int full = dz_forced_mode >= 0 ? dz_forced_mode : (int)(cfg & 1);
     dz.changed = !full;
     dz.max_events = dz_max_events[(cfg >> 1) & 7];
-    for (int k = 0; k < 2; k++) {
+    dz.other = 1;
+    for (int k = 0; k < dz.nw; k++) {
         dz_world *w = &dz.w[k];
         memset(w, 0, offsetof(dz_world, log));
+        w->backend = dz_in_play[k]->name;
+    }
+    for (int k = 0; k < dz.nw; k++) {
+        dz_world *w = &dz.w[k];
         po_options opt;
         memset(&opt, 0, sizeof opt);
-        opt.backend = dz_kind[k];
+        opt.backend = dz_in_play[k]->kind;
         opt.reconcile = full ? PO_RECONCILE_FULL : PO_RECONCILE_CHANGED;
         opt.max_events = dz.max_events;
         int err = 0;
         w->p = po_create(&opt, &err);
         if (w->p == NULL)
-            dz_fail("po_create of backend %d: %s", (int)dz_kind[k],
-                    po_strerror(err));
-        w->backend = po_backend_name(w->p);
+            dz_fail("po_create of %s: %s", w->backend, po_strerror(err));
+        if (strcmp(po_backend_name(w->p), w->backend) != 0)
+            dz_fail("%s: po_create gave %s", w->backend, po_backend_name(w->p));
         w->wepoll = strcmp(w->backend, "wepoll") == 0;
         for (int i = 0; i < DZ_NUMS; i++)
             w->chan[i].res = -1;
     }
-    dz_log("input of %zu bytes: %s vs %s, %s, max_events %u", size,
-           dz.w[0].backend, dz.w[1].backend, dz.changed ? "changed" : "full",
+    dz_log("input of %zu bytes: %s vs %s%s%s, %s, max_events %u", size,
+           dz.w[0].backend, dz.w[1].backend, dz.nw > 2 ? " and " : "",
+           dz.nw > 2 ? dz.w[2].backend : "", dz.changed ? "changed" : "full",
            dz.max_events);
     dz_op_begin();
     while (dz.pos < dz.len) {
@@ -1587,7 +1677,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     /* po_destroy() deinits every channel once, in an order of its own. */
     dz.opname = "destroy";
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < dz.nw; k++) {
         dz_world *w = &dz.w[k];
         w->destroying = true;
         dz_out(w, "po_destroy", -1, po_destroy(w->p));
