@@ -596,11 +596,11 @@ static int po__uring_wait(void *state, po__round *rd, int timeout_ms) {
         return po__uring_wait_failed(u, n);
     unsigned head = r->cq_seen;
     unsigned tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
-    if (head == tail)
-        return 0;
     const struct io_uring_cqe *cqe = &r->cqes[head & r->cq_mask];
     int ready = cqe->res;
-    /* One completion, the wait's (user_data 0), which did not fail. */
+    /* One completion, the wait's (user_data 0), which did not fail; no
+     * completion (a timeout) is a rare end too.  The entry read when there
+     * is none is an old one, in the ring's memory, and is not used. */
     if (PO__UNLIKELY(((uint64_t)(tail - head - 1) | cqe->user_data) != 0 ||
                      ready < 0))
         return po__uring_wait_rare(u, u->round, head, tail, 0);
