@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 
+#include "backend.h"
 #include "polleros.h"
 
 #ifdef _WIN32
@@ -36,6 +37,25 @@ typedef struct pollfd po__pollfd;
 #define PO__EPOLL_NAME "epoll"
 #define PO__EPOLL_KIND PO_BACKEND_EPOLL
 #endif
+
+/* The kernel's event mask is handed to the core as it is (PO__EV_NVAL, 0x20,
+ * is no epoll event, so it never appears). */
+_Static_assert((unsigned)EPOLLIN == PO__EV_IN &&
+                   (unsigned)EPOLLOUT == PO__EV_OUT &&
+                   (unsigned)EPOLLERR == PO__EV_ERR &&
+                   (unsigned)EPOLLHUP == PO__EV_HUP,
+               "epoll's event bits are the core's");
+
+/* The epoll_event that registers `interest` (PO__IN, PO__OUT) under a
+ * channel's token: the epoll and uring backends'. */
+static inline struct epoll_event po__epoll_event(unsigned interest,
+                                                 po_seqn token) {
+    struct epoll_event ev;
+    ev.events = ((interest & PO__IN) ? EPOLLIN : 0u) |
+                ((interest & PO__OUT) ? EPOLLOUT : 0u);
+    ev.data.u64 = token;
+    return ev;
+}
 
 /* A new epoll object, not inherited by child processes; PO__EPFD_NONE with
  * errno set on failure.  On Windows it holds a Winsock reference until
