@@ -38,6 +38,7 @@ typedef struct pollfd po__pollfd;
 #define PO__EPOLL_KIND PO_BACKEND_EPOLL
 #endif
 
+#if defined(_WIN32) || defined(__linux__)
 /* The kernel's event mask is handed to the core as it is (PO__EV_NVAL, 0x20,
  * is no epoll event, so it never appears). */
 _Static_assert((unsigned)EPOLLIN == PO__EV_IN &&
@@ -56,6 +57,7 @@ static inline struct epoll_event po__epoll_event(unsigned interest,
     ev.data.u64 = token;
     return ev;
 }
+#endif
 
 /* A new epoll object, not inherited by child processes; PO__EPFD_NONE with
  * errno set on failure.  On Windows it holds a Winsock reference until
