@@ -13,18 +13,6 @@
 #include "fault.h"
 #include "os.h"
 
-/* The kernel's event mask is handed to the core as it is (PO__EV_NVAL, 0x20,
- * is no epoll event, so it never appears). */
-_Static_assert((unsigned)EPOLLIN == PO__EV_IN &&
-                   (unsigned)EPOLLOUT == PO__EV_OUT &&
-                   (unsigned)EPOLLERR == PO__EV_ERR &&
-                   (unsigned)EPOLLHUP == PO__EV_HUP,
-               "epoll's event bits are the core's");
-_Static_assert(sizeof(struct epoll_event) == sizeof(po__event) &&
-                   offsetof(struct epoll_event, data) ==
-                       offsetof(po__event, token),
-               "the kernel fills the core's events");
-
 typedef struct po__epoll {
     po__epfd epfd;
     int cap;
@@ -59,10 +47,7 @@ static void po__epoll_deinit(void *state) {
 
 static int po__epoll_ctl(po__epoll *ep, int site, int op, po_socket s,
                          unsigned interest, po_seqn token) {
-    struct epoll_event ev;
-    ev.events = ((interest & PO__IN) ? EPOLLIN : 0u) |
-                ((interest & PO__OUT) ? EPOLLOUT : 0u);
-    ev.data.u64 = token;
+    struct epoll_event ev = po__epoll_event(interest, token);
     return PO__FAULT(site, -1, epoll_ctl(ep->epfd, op, s, &ev)) == 0 ? 0
                                                                      : errno;
 }

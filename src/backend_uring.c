@@ -29,29 +29,19 @@
 #include <errno.h>
 #include <linux/io_uring.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "fault.h"
+#include "os.h"
 
 /* Newer than the kernel headers of Debian 12 (Linux 6.1); the values are
  * the kernel's ABI. */
 #define PO__OP_EPOLL_WAIT 59u /* IORING_OP_EPOLL_WAIT, Linux 6.15 */
 /* IORING_NOP_INJECT_RESULT: in every kernel that has EPOLL_WAIT. */
 #define PO__NOP_INJECT_RESULT (1u << 0)
-
-_Static_assert((unsigned)EPOLLIN == PO__EV_IN &&
-                   (unsigned)EPOLLOUT == PO__EV_OUT &&
-                   (unsigned)EPOLLERR == PO__EV_ERR &&
-                   (unsigned)EPOLLHUP == PO__EV_HUP,
-               "epoll's event bits are the core's");
-_Static_assert(sizeof(struct epoll_event) == sizeof(po__event) &&
-                   offsetof(struct epoll_event, data) ==
-                       offsetof(po__event, token),
-               "the kernel fills the core's events");
 
 /* po__ring_open()'s answer when the allocator failed: no errno. */
 enum { PO__URING_NOMEM = -1 };
@@ -403,13 +393,6 @@ static inline int po__uring_room(po__uring *u) {
                : 0;
 }
 
-static void po__uring_event(struct epoll_event *ev, unsigned interest,
-                            po_seqn token) {
-    ev->events = ((interest & PO__IN) ? EPOLLIN : 0u) |
-                 ((interest & PO__OUT) ? EPOLLOUT : 0u);
-    ev->data.u64 = token;
-}
-
 static int po__uring_ctl(po__uring *u, int site, int op, int ud_op, po_socket s,
                          unsigned interest, po_seqn token) {
     po__ring *r = &u->ring;
@@ -422,7 +405,7 @@ static int po__uring_ctl(po__uring *u, int site, int op, int ud_op, po_socket s,
     if (PO__FAULT(site, 1, 0)) {
         po__sqe_result(sqe, -errno);
     } else {
-        po__uring_event(&r->ctl_ev[i], interest, token);
+        r->ctl_ev[i] = po__epoll_event(interest, token);
         sqe->opcode = IORING_OP_EPOLL_CTL;
         sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
         sqe->fd = u->epfd;
@@ -491,8 +474,8 @@ static void po__uring_refusals(po__uring *u, po__round *rd, unsigned head,
             continue;
         const po_channel *ch = po__harvest_find(&h, token);
         if (op == PO__UD_ADD && cqe->res == -EEXIST && ch != NULL) {
-            struct epoll_event ev;
-            po__uring_event(&ev, (unsigned)(ud >> 2) & 3u, token);
+            struct epoll_event ev =
+                po__epoll_event((unsigned)(ud >> 2) & 3u, token);
             if (epoll_ctl(u->epfd, EPOLL_CTL_MOD, ch->sock, &ev) == 0) {
                 taken = true;
                 continue;

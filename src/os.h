@@ -12,7 +12,7 @@
 #include <errno.h>
 #include <stddef.h>
 
-#include "harvest.h"
+#include "backend.h"
 #include "polleros.h"
 
 #ifdef _WIN32
@@ -40,6 +40,32 @@ typedef struct pollfd po__pollfd;
 #define PO__EPOLL_KIND PO_BACKEND_EPOLL
 #endif
 
+#if defined(_WIN32) || defined(__linux__)
+/* The kernel's event mask is handed to the core as it is (PO__EV_NVAL, 0x20,
+ * is no epoll event, so it never appears). */
+_Static_assert((unsigned)EPOLLIN == PO__EV_IN &&
+                   (unsigned)EPOLLOUT == PO__EV_OUT &&
+                   (unsigned)EPOLLERR == PO__EV_ERR &&
+                   (unsigned)EPOLLHUP == PO__EV_HUP,
+               "epoll's event bits are the core's");
+/* The kernel fills the core's events (po__epoll_ready()). */
+_Static_assert(sizeof(struct epoll_event) == sizeof(po__event) &&
+                   offsetof(struct epoll_event, data) ==
+                       offsetof(po__event, token),
+               "epoll_event's layout is po__event's");
+
+/* The epoll_event that registers `interest` (PO__IN, PO__OUT) under a
+ * channel's token: the epoll and uring backends'. */
+static inline struct epoll_event po__epoll_event(unsigned interest,
+                                                 po_seqn token) {
+    struct epoll_event ev;
+    ev.events = ((interest & PO__IN) ? EPOLLIN : 0u) |
+                ((interest & PO__OUT) ? EPOLLOUT : 0u);
+    ev.data.u64 = token;
+    return ev;
+}
+#endif
+
 /* A new epoll object, not inherited by child processes; PO__EPFD_NONE with
  * errno set on failure.  On Windows it holds a Winsock reference until
  * po__epoll_close(), and its bridge's memory comes from the C library
@@ -47,8 +73,8 @@ typedef struct pollfd po__pollfd;
 po__epfd po__epoll_open(void);
 void po__epoll_close(po__epfd ep);
 
-/* epoll_wait() into the core's events (whose layout is the kernel's, which
- * the epoll backend checks): their number, or -errno.  Inline, and on
+/* epoll_wait() into the core's events (whose layout is the kernel's, as
+ * checked above): their number, or -errno.  Inline, and on
  * x86-64 Linux the system call itself: the C library's wrapper costs
  * about five more instructions a wait, and its errno a call to find it. */
 #if defined(_WIN32) || defined(__linux__)
