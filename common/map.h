@@ -6,11 +6,12 @@
  * A cell holds only a record pointer; the key is read from the record
  * itself (at key_off, key_size bytes).  Eight bytes a cell instead of
  * sixteen: a lookup that hits dereferences the record it is about to use
- * anyway.  The poller keeps three over channels: number -> channel (the
- * identity map: the channel carries its current SeqN), SeqN -> channel (the
- * object map, used to resolve kernel tokens), socket -> channel (one channel
- * per socket); one over deadline records, keyed by their channel's address
- * (timers.h); the bridge keeps one over its sockets.
+ * anyway.  The poller keeps two over channels: number -> channel (the
+ * identity map: the channel carries its current SeqN) and socket -> channel
+ * (one channel per socket); kernel tokens resolve without hashing, in the
+ * SeqN table (src/tokens.h).  It keeps one over deadline records, keyed by
+ * their channel's address (timers.h); the bridge keeps one over its
+ * sockets.
  *
  * An empty map's table is a shared table of empty cells, so that a lookup
  * never tests for emptiness.  Insertion never allocates: po__map_reserve()

@@ -551,7 +551,9 @@ PO__INLINE po_channel *po_next_triggered(po_poller *p, po_iter *it) {
 /* The number the channel was attached under.  O(1). */
 PO__INLINE po_chn po_channel_chn(const po_channel *ch) { return ch->chn; }
 /* The channel's SeqN: its token in the kernel, renewed by po_set_socket().
- * O(1). */
+ * Each SeqN a poller gives is above every one it gave before (not always
+ * by one: it picks one whose token resolves without hashing), so none is
+ * ever given twice.  O(1). */
 PO__INLINE po_seqn po_channel_seqn(const po_channel *ch) { return ch->seqn; }
 /* The socket the channel watches, or PO_NO_SOCKET.  O(1). */
 PO__INLINE po_socket po_channel_socket(const po_channel *ch) {

@@ -141,8 +141,7 @@ po_poller *po_create(const po_options *opt, int *err) {
     p->round.walk.round = 1; /* 0 is a fresh iterator's round */
     po__map_init(&p->by_chn, offsetof(po_channel, chn), sizeof(po_chn),
                  a->malloc, a->free, a->ctx);
-    po__map_init(&p->round.by_seqn, offsetof(po_channel, seqn), sizeof(po_seqn),
-                 a->malloc, a->free, a->ctx);
+    po__tokens_init(&p->round.by_seqn);
     po__map_init(&p->by_sock, offsetof(po_channel, sock), sizeof(po_socket),
                  a->malloc, a->free, a->ctx);
     po__slab_init(&p->slabs);
@@ -196,7 +195,7 @@ int po_destroy(po_poller *p) {
     }
     po__slab_free_all(&p->slabs, &p->alloc);
     po__map_free(&p->by_chn);
-    po__map_free(&p->round.by_seqn);
+    po__tokens_free(&p->round.by_seqn, &p->alloc);
     po__map_free(&p->by_sock);
     po__timers_free(&p->timers, &p->alloc);
     po_allocator a = p->alloc;
@@ -307,18 +306,17 @@ int po_attach(po_poller *p, po_chn chn, po_socket s, const po_channel_ops *ops,
         return PO_EINUSE;
     if (po__slab_reserve(&p->slabs, p, &p->alloc) != PO_OK ||
         !po__map_reserve(&p->by_chn, 1) ||
-        !po__map_reserve(&p->round.by_seqn, 1) ||
+        !po__tokens_reserve(&p->round.by_seqn, &p->alloc) ||
         (s != PO_NO_SOCKET && po__reserve_socket(p) != PO_OK))
         return PO_ENOMEM;
     po_channel *ch = po__slab_take(&p->slabs);
     ch->ops = ops;
     ch->ctx = ctx;
-    ch->seqn = p->next_seqn++;
+    po__tokens_put(&p->round.by_seqn, ch, &p->next_seqn);
     ch->chn = chn;
     ch->sock = s;
     ch->state = PO__ST_LIVE;
     po__map_put(&p->by_chn, ch);
-    po__map_put(&p->round.by_seqn, ch);
     if (s != PO_NO_SOCKET)
         po__map_put(&p->by_sock, ch);
     po_touch(ch);
@@ -347,7 +345,7 @@ static void po__remove(po_poller *p, po_channel *ch) {
     if (ch->state & PO__ST_TIMER)
         po__timers_set(&p->timers, ch, PO_NEVER, &p->alloc);
     po__map_del(&p->by_chn, ch);
-    po__map_del(&p->round.by_seqn, ch);
+    po__tokens_del(&p->round.by_seqn, ch);
     if (ch->sock != PO_NO_SOCKET)
         po__map_del(&p->by_sock, ch);
     if (ch->state & PO__ST_MARKED)
@@ -444,9 +442,8 @@ int po_set_socket(po_channel *ch, po_socket s) {
     /* A new SeqN: an event of the old socket still in flight (a duplicated
      * descriptor keeps a registration alive) is now stale.  Deleting before
      * putting keeps the object map within its reserved room. */
-    po__map_del(&p->round.by_seqn, ch);
-    ch->seqn = p->next_seqn++;
-    po__map_put(&p->round.by_seqn, ch);
+    po__tokens_del(&p->round.by_seqn, ch);
+    po__tokens_put(&p->round.by_seqn, ch, &p->next_seqn);
     ch->sock = s;
     if (s != PO_NO_SOCKET)
         po__map_put(&p->by_sock, ch);
@@ -574,9 +571,10 @@ static void po__fire_deadlines(po_poller *p) {
 PO__ALWAYS_INLINE int po__kernel_wait(po_poller *p, int ms) {
     p->stats.waits++;
     int n = p->be->wait(p->bstate, &p->round, ms);
-    if (n > 0)
-        po__harvest_events(&p->round, p->events, (size_t)n);
-    return n < 0 ? -n : 0;
+    if (n <= 0)
+        return -n;
+    po__harvest_events(&p->round, p->events, (size_t)n);
+    return 0;
 }
 
 /* Phase B (and C) while deadlines are set: the wait lasts no longer than
@@ -584,7 +582,7 @@ PO__ALWAYS_INLINE int po__kernel_wait(po_poller *p, int ms) {
  * wait cut short by a deadline that has not quite come (a coarse system
  * timer) waits again for the rest, so that an untriggered round still means
  * the caller's timeout.  Returns the kernel wait's result. */
-static int po__wait_deadlines(po_poller *p, int timeout_ms) {
+static PO__NOINLINE int po__wait_deadlines(po_poller *p, int timeout_ms) {
     for (;;) {
         int ms = timeout_ms;
         bool for_deadline = false;

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "channel.h"
-#include "map.h"
+#include "tokens.h"
 
 /* A branch the hot path almost never takes, so that the compiler keeps the
  * hot path's state in registers and moves the rest out of the way. */
@@ -77,12 +77,12 @@ po__event;
 /* What a round has triggered: the first member of the poller record, so
  * that its walk head is the poller's (polleros.h reads it there). */
 typedef struct po__round {
-    po_walk_head walk; /* the triggered channels lead walk.list */
-    size_t ntrig;      /* channels on the list with act != 0 */
-    po_triggers total; /* the OR of their acts */
-    po__map by_seqn;   /* SeqN -> channel: kernel tokens resolve here */
-    uint64_t events;   /* every event handed over, since po_create() */
-    uint64_t stale;    /* ... of which named no live incarnation */
+    po_walk_head walk;  /* the triggered channels lead walk.list */
+    size_t ntrig;       /* channels on the list with act != 0 */
+    po_triggers total;  /* the OR of their acts */
+    po__tokens by_seqn; /* SeqN -> channel: kernel tokens resolve here */
+    uint64_t events;    /* every event handed over, since po_create() */
+    uint64_t stale;     /* ... of which named no live incarnation */
 } po__round;
 
 /* The round in locals while a backend harvests: the stores to channel
@@ -90,10 +90,9 @@ typedef struct po__round {
  * reached through a pointer, and would otherwise reload and store each of
  * these per event. */
 typedef struct po__harvest {
-    void *const *cells; /* the SeqN map's table, which a harvest does not
-                           change */
+    po_channel *const *cells; /* the SeqN table, which a harvest does not
+                                 change */
     size_t mask;
-    unsigned shift;
     po_channel *list;
     size_t ntrig;
     po_triggers total;
@@ -103,7 +102,6 @@ typedef struct po__harvest {
 static inline void po__harvest_begin(po__harvest *h, po__round *r) {
     h->cells = r->by_seqn.cells;
     h->mask = r->by_seqn.mask;
-    h->shift = r->by_seqn.shift;
     h->list = r->walk.list;
     h->ntrig = r->ntrig;
     h->total = r->total;
@@ -167,8 +165,7 @@ po_triggers po__translate_event(po_channel *ch, unsigned events);
 /* The live channel a token names, or NULL. */
 static inline po_channel *po__harvest_find(const po__harvest *h,
                                            po_seqn token) {
-    return po__map_find(h->cells, h->mask, h->shift, token,
-                        offsetof(po_channel, seqn), sizeof(po_seqn));
+    return po__tokens_find(h->cells, h->mask, token);
 }
 
 /* A change the kernel refused after add, mod or del had returned 0 (a

@@ -15,7 +15,7 @@
 
 struct po_poller {
     po__round round; /* first: its walk head is what the inline walk reads;
-                        the SeqN map is round.by_seqn */
+                        the SeqN table is round.by_seqn */
     po_allocator alloc;
     const po__backend_ops *be;
     void *bstate;

@@ -5,6 +5,7 @@
  */
 /* t_lifecycle.c */
 PO_CASE(attach_monotonic_seqn)
+PO_CASE(seqn_churn_resolves)
 PO_CASE(attach_duplicate_refused)
 PO_CASE(delete_unknown_refused)
 PO_CASE(null_and_invalid_args)

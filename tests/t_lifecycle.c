@@ -324,6 +324,62 @@ void case_attach_monotonic_seqn(void) {
     l_close_all();
 }
 
+/* SeqNs under churn: channels that live on while others come and go, and
+ * renew their own SeqN now and then.  Each new SeqN is above every one
+ * before it, and every event reaches the channel of its socket, however the
+ * SeqNs of the living and the new fall. */
+void case_seqn_churn_resolves(void) {
+    enum { LIVE = 5, ROUNDS = 400 };
+    po_poller *p = t_poller();
+    l_chan live[LIVE], tmp;
+    po_seqn last = 0;
+    for (int i = 0; i < LIVE; i++) {
+        l_attach_pair(p, &live[i], (po_chn)i, PO_RECV);
+        CHECK(live[i].seqn > last);
+        last = live[i].seqn;
+    }
+    t_sock sv[2];
+    l_pair(sv);
+    for (int r = 0; r < ROUNDS; r++) {
+        l_init(&tmp, 1000 + (po_chn)r, sv[0], sv[1], PO_RECV);
+        l_attach(p, &tmp);
+        CHECK(tmp.seqn > last);
+        last = tmp.seqn;
+        if (r % 7 == 3) {
+            l_chan *c = &live[r % LIVE];
+            CHECK_EQ(po_set_socket(c->ch, c->fd), PO_OK);
+            CHECK(po_channel_seqn(c->ch) > last);
+            last = c->seqn = po_channel_seqn(c->ch);
+        }
+        if (r % 10 == 0) {
+            l_chan *a = &live[r % LIVE], *b = &live[(r / 10) % LIVE];
+            l_poke(a);
+            l_poke(b);
+            l_poke(&tmp);
+            int want = a == b ? 2 : 3;
+            CHECK_EQ(po_wait(p, 2000, NULL), want);
+            po_iter it = PO_ITER_INIT;
+            for (po_channel *ch; (ch = po_next_triggered(p, &it)) != NULL;) {
+                l_chan *c = po_channel_ctx(ch);
+                CHECK(c == a || c == b || c == &tmp);
+                CHECK_EQ(po_channel_act(ch), PO_RECV);
+                CHECK_EQ(po_channel_seqn(ch), c->seqn);
+                c->visits++;
+                l_drain(c);
+            }
+        }
+        CHECK_EQ(po_delete(p, tmp.chn), PO_OK);
+        CHECK_EQ(tmp.deinits, 1);
+    }
+    CHECK(po_wait(p, 0, NULL) == 0);
+    po_destroy(p);
+    for (int i = 0; i < LIVE; i++) {
+        CHECK(live[i].visits > 0);
+        CHECK_EQ(live[i].bad, 0);
+    }
+    l_close_all();
+}
+
 /* ------------------------------------------------------------------------ */
 /* Refusals                                                                  */
 

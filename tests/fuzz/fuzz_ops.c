@@ -206,8 +206,8 @@ typedef struct fz_state {
     bool ended;  /* po_destroy() ran: the input is over */
     fz_inc *by_num[FZ_NUMS];
     size_t nlive;
-    po_seqn next_seqn;
-    po_stats stats; /* what the kernel calls must be */
+    po_seqn next_seqn; /* every SeqN given from now on is at least this */
+    po_stats stats;    /* what the kernel calls must be */
     /* The input. */
     const uint8_t *in;
     size_t len, pos;
@@ -654,6 +654,16 @@ static bool fz_event(const fz_inc *c, unsigned kint, po_triggers *t) {
 
 static fz_sock fz_sock_of(const fz_inc *c) {
     return c->nt ? c->nsock : c->pair ? c->pair->fd : FZ_NONE;
+}
+
+/* The SeqN a channel was just given: above every SeqN given before, so that
+ * none is ever used twice (not necessarily the next number: the poller picks
+ * one whose token resolves without hashing). */
+static po_seqn fz_new_seqn(const po_channel *ch) {
+    po_seqn s = po_channel_seqn(ch);
+    FZ_CHECK(s >= fz.next_seqn);
+    fz.next_seqn = s + 1;
+    return s;
 }
 
 static void fz_check_channel(const fz_inc *c) {
@@ -1174,7 +1184,7 @@ static void fz_attach(int num, unsigned sockb, unsigned pick, unsigned flags,
     c->ch = ch;
     c->live = true;
     c->cand = true;
-    c->seqn = fz.next_seqn++;
+    c->seqn = fz_new_seqn(c->ch);
     c->pair = pr;
     if (pr)
         pr->owner = c;
@@ -1206,7 +1216,7 @@ static void fz_set_socket(fz_inc *c, unsigned sockb, unsigned pick,
     if (c->kint)
         fz.stats.dels++;
     c->kint = 0;
-    c->seqn = fz.next_seqn++;
+    c->seqn = fz_new_seqn(c->ch);
     c->cand = true;
     /* The new incarnation keeps only the triggers that are the channel's
      * own, not its old socket's; the walk visits it only if any is left. */
@@ -1307,7 +1317,7 @@ static void fz_notifier_attach(int num, unsigned capb, unsigned mode) {
     c->ncap = real;
     c->live = true;
     c->cand = true;
-    c->seqn = fz.next_seqn++;
+    c->seqn = fz_new_seqn(c->ch);
     fz.by_num[num] = c;
     fz.nlive++;
     fz.note[fz.nnote++] = c;
