@@ -471,17 +471,27 @@ po_time po_channel_deadline(const po_channel *ch) {
 /* ------------------------------------------------------------------------ */
 /* The wait                                                                 */
 
-/* The kernel interest each combination of the five kernel triggers needs. */
+/* The kernel interest wants need. */
 #define PO__INTEREST(w)                                                        \
     ((((w) & (PO_RECV | PO_NOTIFY | PO_ACCEPT)) ? PO__IN : 0u) |               \
      (((w) & (PO_SEND | PO_CONNECT)) ? PO__OUT : 0u))
-#define PO__INTEREST4(w)                                                       \
-    PO__INTEREST(w), PO__INTEREST((w) + 1), PO__INTEREST((w) + 2),             \
-        PO__INTEREST((w) + 3)
-#define PO__INTEREST16(w)                                                      \
-    PO__INTEREST4(w), PO__INTEREST4((w) + 4), PO__INTEREST4((w) + 8),          \
-        PO__INTEREST4((w) + 12)
-static const uint8_t po__interest[32] = {PO__INTEREST16(0), PO__INTEREST16(16)};
+/* For each wants, the state bits PO__ST_KINT and PO__ST_PARKED of a channel
+ * the probe need do nothing for: that interest held, not parked.  Wants
+ * with an internal trigger get 0xff, which no state matches, so that one
+ * load and one compare tell the probe's steady state. */
+#define PO__SETTLED(w) (((w)&PO_INTERNAL_TRIGGERS) ? 0xffu : PO__INTEREST(w))
+#define PO__SETTLED4(w)                                                        \
+    PO__SETTLED(w), PO__SETTLED((w) + 1), PO__SETTLED((w) + 2),                \
+        PO__SETTLED((w) + 3)
+#define PO__SETTLED16(w)                                                       \
+    PO__SETTLED4(w), PO__SETTLED4((w) + 4), PO__SETTLED4((w) + 8),             \
+        PO__SETTLED4((w) + 12)
+#define PO__SETTLED64(w)                                                       \
+    PO__SETTLED16(w), PO__SETTLED16((w) + 16), PO__SETTLED16((w) + 32),        \
+        PO__SETTLED16((w) + 48)
+static const uint8_t po__settled[256] = {PO__SETTLED64(0), PO__SETTLED64(64),
+                                         PO__SETTLED64(128),
+                                         PO__SETTLED64(192)};
 
 /* Brings the kernel in line with the channel's wants when they need another
  * interest than the kernel holds: at most one add, mod or del.  A failure
@@ -526,8 +536,8 @@ static void po__sync(po_poller *p, po_channel *ch, unsigned k) {
 /* The probe's answer when it needs more than the steady state: a kernel
  * call, or internal triggers and a parked channel's PO_ERR, which are
  * reported without waiting. */
-static void po__probe_act(po_poller *p, po_channel *ch, unsigned k) {
-    po__sync(p, ch, k);
+static void po__probe_act(po_poller *p, po_channel *ch) {
+    po__sync(p, ch, PO__INTEREST(ch->wants));
     po_triggers t = (po_triggers)((ch->wants & PO_INTERNAL_TRIGGERS) |
                                   (ch->os_errno ? PO_ERR : 0));
     if (t)
@@ -540,12 +550,10 @@ static void po__probe_act(po_poller *p, po_channel *ch, unsigned k) {
 static inline void po__probe(po_poller *p, po_channel *ch, uint8_t state) {
     po_triggers want = ch->ops->triggers(ch, ch->ctx);
     ch->wants = want;
-    unsigned k = po__interest[want & PO_KERNEL_TRIGGERS];
     /* `state` was read before the probe, which cannot change the bits
      * tested here: the calls that could fail with PO_EBUSY in a probe. */
-    if (((state & (PO__ST_KINT | PO__ST_PARKED)) ^ k) |
-        (want & PO_INTERNAL_TRIGGERS))
-        po__probe_act(p, ch, k);
+    if ((state & (PO__ST_KINT | PO__ST_PARKED)) != po__settled[want])
+        po__probe_act(p, ch);
 }
 
 /* Milliseconds from now to `at`, rounded up so that the wait ends at or
