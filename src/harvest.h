@@ -26,8 +26,10 @@
  * hot path's state in registers and moves the rest out of the way. */
 #if defined(__GNUC__)
 #define PO__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define PO__LIKELY(x) __builtin_expect(!!(x), 1)
 #else
 #define PO__UNLIKELY(x) (x)
+#define PO__LIKELY(x) (x)
 #endif
 
 /* A function inlined wherever it is called, whatever the compiler thinks of
@@ -179,6 +181,25 @@ static inline po_channel *po__harvest_find(const po__harvest *h,
  * round's events. */
 void po__deliver_refusal(po__harvest *h, po_seqn token, int err, bool held);
 
+/* The common event: plain readability for a channel that wants PO_RECV and
+ * has no trigger yet and is not listed.  Its wants, act and state are
+ * adjacent bytes, tested with one load and set with one store (the masks are
+ * built in the same memory order, so the byte order does not matter). */
+_Static_assert(offsetof(po_channel, act) == offsetof(po_channel, wants) + 1 &&
+                   offsetof(po_channel, state) ==
+                       offsetof(po_channel, wants) + 2 &&
+                   offsetof(po_channel, slot) ==
+                       offsetof(po_channel, wants) + 3,
+               "wants, act, state and slot are adjacent");
+typedef union po__word {
+    uint8_t b[4];
+    uint32_t w;
+} po__word;
+static const po__word po__first_recv_mask = {
+    {PO_RECV, 0xffu, PO__ST_LISTED, 0}};
+static const po__word po__first_recv = {{PO_RECV, 0, 0, 0}};
+static const po__word po__first_recv_set = {{0, PO_RECV, PO__ST_LISTED, 0}};
+
 /* Hands one event to the core: a backend's wait() calls it per event,
  * between po__harvest_begin() and po__harvest_end().  `events` holds PO_EV_*
  * bits; other bits are ignored. */
@@ -188,7 +209,19 @@ static inline void po__deliver(po__harvest *h, po_seqn token, unsigned events) {
         h->round->stale++;
         return;
     }
-    po_triggers t = PO_RECV; /* by far the most common event */
+    uint32_t word;
+    memcpy(&word, &ch->wants, 4);
+    if (PO__LIKELY(events == PO__EV_IN &&
+                   (word & po__first_recv_mask.w) == po__first_recv.w)) {
+        word |= po__first_recv_set.w;
+        memcpy(&ch->wants, &word, 4);
+        ch->link = h->list;
+        h->list = ch;
+        h->ntrig++;
+        h->total |= PO_RECV;
+        return;
+    }
+    po_triggers t = PO_RECV;
     if (PO__UNLIKELY(events != PO__EV_IN || !(ch->wants & PO_RECV))) {
         t = po__translate_event(ch, events);
         if (t == 0)
