@@ -82,7 +82,10 @@ typedef struct po__ring {
 typedef struct po__uring {
     po__ring ring;
     int epfd;
-    bool waiting; /* an EPOLL_WAIT is queued or in the kernel */
+    /* An EPOLL_WAIT is queued or in the kernel, left by a wait that ended
+     * without its completion.  A wait that gets it, the common end, never
+     * sets this. */
+    bool waiting;
     int cap;
     /* The wait in progress, for its out-of-line ends: the hot path then
      * keeps nothing in registers across the enter. */
@@ -363,7 +366,11 @@ static inline int po__uring_submit(po__ring *r, unsigned min, unsigned flags,
     unsigned tail = r->tail;
     __atomic_store_n(r->sq_tail, tail, __ATOMIC_RELEASE);
     int n = po__uring_enter(r, tail - r->submitted, min, flags, arg, argsz);
-    r->submitted = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
+    /* An enter that succeeds returns how many entries it consumed. */
+    if (PO__LIKELY(n >= 0))
+        r->submitted += (unsigned)n;
+    else
+        r->submitted = __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE);
     return n;
 }
 
@@ -541,6 +548,7 @@ static void po__cq_release(po__ring *r, unsigned tail) {
 static PO__NOINLINE int po__uring_wait_rare(po__uring *u, po__round *rd,
                                             unsigned head, unsigned tail,
                                             int e) {
+    u->waiting = true; /* until its completion is among these */
     po__harvest_events(rd, u->events, (size_t)po__uring_ready(u, head, tail));
     po__uring_refusals(u, rd, head, tail);
     po__cq_release(&u->ring, tail);
@@ -552,6 +560,7 @@ static PO__NOINLINE int po__uring_wait_rare(po__uring *u, po__round *rd,
  * thread's ring is replaced (po__uring_failed()).  Out of line, as rare. */
 static PO__NOINLINE int po__uring_wait_failed(po__uring *u, int n) {
     po__round *rd = u->round;
+    u->waiting = true;
     int e = po__uring_failed(u, n, u->timeout_ms);
     if (e != 0 && e != EINTR)
         return -e;
@@ -566,11 +575,13 @@ static PO__NOINLINE int po__uring_wait_failed(po__uring *u, int n) {
 static int po__uring_wait(void *state, po__round *rd, int timeout_ms) {
     po__uring *u = state;
     po__ring *r = &u->ring;
-    if (!u->waiting) {
-        /* The ring has room for it: changes fill at most half. */
+    /* The ring has room for it: changes fill at most half.  A wait left
+     * in flight is this one's; a rare end says so again if it does not
+     * complete. */
+    if (PO__LIKELY(!u->waiting))
         po__ring_queue_wait(r);
-        u->waiting = true;
-    }
+    else
+        u->waiting = false;
     u->round = rd;
     u->timeout_ms = timeout_ms;
     int n =
@@ -587,7 +598,6 @@ static int po__uring_wait(void *state, po__round *rd, int timeout_ms) {
     if (PO__UNLIKELY(((uint64_t)(tail - head - 1) | cqe->user_data) != 0 ||
                      ready < 0))
         return po__uring_wait_rare(u, u->round, head, tail, 0);
-    u->waiting = false;
     po__cq_release(r, tail);
     return ready;
 }
