@@ -143,6 +143,8 @@ long t_fork(void);
 _Noreturn void t_child_exit(void);
 /* Waits for a forked child and checks that it exited with status 0. */
 void t_child_passed(long pid);
+/* Waits for a forked child that exited normally and returns its status. */
+int t_child_status(long pid);
 /* Lowers the process's limit of open descriptors so that `extra` more can
  * be opened above the lowest one free (then EMFILE); -1 puts the limit
  * back. */

@@ -261,15 +261,17 @@ long t_fork(void) {
 
 void t_child_exit(void) { _Exit(0); }
 
-void t_child_passed(long pid) {
+int t_child_status(long pid) {
     int status = 0;
     pid_t got;
     while ((got = waitpid((pid_t)pid, &status, 0)) < 0 && errno == EINTR)
         ;
     CHECK_EQ(got, pid);
     CHECK(WIFEXITED(status));
-    CHECK_EQ(WEXITSTATUS(status), 0);
+    return WEXITSTATUS(status);
 }
+
+void t_child_passed(long pid) { CHECK_EQ(t_child_status(pid), 0); }
 
 void t_fd_cap(int extra) {
     static struct rlimit saved;
