@@ -347,7 +347,8 @@ PO_API const char *po_strerror(int err);
  *   - po_destroy(p), which is safe without po_after_fork().
  * Before either, the child may only read: po_find(), po_count(),
  * po_get_stats(), po_backend_name(), po_last_errno(),
- * po_channel_deadline() and the accessors.  The same holds for every
+ * po_channel_deadline(), po_next_triggered() and the accessors.  The same
+ * holds for every
  * kernel object a channel of the library owns (a notifier's, and that of
  * any other channel kind the library makes): po_after_fork() gives the
  * child its own, the one inherited stays the parent's, and po_destroy()
@@ -359,7 +360,7 @@ PO_API const char *po_strerror(int err);
  *
  * Gives a child's inherited poller kernel objects of its own and registers
  * its channels there: a new epoll set (uring: a new ring and a new epoll
- * set; kqueue: a new kqueue; poll: its vector emptied), after closing the
+ * set; kqueue: a new kqueue; poll: its vector emptied), and closes the
  * child's copies of the inherited descriptors, which leaves the parent's
  * registrations as they are (an epoll set lives until its last descriptor
  * is closed, and the parent holds one).  Every channel stays, with its
