@@ -21,10 +21,11 @@
  * Inside either, the calls that change the poller refuse with PO_EBUSY and
  * change nothing: po_attach(), po_delete(), po_delete_group(),
  * po_delete_marked(), po_set_socket(), po_set_deadline(), po_wait(),
- * po_destroy() and po_notifier_attach().  Allowed there: po_touch(),
- * po_mark_delete(), po_find(), po_count(), the accessors, po_notify() and
- * po_notifier_take() (on a notifier whose channel is still attached), and
- * the functions that only read (po_get_stats(), po_backend_name(), ...).
+ * po_destroy(), po_after_fork() and po_notifier_attach().  Allowed there:
+ * po_touch(), po_mark_delete(), po_find(), po_count(), the accessors,
+ * po_notify() and po_notifier_take() (on a notifier whose channel is still
+ * attached), and the functions that only read (po_get_stats(),
+ * po_backend_name(), ...).
  *
  * Errors: functions that can fail return a negative PO_E... code (or NULL with
  * the code stored through an out parameter); po_strerror() names it.  When a
@@ -302,6 +303,11 @@ PO_API po_poller *po_create(const po_options *opt, int *err);
  * from inside a probe or a deinit: then nothing happens, and the
  * application destroys the poller once the call that ran the callback has
  * returned.  O(channels).
+ * In a child process that inherited the poller (fork()) it is safe with or
+ * without po_after_fork() first, and changes nothing of the parent's
+ * poller: it unregisters no socket one by one, and the kernel objects it
+ * closes are the child's own or the child's copies of the parent's
+ * descriptors, which stay open in the parent (see po_after_fork()).
  */
 PO_API int po_destroy(po_poller *p);
 
@@ -311,8 +317,8 @@ PO_API const char *po_backend_name(const po_poller *p);
 /* Copies the kernel call counters into *out. */
 PO_API void po_get_stats(const po_poller *p, po_stats *out);
 
-/* The errno of the last failed kernel call of po_wait() (PO_ESYS); with
- * the poll backend on Windows, a Winsock error code. */
+/* The errno of the last failed kernel call of po_wait() or po_after_fork()
+ * (PO_ESYS); with the poll backend on Windows, a Winsock error code. */
 PO_API int po_last_errno(const po_poller *p);
 
 /* Number of attached channels.  O(1). */
@@ -320,6 +326,69 @@ PO_API size_t po_count(const po_poller *p);
 
 /* A static English description of an error code. */
 PO_API const char *po_strerror(int err);
+
+/* ------------------------------------------------------------------------ */
+/* fork                                                                      */
+
+/*
+ * A child process made by fork() inherits the poller's memory and copies of
+ * its descriptors, but the kernel objects behind those descriptors stay
+ * the parent's: the epoll set and its registrations (with the uring
+ * backend also its io_uring ring, memory shared between the two
+ * processes), and each notifier's eventfd or pipe.  A kqueue is not
+ * inherited at all.  Through them, a po_delete() in the child would take
+ * the socket out of the parent's epoll set, a po_wait() would change and
+ * wait on the parent's registrations, a po_notifier_take() would consume
+ * the parent's wake-up and a po_notify() wake the parent.  So the child
+ * calls, before anything else on the poller, its channels or its
+ * notifiers, either:
+ *   - po_after_fork(p), which gives the child kernel objects of its own
+ *     (below), after which the poller is the child's, used as any; or
+ *   - po_destroy(p), which is safe without po_after_fork().
+ * Before either, the child may only read: po_find(), po_count(),
+ * po_get_stats(), po_backend_name(), po_last_errno(),
+ * po_channel_deadline(), po_next_triggered() and the accessors.  The same
+ * holds for every
+ * kernel object a channel of the library owns (a notifier's, and that of
+ * any other channel kind the library makes): po_after_fork() gives the
+ * child its own, the one inherited stays the parent's, and po_destroy()
+ * closes only the child's copy.  The parent is not affected by the fork
+ * and uses its poller as before, whatever the child does, with
+ * po_after_fork() or without.  The sockets are shared as fork() shares
+ * any descriptor: a byte one process reads, the other does not, and both
+ * pollers report a socket readable while it is.
+ *
+ * Gives a child's inherited poller kernel objects of its own and registers
+ * its channels there: a new epoll set (uring: a new ring and a new epoll
+ * set; kqueue: a new kqueue; poll: its vector emptied), and closes the
+ * child's copies of the inherited descriptors, which leaves the parent's
+ * registrations as they are (an epoll set lives until its last descriptor
+ * is closed, and the parent holds one).  Every channel stays, with its
+ * number, SeqN, ctx, wants, deadline and a failure recorded for it
+ * (po_channel_errno()); the next po_wait() probes each and registers its
+ * socket with what it wants then.  A notifier gets a new eventfd or pipe,
+ * so its channel's socket and SeqN change as with po_set_socket(), and an
+ * empty queue: the payloads queued in the parent at the fork stay the
+ * parent's, taken there exactly once, and the child's threads (none runs
+ * in a new child but the one that forked) use it as a new notifier of the
+ * same capacity, once this returns.
+ * In the process whose kernel objects the poller holds already (the one
+ * that created it, or a child after a successful call) it does nothing and
+ * returns PO_OK, so a second call is harmless.  The process is told by its
+ * id: a child's own child (fork() again) calls it again.
+ * Errors: PO_EINVAL (p NULL), PO_ENOTSUP (Windows, where processes do not
+ * fork: always), PO_EBUSY (inside a probe or a deinit), PO_ENOMEM,
+ * PO_ESYS (the kernel refused a new object, e.g. EMFILE; po_last_errno()
+ * gives its errno), PO_EINUSE (a notifier's new descriptor has the number
+ * of a socket the application closed without telling the poller).  On an
+ * error the parent's objects are untouched and the poller is as before
+ * the call for what the child may do with it: po_after_fork() again, or
+ * po_destroy().
+ * O(channels), plus O(capacity) per notifier.  Safe during a walk (of the
+ * parent's last wait): the walk goes on, but a notifier is not visited for
+ * its PO_NOTIFY, which was the parent's.
+ */
+PO_API int po_after_fork(po_poller *p);
 
 /* ------------------------------------------------------------------------ */
 /* Channels                                                                  */
@@ -629,7 +698,9 @@ PO_API po_time po_channel_deadline(const po_channel *ch);
  * act once payloads are waiting.  The application then takes them with
  * po_notifier_take() until it returns PO_EAGAIN; payloads it leaves in the
  * queue trigger the channel again at the next wait.  Each payload sent with
- * PO_OK is taken exactly once, in the order of the queue.
+ * PO_OK is taken exactly once, in the order of the queue.  After fork(),
+ * the child's notifiers are used only once po_after_fork() has given them
+ * objects of their own (and an empty queue).
  */
 typedef struct po_notifier po_notifier;
 

@@ -64,6 +64,15 @@ typedef struct po__backend_ops {
     /* The buffer wait() leaves its events in, which lives as long as the
      * state; NULL (or no such function) for a backend that leaves none. */
     const po__event *(*events)(void *state);
+    /* In a child process (fork()), the first call after it: gives the
+     * state a kernel object of the child's own, holding no registration,
+     * in place of the one inherited, which stays the parent's with every
+     * registration in it: the inherited object is never changed, only the
+     * child's copy of its descriptor closed where the child has one.  The
+     * core registers its channels again.  PO_OK, PO_ENOMEM or PO_ESYS
+     * (errno set), with nothing changed on failure.  Windows does not fork:
+     * never called there. */
+    int (*after_fork)(void *state);
 } po__backend_ops;
 
 #ifdef POLLEROS_HAVE_EPOLL

@@ -89,10 +89,24 @@ static const po__event *po__epoll_events(void *state) {
     return ((po__epoll *)state)->events;
 }
 
+/* The parent's set stays whole: an epoll instance and its interest list
+ * live until the last descriptor that refers to it is closed, and the
+ * parent holds one, so closing the child's copy changes nothing there;
+ * any epoll_ctl() through that copy would change the parent's list. */
+static int po__epoll_after_fork(void *state) {
+    po__epoll *ep = state;
+    po__epfd fresh = po__epoll_open();
+    if (fresh == PO__EPFD_NONE)
+        return PO_ESYS;
+    po__epoll_close(ep->epfd);
+    ep->epfd = fresh;
+    return PO_OK;
+}
+
 /* One table, under the name of the API this system has. */
 const po__backend_ops PO__EPOLL_BACKEND = {
     PO__EPOLL_NAME, PO__EPOLL_KIND,   true,
     po__epoll_init, po__epoll_deinit, NULL,
     po__epoll_add,  po__epoll_mod,    po__epoll_del,
-    po__epoll_wait, po__epoll_events,
+    po__epoll_wait, po__epoll_events, po__epoll_after_fork,
 };

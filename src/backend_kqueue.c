@@ -46,6 +46,7 @@
 
 typedef struct po__kqueue {
     int kq;
+    pid_t owner; /* the process kq belongs to: a kqueue is not inherited */
     int cap;
     const po_allocator *a;
     struct kevent events[]; /* the harvest buffer */
@@ -348,6 +349,7 @@ static int po__kq_init(void **state, const po_allocator *a,
         errno = saved;
         return PO_ESYS;
     }
+    kq->owner = getpid();
     kq->cap = (int)max_events;
     kq->a = a;
     *state = kq;
@@ -357,12 +359,28 @@ static int po__kq_init(void **state, const po_allocator *a,
 static void po__kq_deinit(void *state) {
     po__kqueue *kq = state;
     const po_allocator *a = kq->a;
-    /* Removes every filter at once. */
-    (void)PO__FAULT_AFTER(PO__FAULT_CLOSE, close(kq->kq));
+    /* Removes every filter at once.  In a child that never had a kqueue of
+     * its own (po_destroy() without po_after_fork()), kq is not open, or
+     * is a number the child has opened since for something else. */
+    if (kq->owner == getpid())
+        (void)PO__FAULT_AFTER(PO__FAULT_CLOSE, close(kq->kq));
     a->free(kq, a->ctx);
 }
 
+/* The child got no copy of the parent's kqueue: there is nothing to close,
+ * and the parent's filters cannot be reached from here. */
+static int po__kq_after_fork(void *state) {
+    po__kqueue *kq = state;
+    int fd = PO__FAULT(PO__FAULT_CREATE, -1, po__kq_open());
+    if (fd < 0)
+        return PO_ESYS;
+    kq->kq = fd;
+    kq->owner = getpid();
+    return PO_OK;
+}
+
 const po__backend_ops po__backend_kqueue = {
-    "kqueue",   PO_BACKEND_KQUEUE, false,      po__kq_init, po__kq_deinit, NULL,
-    po__kq_add, po__kq_mod,        po__kq_del, po__kq_wait, NULL,
+    "kqueue", PO_BACKEND_KQUEUE, false,      po__kq_init, po__kq_deinit,
+    NULL,     po__kq_add,        po__kq_mod, po__kq_del,  po__kq_wait,
+    NULL,     po__kq_after_fork,
 };

@@ -155,8 +155,17 @@ static int po__poll_wait(void *state, po__round *r, int timeout_ms) {
     return 0;
 }
 
+/* The kernel holds nothing of a poll backend: the vector is the
+ * registrations, which the core makes again. */
+static int po__poll_after_fork(void *state) {
+    po__pollset *ps = state;
+    ps->n = 0;
+    ps->start = 0;
+    return PO_OK;
+}
+
 const po__backend_ops po__backend_poll = {
     "poll",          PO_BACKEND_POLL,  false,        po__poll_init,
     po__poll_deinit, po__poll_reserve, po__poll_add, po__poll_mod,
-    po__poll_del,    po__poll_wait,    NULL,
+    po__poll_del,    po__poll_wait,    NULL,         po__poll_after_fork,
 };

@@ -16,8 +16,9 @@
  *   (the round then has a PO_ERR to report, as a refusal at the call has).
  * - SUBMIT_ALL: a change refused at submission does not stop the rest.
  * A ring belongs to the thread that created it (SINGLE_ISSUER): another
- * thread's wait (or a child's after fork) gets EEXIST, and makes itself a
- * new ring; the epoll object, and so every registration, stays.
+ * thread's wait gets EEXIST, and makes itself a new ring; the epoll object,
+ * and so every registration, stays.  A child process after fork() makes a
+ * new ring and a new epoll set (po__uring_after_fork()).
  *
  * Fault sites (fault.h): create (io_uring_setup, epoll_create1), ctl_add,
  * ctl_mod and ctl_del (the entry is replaced by a NOP that completes with
@@ -522,8 +523,7 @@ static inline int po__uring_enter_wait(po__ring *r, int timeout_ms) {
 
 /* A failed enter: 0 when it timed out, EINTR when a signal came (both end
  * the round as a timeout does), else an errno.  EEXIST: another thread's
- * wait, or a child's after fork, which then makes a ring of its own and
- * enters again. */
+ * wait, which then makes a ring of its own and enters again. */
 static int po__uring_failed(po__uring *u, int n, int timeout_ms) {
     if (n == -EEXIST) {
         int e = po__uring_renew(u, u->ring.entries);
@@ -606,9 +606,40 @@ static const po__event *po__uring_events(void *state) {
     return ((po__uring *)state)->events;
 }
 
+/* A new epoll set and a new ring for it.  The inherited ring is the
+ * parent's shared memory: not one entry of it is read or written here
+ * (unlike po__uring_renew(), which moves a thread's pending changes), since
+ * what the parent queued is the parent's and the core registers the
+ * child's channels again; the child's mappings and descriptors of it go,
+ * which leaves the parent's as they are, and so does closing the child's
+ * copy of the epoll set (po__epoll_after_fork()). */
+static int po__uring_after_fork(void *state) {
+    po__uring *u = state;
+    int epfd = PO__FAULT(PO__FAULT_CREATE, -1, epoll_create1(EPOLL_CLOEXEC));
+    if (epfd < 0)
+        return PO_ESYS;
+    int inherited = u->epfd;
+    u->epfd = epfd; /* the new ring's wait entry watches it */
+    po__ring fresh;
+    int e = po__ring_open(&fresh, u->ring.entries, u);
+    if (e != 0) {
+        close(epfd);
+        u->epfd = inherited;
+        if (e == PO__URING_NOMEM)
+            return PO_ENOMEM;
+        errno = e;
+        return PO_ESYS;
+    }
+    po__ring_close(&u->ring, u->a);
+    PO__FAULT_AFTER(PO__FAULT_CLOSE, close(inherited));
+    u->ring = fresh;
+    u->waiting = false;
+    return PO_OK;
+}
+
 const po__backend_ops po__backend_uring = {
     "uring",        PO_BACKEND_URING, true,
     po__uring_init, po__uring_deinit, po__uring_reserve,
     po__uring_add,  po__uring_mod,    po__uring_del,
-    po__uring_wait, po__uring_events,
+    po__uring_wait, po__uring_events, po__uring_after_fork,
 };

@@ -138,6 +138,7 @@ po_poller *po_create(const po_options *opt, int *err) {
     p->be = be;
     p->changed = changed;
     p->next_seqn = 1;
+    p->owner = po__process();
     p->round.walk.round = 1; /* 0 is a fresh iterator's round */
     po__map_init(&p->by_chn, offsetof(po_channel, chn), sizeof(po_chn),
                  a->malloc, a->free, a->ctx);
@@ -466,6 +467,51 @@ po_time po_channel_deadline(const po_channel *ch) {
     if (ch == NULL || !(ch->state & PO__ST_TIMER))
         return PO_NEVER;
     return po__timers_get(&po__poller_of((po_channel *)ch)->timers, ch);
+}
+
+/* ------------------------------------------------------------------------ */
+/* fork                                                                     */
+
+int po_after_fork(po_poller *p) {
+    if (p == NULL)
+        return PO_EINVAL;
+#ifdef _WIN32
+    return PO_ENOTSUP; /* processes do not fork */
+#else
+    if (p->in_callback)
+        return PO_EBUSY;
+    unsigned long self = po__process();
+    if (p->owner == self)
+        return PO_OK;
+    /* The interest the parent's object holds is forgotten before anything
+     * else, so that nothing below unregisters a socket from it (a
+     * notifier's new socket would).  Then each notifier's object, then the
+     * backend's, the one step that cannot be taken twice (kqueue's): a
+     * failure leaves the poller for another po_after_fork() or
+     * po_destroy(), and a notifier renewed by a failed call is renewed
+     * again, its first object closed, which only the child held. */
+    po_channel *ch;
+    PO__SLAB_EACH(&p->slabs, ch, PO__ST_LIVE) {
+        ch->state &= (uint8_t)~PO__ST_KINT;
+    }
+    int rc = PO_OK;
+    PO__SLAB_EACH(&p->slabs, ch, PO__ST_LIVE) {
+        if (rc == PO_OK)
+            rc = po__notifier_after_fork(ch);
+    }
+    if (rc == PO_OK)
+        rc = p->be->after_fork(p->bstate);
+    if (rc != PO_OK) {
+        if (rc == PO_ESYS)
+            p->last_errno = errno;
+        return rc;
+    }
+    /* Lazily, as at attach: the next wait probes each channel and adds its
+     * socket with the interest it wants then. */
+    PO__SLAB_EACH(&p->slabs, ch, PO__ST_LIVE) { po_touch(ch); }
+    p->owner = self;
+    return PO_OK;
+#endif
 }
 
 /* ------------------------------------------------------------------------ */

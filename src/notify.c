@@ -60,6 +60,18 @@ static void po__notifier_deinit(po_channel *ch, void *ctx) {
 static const po_channel_ops po__notifier_ops = {po__notifier_probe,
                                                 po__notifier_deinit};
 
+/* An empty queue, no wake-up pending.  No other thread may use the
+ * notifier meanwhile. */
+static void po__notifier_empty(po_notifier *n) {
+    n->head = 0;
+    atomic_init(&n->tail, 0);
+    atomic_init(&n->pending, 0);
+    for (size_t i = 0; i <= n->mask; i++) {
+        atomic_init(&n->cells[i].seq, i);
+        n->cells[i].value = 0;
+    }
+}
+
 int po_notifier_attach(po_poller *p, po_chn chn, size_t capacity,
                        po_notifier **out, po_channel **chp) {
     if (p == NULL || capacity > ((size_t)1 << 24))
@@ -80,12 +92,7 @@ int po_notifier_attach(po_poller *p, po_chn chn, size_t capacity,
         return PO_ENOMEM;
     memset(n, 0, sizeof *n);
     n->mask = cap - 1;
-    atomic_init(&n->tail, 0);
-    atomic_init(&n->pending, 0);
-    for (size_t i = 0; i < cap; i++) {
-        atomic_init(&n->cells[i].seq, i);
-        n->cells[i].value = 0;
-    }
+    po__notifier_empty(n);
     int e = po__wake_open(&n->wake);
     if (e != 0) {
         a->free(n, a->ctx);
@@ -159,4 +166,31 @@ int po_notifier_take(po_notifier *n, uint64_t *value) {
      * visible to the look that follows. */
     atomic_exchange(&n->pending, 0);
     return po__notifier_pop(n, value) ? PO_OK : PO_EAGAIN;
+}
+
+/* The child's queue starts empty: the payloads queued at the fork are the
+ * parent's, taken there once, and a cell a thread of the parent was
+ * filling during the fork would never be published here (that thread does
+ * not exist in the child), which would stop every take behind it. */
+int po__notifier_after_fork(po_channel *ch) {
+    if (ch->ops != &po__notifier_ops)
+        return PO_OK;
+    po_notifier *n = ch->ctx;
+    po__wake fresh;
+    int e = po__wake_open(&fresh);
+    if (e != 0) {
+        errno = e;
+        return PO_ESYS;
+    }
+    int rc = po_set_socket(ch, fresh.rd);
+    if (rc != PO_OK) {
+        po__wake_close(&fresh);
+        return rc;
+    }
+    /* The child's copies: the parent's object stays open in the parent. */
+    po__wake_close(&n->wake);
+    n->wake.rd = fresh.rd;
+    n->wake.wr = fresh.wr;
+    po__notifier_empty(n);
+    return PO_OK;
 }

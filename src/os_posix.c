@@ -9,6 +9,7 @@
 #include "fault.h"
 #include "harvest.h"
 #include "os.h"
+#include "poller.h"
 
 #ifdef __linux__
 po__epfd po__epoll_open(void) {
@@ -20,6 +21,8 @@ void po__epoll_close(po__epfd ep) {
     (void)PO__FAULT_AFTER(PO__FAULT_CLOSE, close(ep));
 }
 #endif
+
+unsigned long po__process(void) { return (unsigned long)getpid(); }
 
 int po__poll_start(void) { return 0; }
 void po__poll_stop(void) {}

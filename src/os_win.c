@@ -19,6 +19,9 @@
 #include "fault.h"
 #include "harvest.h"
 #include "os.h"
+#include "poller.h"
+
+unsigned long po__process(void) { return GetCurrentProcessId(); }
 
 po__epfd po__epoll_open(void) {
     WSADATA wsa;

@@ -29,8 +29,19 @@ struct po_poller {
     bool changed;     /* PO_RECONCILE_CHANGED */
     bool in_callback; /* inside a probe or a deinit */
     int last_errno;
-    po_stats stats; /* but events and stale: the round counts those */
+    po_stats stats;      /* but events and stale: the round counts those */
+    unsigned long owner; /* the process whose kernel objects it holds */
 };
+
+/* The calling process's id (os_posix.c, os_win.c): a forked child holds
+ * its parent's kernel objects until po_after_fork(). */
+unsigned long po__process(void);
+
+/* For po_after_fork(), once the channels' held interest is forgotten: gives
+ * a notifier's channel a wake-up object of the child's own and an empty
+ * queue (notify.c).  PO_OK for any other channel.  PO_ESYS (errno set) or
+ * PO_EINUSE, as po_notifier_attach(), with the notifier as it was. */
+int po__notifier_after_fork(po_channel *ch);
 
 /* po_next_triggered() (polleros.h) reads a poller as its walk head. */
 _Static_assert(offsetof(struct po_poller, round) == 0 &&

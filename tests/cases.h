@@ -72,5 +72,10 @@ PO_CASE(notify_wakes_blocked_wait)
 PO_CASE(notify_threads_exactly_once)
 PO_CASE(notify_small_capacities)
 PO_CASE(wait_from_other_threads)
+/* t_fork.c */
+PO_CASE(fork_after_fork_errors)
+PO_CASE(fork_child_own_poller)
+PO_CASE(fork_child_destroys)
+PO_CASE(fork_after_fork_fails)
 /* t_api.c */
 PO_CASE(api_version_and_exports)

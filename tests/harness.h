@@ -131,6 +131,25 @@ t_sock t_open_special(const char *what);
 /* Makes room for n open sockets in this process, where there is a limit. */
 void t_fd_limit(size_t n);
 
+/* Processes, for the fork cases.  Whether this system forks (not
+ * Windows). */
+extern const bool t_has_fork;
+/* fork(), with the output flushed first: the child's process id in the
+ * parent, 0 in the child, where a failed check then ends the child with
+ * exit status 1 (t_in_child()). */
+long t_fork(void);
+/* Ends a forked child whose checks held: status 0, and nothing of the
+ * parent's (exit handlers, buffered output) run again. */
+_Noreturn void t_child_exit(void);
+/* Waits for a forked child and checks that it exited with status 0. */
+void t_child_passed(long pid);
+/* Waits for a forked child that exited normally and returns its status. */
+int t_child_status(long pid);
+/* Lowers the process's limit of open descriptors so that `extra` more can
+ * be opened above the lowest one free (then EMFILE); -1 puts the limit
+ * back. */
+void t_fd_cap(int extra);
+
 /* Threads (pthreads; Windows threads), for the notifier's cases. */
 typedef struct t_thread t_thread;
 t_thread *t_thread_start(void (*fn)(void *), void *arg);

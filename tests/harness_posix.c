@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -244,6 +245,52 @@ void t_fd_limit(size_t n) {
         rl.rlim_cur = (rlim_t)n;
         CHECK_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
     }
+}
+
+const bool t_has_fork = true;
+
+long t_fork(void) {
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0)
+        t_in_child();
+    return (long)pid;
+}
+
+void t_child_exit(void) { _Exit(0); }
+
+int t_child_status(long pid) {
+    int status = 0;
+    pid_t got;
+    while ((got = waitpid((pid_t)pid, &status, 0)) < 0 && errno == EINTR)
+        ;
+    CHECK_EQ(got, pid);
+    CHECK(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+void t_child_passed(long pid) { CHECK_EQ(t_child_status(pid), 0); }
+
+void t_fd_cap(int extra) {
+    static struct rlimit saved;
+    static bool capped;
+    if (extra < 0) {
+        if (capped)
+            CHECK_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+        capped = false;
+        return;
+    }
+    int fd = open("/dev/null", O_RDONLY);
+    CHECK(fd >= 0);
+    t_close(fd);
+    if (!capped)
+        CHECK_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    struct rlimit rl = saved;
+    rl.rlim_cur = (rlim_t)fd + (rlim_t)extra;
+    CHECK_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    capped = true;
 }
 
 struct t_thread {

@@ -380,6 +380,17 @@ void t_fd_limit(size_t n) {
     (void)n; /* no per-process socket limit to raise */
 }
 
+/* Windows has no fork: the fork cases skip before calling these. */
+const bool t_has_fork = false;
+long t_fork(void) { po_fail(__FILE__, __LINE__, "no fork on Windows"); }
+void t_child_exit(void) { _Exit(1); }
+int t_child_status(long pid) {
+    (void)pid;
+    po_fail(__FILE__, __LINE__, "no fork on Windows");
+}
+void t_child_passed(long pid) { t_child_status(pid); }
+void t_fd_cap(int extra) { (void)extra; }
+
 struct t_thread {
     HANDLE h;
     void (*fn)(void *);

@@ -10,6 +10,7 @@
 enum { T_SKIPPED = 77 };
 
 static const char *t_label = "";
+static int t_child;
 
 int t_main(int argc, char **argv, const char *label, const t_case *cases,
            size_t n) {
@@ -41,8 +42,12 @@ void po_fail(const char *file, int line, const char *fmt, ...) {
     va_end(ap);
     fputc('\n', stderr);
     fflush(stderr);
+    if (t_child)
+        _Exit(1);
     exit(1);
 }
+
+void t_in_child(void) { t_child = 1; }
 
 void po_skip(const char *why) {
     printf("SKIP [%s]: %s\n", t_label, why);

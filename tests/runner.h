@@ -28,6 +28,10 @@ int t_main(int argc, char **argv, const char *label, const t_case *cases,
            size_t n);
 
 _Noreturn void po_fail(const char *file, int line, const char *fmt, ...);
+/* The calling process is a child the case forked: from now on a failed
+ * check ends it with _Exit(1), so that the parent's exit handlers and
+ * buffered output do not run a second time; the parent reads the status. */
+void t_in_child(void);
 _Noreturn void po_skip(const char *why);
 
 #define CHECK(cond)                                                            \

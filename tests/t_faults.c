@@ -6,7 +6,10 @@
  * test faults/<backend>/<site>, and prints one matrix row per errno:
  *
  *   create   po_create() returns NULL with PO_ESYS and errno; nothing leaks;
- *            the next po_create() works.
+ *            the next po_create() works.  After fork() (POSIX), each kernel
+ *            object po_after_fork() makes fails in turn: PO_ESYS and
+ *            po_last_errno(), and the child's next po_after_fork() works,
+ *            nothing leaks, and the parent's poller is untouched.
  *   ctl_add  that channel alone is parked: PO_ERR on every wait,
  *   ctl_mod  po_channel_errno() the errno; the other channels (socket pairs
  *            with data) are reported and read; po_set_socket() on the same
@@ -19,7 +22,8 @@
  *            out early, no retry); another errno: PO_ESYS and
  *            po_last_errno(); the next po_wait() reports the pending data.
  *   close    at po_destroy(): ignored; the descriptor is closed anyway, each
- *            deinit runs once, nothing leaks.
+ *            deinit runs once, nothing leaks.  At po_after_fork() (the
+ *            child's copy of the inherited object): ignored too.
  *
  * A site the backend does not have (the poll backend's add checks the
  * descriptor it is given, with fstat() on POSIX, and its wait calls poll();
@@ -227,12 +231,72 @@ static const char *create_fails(unsigned long nth, int err) {
                    : "po_create NULL, PO_ESYS, errno set; no leak";
 }
 
+/* A forked child whose po_after_fork() meets an armed fault at `site`
+ * (the nth call there) runs `child`, then serves its channels and destroys
+ * the poller; the parent then serves its own, untouched.  Returns how many
+ * calls the child made at the site, which its exit status carries above
+ * that of a failed check. */
+static int after_fork_fails(int site, unsigned long nth, int err,
+                            void (*child)(t_fx *f, unsigned long nth,
+                                          int err)) {
+    t_fx f;
+    fx_open(&f, PO_RECV);
+    CHECK_EQ(po_wait(f.p, 0, NULL), 0); /* registered in the parent's */
+    long pid = t_fork();
+    if (pid == 0) {
+        po__fault_arm(site, nth, err);
+        child(&f, nth, err);
+        unsigned long calls = po__fault_calls(site);
+        po__fault_arm(site, 0, 0);
+        for (int i = 0; i < T_N; i++)
+            fx_send(&f, i);
+        CHECK_EQ(po_wait(f.p, 1000, NULL), T_N);
+        for (int i = 0; i < T_N; i++)
+            fx_served(&f, i, PO_RECV);
+        fx_close(&f);
+        _Exit(2 + (calls < 100 ? (int)calls : 100));
+    }
+    int status = t_child_status(pid);
+    CHECK(status >= 2);
+    for (int i = 0; i < T_N; i++)
+        fx_send(&f, i);
+    CHECK_EQ(po_wait(f.p, 1000, NULL), T_N);
+    for (int i = 0; i < T_N; i++)
+        fx_served(&f, i, PO_RECV);
+    fx_close(&f);
+    return status - 2;
+}
+
+/* The nth object fails, when the backend makes that many; the next try
+ * works. */
+static void after_fork_create(t_fx *f, unsigned long nth, int err) {
+    int rc = po_after_fork(f->p);
+    if (po__fault_calls(PO__FAULT_CREATE) < nth) {
+        CHECK_EQ(rc, PO_OK);
+        return;
+    }
+    CHECK_EQ(rc, PO_ESYS);
+    CHECK_EQ(po_last_errno(f->p), err);
+    CHECK_EQ(po_after_fork(f->p), PO_OK);
+}
+
 static const char *site_create(int err) {
     const char *outcome = create_fails(1, err);
     /* uring's second object, the epoll set: a failed call. */
     if (outcome != NULL && strcmp(t_backend(), "uring") == 0)
         CHECK(create_fails(2, err) != NULL);
-    return outcome;
+    if (outcome == NULL || !t_has_fork)
+        return outcome;
+    unsigned long nth = 1;
+    while (after_fork_fails(PO__FAULT_CREATE, nth, err, after_fork_create) >=
+           (int)nth)
+        nth++;
+    CHECK(nth > 1); /* the first object at least */
+    static char both[160];
+    snprintf(both, sizeof both,
+             "%s; after fork: po_after_fork PO_ESYS + errno, again works",
+             outcome);
+    return both;
 }
 
 static const char *site_ctl_add(int err) {
@@ -443,6 +507,13 @@ static const char *site_wait(int err) {
     return outcome;
 }
 
+/* The close of an inherited object fails: ignored. */
+static void after_fork_close(t_fx *f, unsigned long nth, int err) {
+    (void)nth;
+    (void)err;
+    CHECK_EQ(po_after_fork(f->p), PO_OK);
+}
+
 static const char *site_close(int err) {
     t_fx f;
     fx_open(&f, PO_RECV);
@@ -452,7 +523,11 @@ static const char *site_close(int err) {
     fx_close(&f); /* deinits once, no leak: checked there */
     if (po__fault_calls(PO__FAULT_CLOSE) == 0)
         return NULL;
-    return "ignored at po_destroy: closed anyway, deinits once, no leak";
+    if (!t_has_fork)
+        return "ignored at po_destroy: closed anyway, deinits once, no leak";
+    after_fork_fails(PO__FAULT_CLOSE, 1, err, after_fork_close);
+    return "ignored at po_destroy and po_after_fork: closed anyway, deinits "
+           "once, no leak";
 }
 
 /* ------------------------------------------------------------------------ */
