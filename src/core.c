@@ -12,7 +12,6 @@
  * changed); in PO_RECONCILE_FULL mode every live channel is.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -556,54 +555,47 @@ static inline void po__probe(po_poller *p, po_channel *ch, uint8_t state) {
         po__probe_act(p, ch);
 }
 
-/* Milliseconds from now to `at`, rounded up so that the wait ends at or
- * after it; 0 when it has passed. */
-static int po__ms_until(po_time at) {
-    po_time now = po_now();
-    if (at <= now)
-        return 0;
-    po_time ms = (at - now + PO_MSEC - 1) / PO_MSEC;
-    return ms < (po_time)INT_MAX ? (int)ms : INT_MAX;
-}
-
-static void po__fire_deadlines(po_poller *p) {
+/* Fires the deadlines that have passed; returns the time it took as now. */
+static po_time po__fire_deadlines(po_poller *p) {
     po_time now = po_now();
     po_channel *ch;
     while ((ch = po__timers_pop_due(&p->timers, now)) != NULL)
         po__round_trigger(&p->round, ch, PO_TIMEOUT);
+    return now;
 }
 
-/* Phase B's kernel wait, and phase C for the events the backend left in
- * its buffer: harvested here, in the wait's own frame.  Returns 0 or an
- * errno (EINTR included). */
-PO__ALWAYS_INLINE int po__kernel_wait(po_poller *p, int ms) {
+/* Phase B's kernel wait, for up to `timeout` ns (backend.h), and phase C
+ * for the events the backend left in its buffer: harvested here, in the
+ * wait's own frame.  Returns 0 or an errno (EINTR included). */
+PO__ALWAYS_INLINE int po__kernel_wait(po_poller *p, po_time timeout) {
     p->stats.waits++;
-    int n = p->be->wait(p->bstate, &p->round, ms);
+    int n = p->be->wait(p->bstate, &p->round, timeout);
     if (n <= 0)
         return -n;
     po__harvest_events(&p->round, p->events, (size_t)n);
     return 0;
 }
 
-/* Phase B (and C) while deadlines are set: the wait lasts no longer than
- * the nearest, and the deadlines that passed are added to the events.  A
- * wait cut short by a deadline that has not quite come (a coarse system
- * timer) waits again for the rest, so that an untriggered round still means
- * the caller's timeout.  Returns the kernel wait's result. */
-static PO__NOINLINE int po__wait_deadlines(po_poller *p, int timeout_ms) {
+/* Phase B (and C) for a wait that ends at a time: the caller's `until`
+ * (0: at once; PO_NEVER: no limit) or the nearest deadline, whichever
+ * comes first, asked of the kernel to the nanosecond.  A wait the kernel
+ * ends before that time (a coarse timer, events that were all stale) waits
+ * again for the rest, so that an untriggered round always means the time
+ * has come.  The deadlines that passed are added to the events.  Returns
+ * the kernel wait's result. */
+static PO__NOINLINE int po__wait_timed(po_poller *p, po_time until) {
     for (;;) {
-        int ms = timeout_ms;
-        bool for_deadline = false;
-        if (ms != 0) {
-            int until = po__ms_until(po__timers_next(&p->timers));
-            if (ms < 0 || until < ms) {
-                ms = until;
-                for_deadline = true;
-            }
+        po_time at = po__timers_next(&p->timers), left;
+        if (until < at)
+            at = until;
+        left = at;
+        if (po__timed(at)) {
+            po_time now = po_now();
+            left = at > now ? at - now : 0;
         }
-        int e = po__kernel_wait(p, ms);
-        po__fire_deadlines(p);
-        if (!for_deadline || p->round.ntrig || e != 0)
+        int e = po__kernel_wait(p, left);
+        po_time now = po__fire_deadlines(p);
+        if (e != 0 || p->round.ntrig || now >= until)
             return e;
     }
 }
@@ -619,7 +611,10 @@ static inline uint8_t po__unlist(po_poller *p, po_channel *ch) {
     return state;
 }
 
-int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
+/* po_wait() and po_wait_until(), to the absolute time `until` (0: do not
+ * block; PO_NEVER: no limit), which both turn their timeouts into. */
+PO__ALWAYS_INLINE int po__wait(po_poller *p, po_time until,
+                               po_triggers *total) {
     if (p == NULL)
         return PO_EINVAL;
     if (p->in_callback)
@@ -656,11 +651,12 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
     /* Phase B: wait, without blocking if anything is already triggered.
      * Phase C runs inside: each event is delivered by token, by the
      * backend or from its buffer (po__kernel_wait()). */
-    int ms = r->ntrig ? 0 : timeout_ms, e;
-    if (p->timers.by_ch.count == 0) {
-        e = po__kernel_wait(p, ms);
+    po_time t = r->ntrig ? 0 : until;
+    int e;
+    if (p->timers.by_ch.count == 0 && !po__timed(t)) {
+        e = po__kernel_wait(p, t);
     } else {
-        e = po__wait_deadlines(p, ms);
+        e = po__wait_timed(p, t);
     }
     int rc = (int)r->ntrig;
     if (e != 0 && e != EINTR) {
@@ -670,4 +666,15 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
     if (total)
         *total = r->ntrig ? r->total : PO_TIMEOUT;
     return rc;
+}
+
+int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
+    po_time until = PO_NEVER;
+    if (timeout_ms >= 0)
+        until = timeout_ms ? po_now() + (po_time)timeout_ms * PO_MSEC : 0;
+    return po__wait(p, until, total);
+}
+
+int po_wait_until(po_poller *p, po_time deadline, po_triggers *total) {
+    return po__wait(p, deadline, total);
 }
