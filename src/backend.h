@@ -26,6 +26,12 @@
 /* Interest, as the kernel is told it. */
 enum { PO__IN = 1u, PO__OUT = 2u };
 
+/* A wait's timeout: nanoseconds from now; 0 does not block, a negative one
+ * (PO__FOREVER) has no limit.  Signed, so that the two a wait without a
+ * time takes are epoll_wait's own 0 and -1, passed on as they are. */
+typedef int64_t po__timeout;
+#define PO__FOREVER ((po__timeout)-1)
+
 typedef struct po__backend_ops {
     const char *name;
     po_backend_kind kind;
@@ -56,35 +62,27 @@ typedef struct po__backend_ops {
     int (*mod)(void *state, po_socket s, unsigned interest, po_seqn token,
                uint32_t *bref);
     int (*del)(void *state, po_socket s, po_seqn token, uint32_t *bref);
-    /* Waits up to `timeout` nanoseconds from now (0: does not block;
-     * PO_NEVER: no limit), as finely as the kernel's call allows and never
-     * shorter than the kernel can tell: a timeout the call cannot express
+    /* Waits up to `timeout` (above), as finely as the kernel's call allows and
+     * never shorter than the kernel can tell: a timeout the call cannot express
      * exactly is rounded up (po__timeout_ms()).  Returns how many events it
      * left at the start of its buffer (events(), below) for the core to
      * harvest, or a negated errno (-EINTR included).  A backend that must
      * translate its events hands each to the round itself through a
      * po__harvest (harvest.h) and returns 0. */
-    int (*wait)(void *state, po__round *r, po_time timeout);
+    int (*wait)(void *state, po__round *r, po__timeout timeout);
     /* The buffer wait() leaves its events in, which lives as long as the
      * state; NULL (or no such function) for a backend that leaves none. */
     const po__event *(*events)(void *state);
 } po__backend_ops;
 
-/* Whether a wait's timeout is a time at all: neither 0 (do not block) nor
- * PO_NEVER (no limit), which the kernels take without a timespec.  One
- * compare, for the paths that must stay short for those two. */
-static inline bool po__timed(po_time timeout) {
-    return timeout - 1 < PO_NEVER - 1;
-}
-
 /* A wait's timeout for the kernel calls that take whole milliseconds:
  * rounded up, so that the wait never ends before it (and at most INT_MAX
  * ms, after which the core waits again); -1 for no limit. */
-static inline int po__timeout_ms(po_time timeout) {
-    if (timeout == PO_NEVER)
+static inline int po__timeout_ms(po__timeout timeout) {
+    if (timeout < 0)
         return -1;
-    po_time ms = timeout / PO_MSEC + (timeout % PO_MSEC != 0);
-    return ms < (po_time)INT_MAX ? (int)ms : INT_MAX;
+    po__timeout ms = timeout / 1000000 + (timeout % 1000000 != 0);
+    return ms < INT_MAX ? (int)ms : INT_MAX;
 }
 
 #ifdef POLLEROS_HAVE_EPOLL

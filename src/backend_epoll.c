@@ -81,15 +81,15 @@ static int po__epoll_del(void *state, po_socket s, po_seqn token,
  * The core harvests the events in its own frame.  A wait that does not
  * block, or blocks without limit, takes epoll_wait's short path; only a
  * timed one pays for the timespec. */
-static int po__epoll_wait(void *state, po__round *r, po_time timeout) {
+static int po__epoll_wait(void *state, po__round *r, po__timeout timeout) {
     po__epoll *ep = state;
     (void)r;
     return PO__FAULT(PO__FAULT_WAIT, -errno,
-                     PO__UNLIKELY(po__timed(timeout))
+                     PO__UNLIKELY(timeout > 0)
                          ? po__epoll_timed(ep->epfd, ep->events, ep->cap,
                                            timeout, &ep->coarse)
                          : po__epoll_ready(ep->epfd, ep->events, ep->cap,
-                                           -(int)(timeout != 0)));
+                                           (int)timeout)); /* 0 or -1 */
 }
 
 static const po__event *po__epoll_events(void *state) {

@@ -292,12 +292,12 @@ static unsigned po__kq_translate(const struct kevent *ev) {
     }
 }
 
-static int po__kq_wait(void *state, po__round *r, po_time timeout) {
+static int po__kq_wait(void *state, po__round *r, po__timeout timeout) {
     po__kqueue *kq = state;
     struct timespec ts = po__timespec(timeout);
-    int n = PO__FAULT(PO__FAULT_WAIT, -1,
-                      kevent(kq->kq, NULL, 0, kq->events, kq->cap,
-                             timeout == PO_NEVER ? NULL : &ts));
+    int n = PO__FAULT(
+        PO__FAULT_WAIT, -1,
+        kevent(kq->kq, NULL, 0, kq->events, kq->cap, timeout < 0 ? NULL : &ts));
     if (n < 0)
         return -errno;
     po__harvest h;

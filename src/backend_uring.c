@@ -87,7 +87,7 @@ typedef struct po__uring {
     /* The wait in progress, for its out-of-line ends: the hot path then
      * keeps nothing in registers across the enter. */
     po__round *round;
-    po_time timeout;
+    po__timeout timeout;
     const po_allocator *a;
     po__event events[]; /* the EPOLL_WAIT's buffer */
 } po__uring;
@@ -493,10 +493,10 @@ static void po__uring_refusals(po__uring *u, po__round *rd, unsigned head,
 
 /* The wait's enter with a timeout (out of line: its arguments would
  * otherwise take stack and registers from every wait). */
-static int po__uring_enter_timed(po__ring *r, po_time timeout) {
+static int po__uring_enter_timed(po__ring *r, po__timeout timeout) {
     struct __kernel_timespec ts;
-    ts.tv_sec = (long long)(timeout / 1000000000u);
-    ts.tv_nsec = (long long)(timeout % 1000000000u);
+    ts.tv_sec = timeout / 1000000000;
+    ts.tv_nsec = timeout % 1000000000;
     struct io_uring_getevents_arg arg;
     memset(&arg, 0, sizeof arg);
     arg.ts = (uint64_t)(uintptr_t)&ts;
@@ -506,8 +506,8 @@ static int po__uring_enter_timed(po__ring *r, po_time timeout) {
 
 /* The wait's enter: the changes, the wait, and the wait for a completion
  * unless timeout is 0.  Returns what the enter returned. */
-static inline int po__uring_enter_wait(po__ring *r, po_time timeout) {
-    if (po__timed(timeout))
+static inline int po__uring_enter_wait(po__ring *r, po__timeout timeout) {
+    if (timeout > 0)
         return po__uring_enter_timed(r, timeout);
     return po__uring_submit(r, timeout != 0, IORING_ENTER_GETEVENTS, NULL, 0);
 }
@@ -516,7 +516,7 @@ static inline int po__uring_enter_wait(po__ring *r, po_time timeout) {
  * the round as a timeout does), else an errno.  EEXIST: another thread's
  * wait, or a child's after fork, which then makes a ring of its own and
  * enters again. */
-static int po__uring_failed(po__uring *u, int n, po_time timeout) {
+static int po__uring_failed(po__uring *u, int n, po__timeout timeout) {
     if (n == -EEXIST) {
         int e = po__uring_renew(u, u->ring.entries);
         if (e != 0)
@@ -562,7 +562,7 @@ static PO__NOINLINE int po__uring_wait_failed(po__uring *u, int n) {
 /* The core harvests the wait's events, unless the enter failed or the
  * kernel refused changes: then they are handed over here, the refusals
  * after them. */
-static int po__uring_wait(void *state, po__round *rd, po_time timeout) {
+static int po__uring_wait(void *state, po__round *rd, po__timeout timeout) {
     po__uring *u = state;
     po__ring *r = &u->ring;
     if (!u->waiting) {

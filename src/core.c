@@ -567,7 +567,7 @@ static po_time po__fire_deadlines(po_poller *p) {
 /* Phase B's kernel wait, for up to `timeout` ns (backend.h), and phase C
  * for the events the backend left in its buffer: harvested here, in the
  * wait's own frame.  Returns 0 or an errno (EINTR included). */
-PO__ALWAYS_INLINE int po__kernel_wait(po_poller *p, po_time timeout) {
+PO__ALWAYS_INLINE int po__kernel_wait(po_poller *p, po__timeout timeout) {
     p->stats.waits++;
     int n = p->be->wait(p->bstate, &p->round, timeout);
     if (n <= 0)
@@ -585,13 +585,15 @@ PO__ALWAYS_INLINE int po__kernel_wait(po_poller *p, po_time timeout) {
  * the kernel wait's result. */
 static PO__NOINLINE int po__wait_timed(po_poller *p, po_time until) {
     for (;;) {
-        po_time at = po__timers_next(&p->timers), left;
+        po_time at = po__timers_next(&p->timers);
         if (until < at)
             at = until;
-        left = at;
-        if (po__timed(at)) {
+        po__timeout left = at == PO_NEVER ? PO__FOREVER : 0;
+        if (at != 0 && at != PO_NEVER) {
             po_time now = po_now();
-            left = at > now ? at - now : 0;
+            if (at > now)
+                left = at - now < (po_time)INT64_MAX ? (po__timeout)(at - now)
+                                                     : INT64_MAX;
         }
         int e = po__kernel_wait(p, left);
         po_time now = po__fire_deadlines(p);
@@ -611,9 +613,13 @@ static inline uint8_t po__unlist(po_poller *p, po_channel *ch) {
     return state;
 }
 
-/* po_wait() and po_wait_until(), to the absolute time `until` (0: do not
- * block; PO_NEVER: no limit), which both turn their timeouts into. */
-PO__ALWAYS_INLINE int po__wait(po_poller *p, po_time until,
+/* po_wait() and po_wait_until(): a wait that ends at `deadline` (PO_NEVER:
+ * none), or timeout_ms after phase A when that is not negative (0: at
+ * once).  po_wait() passes PO_NEVER, po_wait_until() -1, so that once
+ * inlined the common waits (at once, or without limit, and no deadline
+ * set) reach the kernel in as few instructions as before either
+ * existed. */
+PO__ALWAYS_INLINE int po__wait(po_poller *p, int timeout_ms, po_time deadline,
                                po_triggers *total) {
     if (p == NULL)
         return PO_EINVAL;
@@ -651,12 +657,15 @@ PO__ALWAYS_INLINE int po__wait(po_poller *p, po_time until,
     /* Phase B: wait, without blocking if anything is already triggered.
      * Phase C runs inside: each event is delivered by token, by the
      * backend or from its buffer (po__kernel_wait()). */
-    po_time t = r->ntrig ? 0 : until;
-    int e;
-    if (p->timers.by_ch.count == 0 && !po__timed(t)) {
-        e = po__kernel_wait(p, t);
+    int ms = r->ntrig ? 0 : timeout_ms, e;
+    if (p->timers.by_ch.count == 0 &&
+        (ms == 0 || (ms < 0 && deadline == PO_NEVER))) {
+        e = po__kernel_wait(p, ms); /* 0, or -1: no limit */
     } else {
-        e = po__wait_timed(p, t);
+        po_time until = ms < 0    ? deadline
+                        : ms == 0 ? 0
+                                  : po_now() + (po_time)ms * PO_MSEC;
+        e = po__wait_timed(p, until);
     }
     int rc = (int)r->ntrig;
     if (e != 0 && e != EINTR) {
@@ -669,12 +678,9 @@ PO__ALWAYS_INLINE int po__wait(po_poller *p, po_time until,
 }
 
 int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
-    po_time until = PO_NEVER;
-    if (timeout_ms >= 0)
-        until = timeout_ms ? po_now() + (po_time)timeout_ms * PO_MSEC : 0;
-    return po__wait(p, until, total);
+    return po__wait(p, timeout_ms, PO_NEVER, total);
 }
 
 int po_wait_until(po_poller *p, po_time deadline, po_triggers *total) {
-    return po__wait(p, deadline, total);
+    return po__wait(p, -1, deadline, total);
 }

@@ -30,8 +30,8 @@ void po__epoll_close(po__epfd ep) {
 #define __NR_epoll_pwait2 441
 #endif
 
-int po__epoll_timed(po__epfd ep, po__event *events, int cap, po_time timeout,
-                    bool *coarse) {
+int po__epoll_timed(po__epfd ep, po__event *events, int cap,
+                    po__timeout timeout, bool *coarse) {
     if (!*coarse) {
         struct timespec ts = po__timespec(timeout);
         long n = PO__FAULT(
@@ -56,12 +56,11 @@ int po__poll_check(po_socket s) {
     return PO__FAULT(PO__FAULT_CTL_ADD, errno, po__pollable(s));
 }
 
-int po__poll(po__pollfd *fds, size_t n, po_time timeout) {
+int po__poll(po__pollfd *fds, size_t n, po__timeout timeout) {
 #ifdef __linux__
     struct timespec ts = po__timespec(timeout);
-    int rc = PO__FAULT(
-        PO__FAULT_WAIT, -1,
-        ppoll(fds, (nfds_t)n, timeout == PO_NEVER ? NULL : &ts, NULL));
+    int rc = PO__FAULT(PO__FAULT_WAIT, -1,
+                       ppoll(fds, (nfds_t)n, timeout < 0 ? NULL : &ts, NULL));
 #else
     int rc = PO__FAULT(PO__FAULT_WAIT, -1,
                        poll(fds, (nfds_t)n, po__timeout_ms(timeout)));
