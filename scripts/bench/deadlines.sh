@@ -54,7 +54,7 @@ echo "   load after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)"
 # every run summed.
 awk -F '\t' '
 /^lateness/ {
-    k = $2 "/" ($3 == "-" ? "" : $3) "\t" ($4 ? "traffic" : "idle") "\t" $5
+    k = $2 ($3 == "-" ? "" : "/" $3) "\t" ($4 ? "traffic" : "idle") "\t" $5
     if (!(k in cnt)) order[++nk] = k
     i = ++cnt[k]; p50[k, i] = $7; p99[k, i] = $8
     if (!(k in mx) || $9 > mx[k]) mx[k] = $9
