@@ -444,11 +444,13 @@ PO_API int po_set_socket(po_channel *ch, po_socket s);
  * triggers are reported again only if the probe answers them again.
  * Returns the number of triggered channels (>= 0) and stores in *total (if not
  * NULL) the OR of their acts, or PO_TIMEOUT when none was triggered.  Any
- * negative timeout_ms means no limit, 0 not to block.  The wait is never
- * shorter than timeout_ms (counted from the call) nor than a deadline it
- * stops for: a round that ends untriggered, other than by EINTR, means that
- * time has come; po_wait_until() says how finely.  An interrupted kernel
- * wait (EINTR) ends the round early as if it timed out.
+ * negative timeout_ms means no limit, 0 not to block.  A kernel wait cut
+ * short for a channel's deadline that has not quite come waits again for
+ * the rest, so the deadline never fires early; timeout_ms itself is the
+ * kernel's timeout, rounded up to whole milliseconds where the kernel takes
+ * no finer: for a time that must have come when the round ends
+ * untriggered, use po_wait_until().  An interrupted kernel wait (EINTR)
+ * ends the round early as if it timed out.
  * Errors: PO_EINVAL, PO_EBUSY, PO_ESYS (the kernel wait failed; see
  * po_last_errno(); the poller is unchanged and can wait again).
  * Never calls the allocator (but see po_allocator for the wepoll

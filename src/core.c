@@ -579,11 +579,14 @@ PO__ALWAYS_INLINE int po__kernel_wait(po_poller *p, po__timeout timeout) {
 /* Phase B (and C) for a wait that ends at a time: the caller's `until`
  * (0: at once; PO_NEVER: no limit) or the nearest deadline, whichever
  * comes first, asked of the kernel to the nanosecond.  A wait the kernel
- * ends before that time (a coarse timer, events that were all stale) waits
- * again for the rest, so that an untriggered round always means the time
- * has come.  The deadlines that passed are added to the events.  Returns
- * the kernel wait's result. */
-static PO__NOINLINE int po__wait_timed(po_poller *p, po_time until) {
+ * ends before a deadline's time (a coarse timer, events that were all
+ * stale) waits again for the rest, so that an untriggered round means the
+ * time has come; before the caller's own `until` only when it is `exact`
+ * (po_wait_until()): po_wait()'s timeout is the kernel wait's, as it always
+ * was.  The deadlines that passed are added to the events.  Returns the
+ * kernel wait's result. */
+static PO__NOINLINE int po__wait_timed(po_poller *p, po_time until,
+                                       bool exact) {
     for (;;) {
         po_time at = po__timers_next(&p->timers);
         if (until < at)
@@ -597,7 +600,7 @@ static PO__NOINLINE int po__wait_timed(po_poller *p, po_time until) {
         }
         int e = po__kernel_wait(p, left);
         po_time now = po__fire_deadlines(p);
-        if (e != 0 || p->round.ntrig || now >= until)
+        if (e != 0 || p->round.ntrig || now >= until || (at == until && !exact))
             return e;
     }
 }
@@ -665,7 +668,7 @@ PO__ALWAYS_INLINE int po__wait(po_poller *p, int timeout_ms, po_time deadline,
         po_time until = ms < 0    ? deadline
                         : ms == 0 ? 0
                                   : po_now() + (po_time)ms * PO_MSEC;
-        e = po__wait_timed(p, until);
+        e = po__wait_timed(p, until, ms < 0);
     }
     int rc = (int)r->ntrig;
     if (e != 0 && e != EINTR) {
