@@ -13,6 +13,9 @@
  *
  * usage: deadlines [-d D1,D2,...] [--backend epoll|poll]
  * Prints TSV lines: deadlines, polleros, backend, d, metric, value.
+ *
+ * And how late deadlines fire (lateness.h), with --lateness: polleros's
+ * driver is here, each peer's a program of its own (lateness_<lib>).
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -20,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lateness.h"
 #include "measure.h"
 #include "polleros.h"
 
@@ -29,6 +33,63 @@ static po_triggers idle_probe(po_channel *ch, void *ctx) {
     return 0;
 }
 static const po_channel_ops idle_ops = {idle_probe, NULL};
+
+/* ------------------------------------------------------------------------ */
+/* polleros: a socketless channel per pending deadline, armed with
+ * po_set_deadline() at the nanosecond; the loop waits with
+ * po_wait_until(PO_NEVER), so only the deadlines end its waits. */
+
+typedef struct lt_pchan {
+    uint64_t deadline;
+    int fd; /* a traffic socket, or -1 for a deadline's channel */
+} lt_pchan;
+
+static po_triggers lt_probe(po_channel *ch, void *ctx) {
+    (void)ch;
+    return ((lt_pchan *)ctx)->fd >= 0 ? PO_RECV : 0;
+}
+static const po_channel_ops lt_ops = {lt_probe, NULL};
+
+static int lt_polleros(lt_run *r, const char *backend) {
+    po_options o;
+    memset(&o, 0, sizeof o);
+    o.backend = strcmp(backend, "poll") == 0    ? PO_BACKEND_POLL
+                : strcmp(backend, "uring") == 0 ? PO_BACKEND_URING
+                                                : PO_BACKEND_EPOLL;
+    int err;
+    po_poller *p = po_create(&o, &err);
+    if (p == NULL) {
+        printf("# polleros/%s: %s\n", backend, po_strerror(err));
+        return 1;
+    }
+    size_t n = r->pending + LT_SOCKS;
+    lt_pchan *c = calloc(n, sizeof *c);
+    for (size_t i = 0; i < n; i++) {
+        c[i].fd = i < r->pending ? -1 : r->fd[i - r->pending];
+        if (i >= r->pending && c[i].fd < 0)
+            continue; /* no traffic */
+        po_channel *ch;
+        po_attach(p, i, c[i].fd >= 0 ? c[i].fd : PO_NO_SOCKET, &lt_ops, &c[i],
+                  &ch);
+        if (i < r->pending)
+            po_set_deadline(ch, c[i].deadline = lt_next(r));
+    }
+    while (r->fired < r->total && po_wait_until(p, PO_NEVER, NULL) >= 0) {
+        po_iter it = PO_ITER_INIT;
+        po_channel *ch;
+        while ((ch = po_next_triggered(p, &it)) != NULL) {
+            lt_pchan *pc = po_channel_ctx(ch);
+            if (pc->fd >= 0)
+                lt_drain(pc->fd);
+            else if ((po_channel_act(ch) & PO_TIMEOUT) &&
+                     lt_fired(r, pc->deadline))
+                po_set_deadline(ch, pc->deadline = lt_next(r));
+        }
+    }
+    free(c);
+    po_destroy(p);
+    return 0;
+}
 
 static uint64_t rnd(uint64_t *s) {
     *s ^= *s << 13;
@@ -114,6 +175,8 @@ static int run(po_backend_kind kind, const char *be, size_t d) {
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--lateness") == 0)
+        return lt_main("polleros", lt_polleros, argc - 2, argv + 2);
     const char *list = "0,1000,10000,100000,1000000";
     const char *be = "epoll";
     for (int i = 1; i < argc; i++) {

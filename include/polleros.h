@@ -513,7 +513,12 @@ PO_API int po_set_socket(po_channel *ch, po_socket s);
  * triggers are reported again only if the probe answers them again.
  * Returns the number of triggered channels (>= 0) and stores in *total (if not
  * NULL) the OR of their acts, or PO_TIMEOUT when none was triggered.  Any
- * negative timeout_ms means no limit.  An interrupted kernel wait (EINTR)
+ * negative timeout_ms means no limit, 0 not to block.  A kernel wait cut
+ * short for a channel's deadline that has not quite come waits again for
+ * the rest, so the deadline never fires early; timeout_ms itself is the
+ * kernel's timeout, rounded up to whole milliseconds where the kernel takes
+ * no finer: for a time that must have come when the round ends
+ * untriggered, use po_wait_until().  An interrupted kernel wait (EINTR)
  * ends the round early as if it timed out.
  * Errors: PO_EINVAL, PO_EBUSY, PO_ESYS (the kernel wait failed; see
  * po_last_errno(); the poller is unchanged and can wait again).
@@ -686,6 +691,28 @@ PO_API int po_set_deadline(po_channel *ch, po_time at);
 /* The channel's deadline, or PO_NEVER.  O(1) when it has none, else one
  * lookup. */
 PO_API po_time po_channel_deadline(const po_channel *ch);
+
+/*
+ * po_wait() until the absolute time `deadline` on po_now()'s clock instead
+ * of for a number of milliseconds: PO_NEVER waits without limit, a deadline
+ * already past (0 included) does not block.  The round is po_wait()'s in
+ * every other respect (phases, triggers, *total, the channels' deadlines,
+ * which end the kernel wait as well).  The kernel is asked for the time
+ * left to the nanosecond where its call takes one (epoll_pwait2 from Linux
+ * 5.11, ppoll on Linux, kevent, io_uring's timeout) and to the millisecond,
+ * rounded up, where it does not (epoll_wait on older kernels, poll
+ * elsewhere, Windows); a kernel wait that ends before the deadline waits
+ * again for the rest.  So a return with no channel triggered (PO_TIMEOUT
+ * in *total) means po_now() >= deadline, unless the kernel wait was
+ * interrupted (EINTR), which ends the round at once as in po_wait().
+ * Lateness is the system's: its timer slack (Linux: 50 us by default for
+ * a thread that is not real-time; prctl(PR_SET_TIMERSLACK), which polleros
+ * never changes) and its scheduler (docs/guide/deadlines.md).
+ * Errors: po_wait()'s: PO_EINVAL (p NULL), PO_EBUSY (inside a probe or a
+ * deinit), PO_ESYS.  Costs po_wait()'s, plus one po_now() per kernel wait
+ * when the deadline is neither past nor PO_NEVER.
+ */
+PO_API int po_wait_until(po_poller *p, po_time deadline, po_triggers *total);
 
 /* ------------------------------------------------------------------------ */
 /* Notifier: waking the poller from another thread                           */

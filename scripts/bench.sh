@@ -29,7 +29,8 @@
 #   harvest  the events buffer: chained pipes at N = 9,984 with each
 #            max_events from 16 to 4,096, wall time and instructions
 #   deadlines  set, move and fire cost of channel deadlines, and the idle
-#            wait, at 0 to 1,000,000 deadlines
+#            wait, at 0 to 1,000,000 deadlines; how late 10,000 deadlines
+#            fire on polleros, libuv, libevent and libev
 #   echo     the echo demo's client against the polleros, libuv and libevent
 #            echo servers
 #   churnnet connection churn and interest churn over loopback TCP, every

@@ -15,6 +15,7 @@
 #ifndef POLLEROS_BACKEND_H
 #define POLLEROS_BACKEND_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,12 @@
 
 /* Interest, as the kernel is told it. */
 enum { PO__IN = 1u, PO__OUT = 2u };
+
+/* A wait's timeout: nanoseconds from now; 0 does not block, a negative one
+ * (PO__FOREVER) has no limit.  Signed, so that the two a wait without a
+ * time takes are epoll_wait's own 0 and -1, passed on as they are. */
+typedef int64_t po__timeout;
+#define PO__FOREVER ((po__timeout)-1)
 
 typedef struct po__backend_ops {
     const char *name;
@@ -55,12 +62,14 @@ typedef struct po__backend_ops {
     int (*mod)(void *state, po_socket s, unsigned interest, po_seqn token,
                uint32_t *bref);
     int (*del)(void *state, po_socket s, po_seqn token, uint32_t *bref);
-    /* Waits up to timeout_ms (-1: no limit).  Returns how many events it
+    /* Waits up to `timeout` (above), as finely as the kernel's call allows and
+     * never shorter than the kernel can tell: a timeout the call cannot express
+     * exactly is rounded up (po__timeout_ms()).  Returns how many events it
      * left at the start of its buffer (events(), below) for the core to
      * harvest, or a negated errno (-EINTR included).  A backend that must
      * translate its events hands each to the round itself through a
      * po__harvest (harvest.h) and returns 0. */
-    int (*wait)(void *state, po__round *r, int timeout_ms);
+    int (*wait)(void *state, po__round *r, po__timeout timeout);
     /* The buffer wait() leaves its events in, which lives as long as the
      * state; NULL (or no such function) for a backend that leaves none. */
     const po__event *(*events)(void *state);
@@ -74,6 +83,16 @@ typedef struct po__backend_ops {
      * never called there. */
     int (*after_fork)(void *state);
 } po__backend_ops;
+
+/* A wait's timeout for the kernel calls that take whole milliseconds:
+ * rounded up, so that the wait never ends before it (and at most INT_MAX
+ * ms, after which the core waits again); -1 for no limit. */
+static inline int po__timeout_ms(po__timeout timeout) {
+    if (timeout < 0)
+        return -1;
+    po__timeout ms = timeout / 1000000 + (timeout % 1000000 != 0);
+    return ms < INT_MAX ? (int)ms : INT_MAX;
+}
 
 #ifdef POLLEROS_HAVE_EPOLL
 extern const po__backend_ops po__backend_epoll;

@@ -16,6 +16,7 @@
 typedef struct po__epoll {
     po__epfd epfd;
     int cap;
+    bool coarse; /* no epoll_pwait2 (os.h) */
     const po_allocator *a;
     po__event events[]; /* the harvest buffer, which the kernel fills */
 } po__epoll;
@@ -34,6 +35,7 @@ static int po__epoll_init(void **state, const po_allocator *a,
         return PO_ESYS;
     }
     ep->cap = (int)max_events;
+    ep->coarse = false;
     ep->a = a;
     *state = ep;
     return PO_OK;
@@ -76,13 +78,18 @@ static int po__epoll_del(void *state, po_socket s, po_seqn token,
 /* A peer's FIN shows as EPOLLIN (EOF to read) for a channel that reads and
  * not at all for one that does not; EPOLLHUP is a connection that can
  * neither send nor receive (on Windows, a reset); EPOLLERR a socket error.
- * The core harvests the events in its own frame. */
-static int po__epoll_wait(void *state, po__round *r, int timeout_ms) {
+ * The core harvests the events in its own frame.  A wait that does not
+ * block, or blocks without limit, takes epoll_wait's short path; only a
+ * timed one pays for the timespec. */
+static int po__epoll_wait(void *state, po__round *r, po__timeout timeout) {
     po__epoll *ep = state;
     (void)r;
-    return PO__FAULT(
-        PO__FAULT_WAIT, -errno,
-        po__epoll_ready(ep->epfd, ep->events, ep->cap, timeout_ms));
+    return PO__FAULT(PO__FAULT_WAIT, -errno,
+                     PO__UNLIKELY(timeout > 0)
+                         ? po__epoll_timed(ep->epfd, ep->events, ep->cap,
+                                           timeout, &ep->coarse)
+                         : po__epoll_ready(ep->epfd, ep->events, ep->cap,
+                                           (int)timeout)); /* 0 or -1 */
 }
 
 static const po__event *po__epoll_events(void *state) {

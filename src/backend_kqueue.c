@@ -293,16 +293,12 @@ static unsigned po__kq_translate(const struct kevent *ev) {
     }
 }
 
-static int po__kq_wait(void *state, po__round *r, int timeout_ms) {
+static int po__kq_wait(void *state, po__round *r, po__timeout timeout) {
     po__kqueue *kq = state;
-    struct timespec ts, *tp = NULL; /* NULL: no limit */
-    if (timeout_ms >= 0) {
-        ts.tv_sec = timeout_ms / 1000;
-        ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
-        tp = &ts;
-    }
-    int n = PO__FAULT(PO__FAULT_WAIT, -1,
-                      kevent(kq->kq, NULL, 0, kq->events, kq->cap, tp));
+    struct timespec ts = po__timespec(timeout);
+    int n = PO__FAULT(
+        PO__FAULT_WAIT, -1,
+        kevent(kq->kq, NULL, 0, kq->events, kq->cap, timeout < 0 ? NULL : &ts));
     if (n < 0)
         return -errno;
     po__harvest h;

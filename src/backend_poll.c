@@ -124,9 +124,9 @@ static int po__poll_del(void *state, po_socket s, po_seqn token,
     return 0;
 }
 
-static int po__poll_wait(void *state, po__round *r, int timeout_ms) {
+static int po__poll_wait(void *state, po__round *r, po__timeout timeout) {
     po__pollset *ps = state;
-    int n = po__poll(ps->fds, ps->n, timeout_ms);
+    int n = po__poll(ps->fds, ps->n, timeout);
     if (n < 0)
         return n;
     /* Harvest at most max_events, starting where the last harvest stopped,

@@ -91,7 +91,7 @@ typedef struct po__uring {
     /* The wait in progress, for its out-of-line ends: the hot path then
      * keeps nothing in registers across the enter. */
     po__round *round;
-    int timeout_ms;
+    po__timeout timeout;
     const po_allocator *a;
     po__event events[]; /* the EPOLL_WAIT's buffer */
 } po__uring;
@@ -501,10 +501,10 @@ static void po__uring_refusals(po__uring *u, po__round *rd, unsigned head,
 
 /* The wait's enter with a timeout (out of line: its arguments would
  * otherwise take stack and registers from every wait). */
-static int po__uring_enter_ms(po__ring *r, int timeout_ms) {
+static int po__uring_enter_timed(po__ring *r, po__timeout timeout) {
     struct __kernel_timespec ts;
-    ts.tv_sec = timeout_ms / 1000;
-    ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
+    ts.tv_sec = timeout / 1000000000;
+    ts.tv_nsec = timeout % 1000000000;
     struct io_uring_getevents_arg arg;
     memset(&arg, 0, sizeof arg);
     arg.ts = (uint64_t)(uintptr_t)&ts;
@@ -513,23 +513,22 @@ static int po__uring_enter_ms(po__ring *r, int timeout_ms) {
 }
 
 /* The wait's enter: the changes, the wait, and the wait for a completion
- * unless timeout_ms is 0.  Returns what the enter returned. */
-static inline int po__uring_enter_wait(po__ring *r, int timeout_ms) {
-    if (timeout_ms > 0)
-        return po__uring_enter_ms(r, timeout_ms);
-    return po__uring_submit(r, timeout_ms != 0, IORING_ENTER_GETEVENTS, NULL,
-                            0);
+ * unless timeout is 0.  Returns what the enter returned. */
+static inline int po__uring_enter_wait(po__ring *r, po__timeout timeout) {
+    if (timeout > 0)
+        return po__uring_enter_timed(r, timeout);
+    return po__uring_submit(r, timeout != 0, IORING_ENTER_GETEVENTS, NULL, 0);
 }
 
 /* A failed enter: 0 when it timed out, EINTR when a signal came (both end
  * the round as a timeout does), else an errno.  EEXIST: another thread's
  * wait, which then makes a ring of its own and enters again. */
-static int po__uring_failed(po__uring *u, int n, int timeout_ms) {
+static int po__uring_failed(po__uring *u, int n, po__timeout timeout) {
     if (n == -EEXIST) {
         int e = po__uring_renew(u, u->ring.entries);
         if (e != 0)
             return e == PO__URING_NOMEM ? ENOMEM : e;
-        n = po__uring_enter_wait(&u->ring, timeout_ms);
+        n = po__uring_enter_wait(&u->ring, timeout);
         if (n >= 0)
             return 0;
     }
@@ -561,7 +560,7 @@ static PO__NOINLINE int po__uring_wait_rare(po__uring *u, po__round *rd,
 static PO__NOINLINE int po__uring_wait_failed(po__uring *u, int n) {
     po__round *rd = u->round;
     u->waiting = true;
-    int e = po__uring_failed(u, n, u->timeout_ms);
+    int e = po__uring_failed(u, n, u->timeout);
     if (e != 0 && e != EINTR)
         return -e;
     unsigned head = u->ring.cq_seen;
@@ -572,7 +571,7 @@ static PO__NOINLINE int po__uring_wait_failed(po__uring *u, int n) {
 /* The core harvests the wait's events, unless the enter failed or the
  * kernel refused changes: then they are handed over here, the refusals
  * after them. */
-static int po__uring_wait(void *state, po__round *rd, int timeout_ms) {
+static int po__uring_wait(void *state, po__round *rd, po__timeout timeout) {
     po__uring *u = state;
     po__ring *r = &u->ring;
     /* The ring has room for it: changes fill at most half.  A wait left
@@ -583,9 +582,8 @@ static int po__uring_wait(void *state, po__round *rd, int timeout_ms) {
     else
         u->waiting = false;
     u->round = rd;
-    u->timeout_ms = timeout_ms;
-    int n =
-        PO__FAULT(PO__FAULT_WAIT, -errno, po__uring_enter_wait(r, timeout_ms));
+    u->timeout = timeout;
+    int n = PO__FAULT(PO__FAULT_WAIT, -errno, po__uring_enter_wait(r, timeout));
     if (PO__UNLIKELY(n < 0))
         return po__uring_wait_failed(u, n);
     unsigned head = r->cq_seen;

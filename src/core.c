@@ -12,7 +12,6 @@
  * changed); in PO_RECONCILE_FULL mode every live channel is.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -602,54 +601,52 @@ static inline void po__probe(po_poller *p, po_channel *ch, uint8_t state) {
         po__probe_act(p, ch);
 }
 
-/* Milliseconds from now to `at`, rounded up so that the wait ends at or
- * after it; 0 when it has passed. */
-static int po__ms_until(po_time at) {
-    po_time now = po_now();
-    if (at <= now)
-        return 0;
-    po_time ms = (at - now + PO_MSEC - 1) / PO_MSEC;
-    return ms < (po_time)INT_MAX ? (int)ms : INT_MAX;
-}
-
-static void po__fire_deadlines(po_poller *p) {
+/* Fires the deadlines that have passed; returns the time it took as now. */
+static po_time po__fire_deadlines(po_poller *p) {
     po_time now = po_now();
     po_channel *ch;
     while ((ch = po__timers_pop_due(&p->timers, now)) != NULL)
         po__round_trigger(&p->round, ch, PO_TIMEOUT);
+    return now;
 }
 
-/* Phase B's kernel wait, and phase C for the events the backend left in
- * its buffer: harvested here, in the wait's own frame.  Returns 0 or an
- * errno (EINTR included). */
-PO__ALWAYS_INLINE int po__kernel_wait(po_poller *p, int ms) {
+/* Phase B's kernel wait, for up to `timeout` ns (backend.h), and phase C
+ * for the events the backend left in its buffer: harvested here, in the
+ * wait's own frame.  Returns 0 or an errno (EINTR included). */
+PO__ALWAYS_INLINE int po__kernel_wait(po_poller *p, po__timeout timeout) {
     p->stats.waits++;
-    int n = p->be->wait(p->bstate, &p->round, ms);
+    int n = p->be->wait(p->bstate, &p->round, timeout);
     if (n <= 0)
         return -n;
     po__harvest_events(&p->round, p->events, (size_t)n);
     return 0;
 }
 
-/* Phase B (and C) while deadlines are set: the wait lasts no longer than
- * the nearest, and the deadlines that passed are added to the events.  A
- * wait cut short by a deadline that has not quite come (a coarse system
- * timer) waits again for the rest, so that an untriggered round still means
- * the caller's timeout.  Returns the kernel wait's result. */
-static PO__NOINLINE int po__wait_deadlines(po_poller *p, int timeout_ms) {
+/* Phase B (and C) for a wait that ends at a time: the caller's `until`
+ * (0: at once; PO_NEVER: no limit) or the nearest deadline, whichever
+ * comes first, asked of the kernel to the nanosecond.  A wait the kernel
+ * ends before a deadline's time (a coarse timer, events that were all
+ * stale) waits again for the rest, so that an untriggered round means the
+ * time has come; before the caller's own `until` only when it is `exact`
+ * (po_wait_until()): po_wait()'s timeout is the kernel wait's, as it always
+ * was.  The deadlines that passed are added to the events.  Returns the
+ * kernel wait's result. */
+static PO__NOINLINE int po__wait_timed(po_poller *p, po_time until,
+                                       bool exact) {
     for (;;) {
-        int ms = timeout_ms;
-        bool for_deadline = false;
-        if (ms != 0) {
-            int until = po__ms_until(po__timers_next(&p->timers));
-            if (ms < 0 || until < ms) {
-                ms = until;
-                for_deadline = true;
-            }
+        po_time at = po__timers_next(&p->timers);
+        if (until < at)
+            at = until;
+        po__timeout left = at == PO_NEVER ? PO__FOREVER : 0;
+        if (at != 0 && at != PO_NEVER) {
+            po_time now = po_now();
+            if (at > now)
+                left = at - now < (po_time)INT64_MAX ? (po__timeout)(at - now)
+                                                     : INT64_MAX;
         }
-        int e = po__kernel_wait(p, ms);
-        po__fire_deadlines(p);
-        if (!for_deadline || p->round.ntrig || e != 0)
+        int e = po__kernel_wait(p, left);
+        po_time now = po__fire_deadlines(p);
+        if (e != 0 || p->round.ntrig || now >= until || (at == until && !exact))
             return e;
     }
 }
@@ -665,7 +662,14 @@ static inline uint8_t po__unlist(po_poller *p, po_channel *ch) {
     return state;
 }
 
-int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
+/* po_wait() and po_wait_until(): a wait that ends at `deadline` (PO_NEVER:
+ * none), or timeout_ms after phase A when that is not negative (0: at
+ * once).  po_wait() passes PO_NEVER, po_wait_until() -1, so that once
+ * inlined the common waits (at once, or without limit, and no deadline
+ * set) reach the kernel in as few instructions as before either
+ * existed. */
+PO__ALWAYS_INLINE int po__wait(po_poller *p, int timeout_ms, po_time deadline,
+                               po_triggers *total) {
     if (p == NULL)
         return PO_EINVAL;
     if (p->in_callback)
@@ -703,10 +707,14 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
      * Phase C runs inside: each event is delivered by token, by the
      * backend or from its buffer (po__kernel_wait()). */
     int ms = r->ntrig ? 0 : timeout_ms, e;
-    if (p->timers.by_ch.count == 0) {
-        e = po__kernel_wait(p, ms);
+    if (p->timers.by_ch.count == 0 &&
+        (ms == 0 || (ms < 0 && deadline == PO_NEVER))) {
+        e = po__kernel_wait(p, ms); /* 0, or -1: no limit */
     } else {
-        e = po__wait_deadlines(p, ms);
+        po_time until = ms < 0    ? deadline
+                        : ms == 0 ? 0
+                                  : po_now() + (po_time)ms * PO_MSEC;
+        e = po__wait_timed(p, until, ms < 0);
     }
     int rc = (int)r->ntrig;
     if (e != 0 && e != EINTR) {
@@ -716,4 +724,12 @@ int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
     if (total)
         *total = r->ntrig ? r->total : PO_TIMEOUT;
     return rc;
+}
+
+int po_wait(po_poller *p, int timeout_ms, po_triggers *total) {
+    return po__wait(p, timeout_ms, PO_NEVER, total);
+}
+
+int po_wait_until(po_poller *p, po_time deadline, po_triggers *total) {
+    return po__wait(p, -1, deadline, total);
 }

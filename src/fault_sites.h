@@ -21,6 +21,9 @@ PO__FAULT_SITE(ctl_del, PO__FAULT_CTL_DEL, "del makes no kernel call")
 PO__FAULT_SITE(submit, PO__FAULT_SUBMIT, "no queue to hand over early")
 /* epoll_wait, poll, WSAPoll, kevent; uring's io_uring_enter. */
 PO__FAULT_SITE(wait, PO__FAULT_WAIT, "no wait call")
+/* epoll_pwait2, the epoll backend's wait with a timeout finer than a
+ * millisecond (Linux 5.11); its ENOSYS turns the poller to epoll_wait. */
+PO__FAULT_SITE(wait_timed, PO__FAULT_WAIT_TIMED, "no finer timed wait")
 /* Close the kernel object (epoll_close on Windows); WSACleanup for poll on
  * Windows. */
 PO__FAULT_SITE(close, PO__FAULT_CLOSE, "no kernel object to close")

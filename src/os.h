@@ -10,6 +10,8 @@
 #define POLLEROS_OS_H
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "backend.h"
@@ -28,6 +30,7 @@ typedef WSAPOLLFD po__pollfd;
 #define PO__EPOLL_KIND PO_BACKEND_WEPOLL
 #else
 #include <poll.h>
+#include <time.h>
 #ifdef __linux__
 #include <sys/epoll.h>
 #include <sys/syscall.h>
@@ -38,6 +41,16 @@ typedef struct pollfd po__pollfd;
 #define PO__EPOLL_BACKEND po__backend_epoll
 #define PO__EPOLL_NAME "epoll"
 #define PO__EPOLL_KIND PO_BACKEND_EPOLL
+
+/* A wait's timeout (backend.h; not negative) as the timespec of the POSIX
+ * calls that take one, to the nanosecond. */
+static inline struct timespec po__timespec(po__timeout timeout) {
+    struct timespec ts;
+    int64_t s = timeout / 1000000000;
+    ts.tv_sec = s < INT_MAX ? (time_t)s : INT_MAX;
+    ts.tv_nsec = (long)(timeout % 1000000000);
+    return ts;
+}
 #endif
 
 #if defined(_WIN32) || defined(__linux__)
@@ -95,6 +108,16 @@ static inline int po__epoll_ready(po__epfd ep, po__event *events, int cap,
     return n >= 0 ? n : -errno;
 #endif
 }
+
+/* A wait of `timeout` (backend.h; positive: 0 and -1 po__epoll_ready()
+ * takes as they are) into the core's events: their number, or -errno.  On
+ * Linux, epoll_pwait2 (5.11) with the timeout to the nanosecond; a kernel
+ * without it (ENOSYS, or EPERM from a seccomp filter that does not know the
+ * call) is remembered in *coarse, set only by that, and then this wait and
+ * every later one take epoll_wait with the timeout rounded up to whole
+ * milliseconds, which is all wepoll's GetQueuedCompletionStatusEx takes. */
+int po__epoll_timed(po__epfd ep, po__event *events, int cap,
+                    po__timeout timeout, bool *coarse);
 #endif
 
 /* Before and after a poll backend's life: 0 or an errno. */
@@ -103,9 +126,11 @@ void po__poll_stop(void);
 /* Whether `s` can be watched by poll: 0 or an errno (EPERM for a file that
  * cannot; ENOTSOCK for a handle that is no socket on Windows; EBADF). */
 int po__poll_check(po_socket s);
-/* poll() over n entries: the number of ready entries, or -errno.  Windows:
- * an empty vector sleeps, and a closed socket is reported POLLNVAL. */
-int po__poll(po__pollfd *fds, size_t n, int timeout_ms);
+/* poll() over n entries for up to `timeout` (backend.h): the number of
+ * ready entries, or -errno.  ppoll with a timespec on Linux; elsewhere
+ * poll with the timeout rounded up to whole milliseconds.  Windows: an
+ * empty vector sleeps, and a closed socket is reported POLLNVAL. */
+int po__poll(po__pollfd *fds, size_t n, po__timeout timeout);
 /* The PO_EV_* bits of a POLLHUP: a peer's FIN is EOF to read (PO__EV_IN) on
  * Windows unless POLLERR comes with it, a hang-up everywhere else. */
 unsigned po__poll_hup(short revents);

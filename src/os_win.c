@@ -44,6 +44,12 @@ void po__epoll_close(po__epfd port) {
     WSACleanup();
 }
 
+int po__epoll_timed(po__epfd ep, po__event *events, int cap,
+                    po__timeout timeout, bool *coarse) {
+    (void)coarse;
+    return po__epoll_ready(ep, events, cap, po__timeout_ms(timeout));
+}
+
 int po__poll_start(void) {
     WSADATA wsa;
     /* A fault is reported as WSAStartup reports its errors: returned. */
@@ -69,7 +75,8 @@ int po__poll_check(po_socket s) {
     return PO__FAULT(PO__FAULT_CTL_ADD, errno, po__socket_check(s));
 }
 
-int po__poll(po__pollfd *fds, size_t n, int timeout_ms) {
+int po__poll(po__pollfd *fds, size_t n, po__timeout timeout) {
+    int timeout_ms = po__timeout_ms(timeout);
     if (n == 0) {
         Sleep(timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
         return 0;

@@ -57,6 +57,11 @@ PO_CASE(deadline_with_events)
 PO_CASE(deadline_errors)
 PO_CASE(deadline_alloc_failure)
 PO_CASE(deadline_many_model)
+/* t_wait_until.c */
+PO_CASE(wait_until_never_early)
+PO_CASE(wait_until_channel_deadlines)
+PO_CASE(wait_until_never_and_past)
+PO_CASE(wait_until_errors)
 /* t_contract.c */
 PO_CASE(destroy_from_callback_refused)
 PO_CASE(destroy_deinit_sees_remaining)

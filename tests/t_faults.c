@@ -21,6 +21,11 @@
  *   wait     EINTR: po_wait() returns 0 with PO_TIMEOUT (a round that timed
  *            out early, no retry); another errno: PO_ESYS and
  *            po_last_errno(); the next po_wait() reports the pending data.
+ *   wait_timed  (epoll_pwait2, a wait with a time) ENOSYS, EPERM: the
+ *            kernel has no such call (or a filter refuses it): that wait
+ *            and every later one of the poller take epoll_wait, rounded up,
+ *            and never end before their deadline; EINTR and another errno:
+ *            as for wait.
  *   close    at po_destroy(): ignored; the descriptor is closed anyway, each
  *            deinit runs once, nothing leaks.  At po_after_fork() (the
  *            child's copy of the inherited object): ignored too.
@@ -512,6 +517,49 @@ static void after_fork_close(t_fx *f, unsigned long nth, int err) {
     (void)nth;
     (void)err;
     CHECK_EQ(po_after_fork(f->p), PO_OK);
+}
+
+static const char *site_wait_timed(int err) {
+    t_fx f;
+    fx_open(&f, PO_RECV);
+    CHECK_EQ(po_wait(f.p, 0, NULL), 0); /* registered */
+    po__fault_arm(PO__FAULT_WAIT_TIMED, 1, err);
+    po_triggers total = 0;
+    po_time at = po_now() + PO_MSEC * 3 / 2;
+    int rc = po_wait_until(f.p, at, &total);
+    const char *outcome = NULL;
+    if (po__fault_calls(PO__FAULT_WAIT_TIMED) == 0) {
+        CHECK_EQ(rc, 0);
+        CHECK(po_now() >= at);
+    } else if (err == ENOSYS || err == EPERM) {
+        CHECK_EQ(rc, 0);
+        CHECK_EQ(total, PO_TIMEOUT);
+        CHECK(po_now() >= at);
+        /* Remembered: no other epoll_pwait2, and no wait ends early. */
+        po__fault_arm(PO__FAULT_WAIT_TIMED, 0, 0);
+        for (int i = 0; i < 20; i++) {
+            at = po_now() + (po_time)i * PO_MSEC / 10;
+            CHECK_EQ(po_wait_until(f.p, at, &total), 0);
+            CHECK(po_now() >= at);
+        }
+        CHECK_EQ(po__fault_calls(PO__FAULT_WAIT_TIMED), 0);
+        outcome = "epoll_wait from then on, ms rounded up; never early";
+    } else if (err == EINTR) {
+        CHECK_EQ(rc, 0);
+        CHECK_EQ(total, PO_TIMEOUT);
+        outcome = "po_wait_until 0 + PO_TIMEOUT (not retried)";
+    } else {
+        CHECK_EQ(rc, PO_ESYS);
+        CHECK_EQ(po_last_errno(f.p), err);
+        outcome = "po_wait_until PO_ESYS, po_last_errno set";
+    }
+    /* Data is reported by a timed wait as before. */
+    fx_send(&f, 1);
+    CHECK_EQ(po_wait_until(f.p, po_now() + 1000 * PO_MSEC, &total), 1);
+    CHECK_EQ(total, PO_RECV);
+    fx_served(&f, 1, PO_RECV);
+    fx_close(&f);
+    return outcome;
 }
 
 static const char *site_close(int err) {
