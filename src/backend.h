@@ -82,6 +82,12 @@ typedef struct po__backend_ops {
      * (errno set), with nothing changed on failure.  Windows does not fork:
      * never called there. */
     int (*after_fork)(void *state);
+    /* A backend whose kernel call for a timed wait differs from the one
+     * for a wait that does not block or has no limit (epoll: epoll_pwait2
+     * and epoll_wait) may take timed waits here, as wait() would; its
+     * wait() is then given only 0 and PO__FOREVER, and spares the common
+     * waits a test.  NULL: wait() takes every timeout. */
+    int (*wait_timed)(void *state, po__round *r, po__timeout timeout);
 } po__backend_ops;
 
 /* A wait's timeout for the kernel calls that take whole milliseconds:

@@ -79,17 +79,23 @@ static int po__epoll_del(void *state, po_socket s, po_seqn token,
  * not at all for one that does not; EPOLLHUP is a connection that can
  * neither send nor receive (on Windows, a reset); EPOLLERR a socket error.
  * The core harvests the events in its own frame.  A wait that does not
- * block, or blocks without limit, takes epoll_wait's short path; only a
- * timed one pays for the timespec. */
+ * block, or blocks without limit, takes epoll_wait's short path, without a
+ * test; a timed one (wait_timed) pays for the timespec. */
 static int po__epoll_wait(void *state, po__round *r, po__timeout timeout) {
     po__epoll *ep = state;
     (void)r;
     return PO__FAULT(PO__FAULT_WAIT, -errno,
-                     PO__UNLIKELY(timeout > 0)
-                         ? po__epoll_timed(ep->epfd, ep->events, ep->cap,
-                                           timeout, &ep->coarse)
-                         : po__epoll_ready(ep->epfd, ep->events, ep->cap,
-                                           (int)timeout)); /* 0 or -1 */
+                     po__epoll_ready(ep->epfd, ep->events, ep->cap,
+                                     (int)timeout)); /* 0 or -1 */
+}
+
+static int po__epoll_wait_timed(void *state, po__round *r,
+                                po__timeout timeout) {
+    po__epoll *ep = state;
+    (void)r;
+    return PO__FAULT(
+        PO__FAULT_WAIT, -errno,
+        po__epoll_timed(ep->epfd, ep->events, ep->cap, timeout, &ep->coarse));
 }
 
 static const po__event *po__epoll_events(void *state) {
@@ -112,8 +118,9 @@ static int po__epoll_after_fork(void *state) {
 
 /* One table, under the name of the API this system has. */
 const po__backend_ops PO__EPOLL_BACKEND = {
-    PO__EPOLL_NAME, PO__EPOLL_KIND,   true,
-    po__epoll_init, po__epoll_deinit, NULL,
-    po__epoll_add,  po__epoll_mod,    po__epoll_del,
-    po__epoll_wait, po__epoll_events, po__epoll_after_fork,
+    PO__EPOLL_NAME,       PO__EPOLL_KIND,   true,
+    po__epoll_init,       po__epoll_deinit, NULL,
+    po__epoll_add,        po__epoll_mod,    po__epoll_del,
+    po__epoll_wait,       po__epoll_events, po__epoll_after_fork,
+    po__epoll_wait_timed,
 };

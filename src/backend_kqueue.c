@@ -378,5 +378,5 @@ static int po__kq_after_fork(void *state) {
 const po__backend_ops po__backend_kqueue = {
     "kqueue", PO_BACKEND_KQUEUE, false,      po__kq_init, po__kq_deinit,
     NULL,     po__kq_add,        po__kq_mod, po__kq_del,  po__kq_wait,
-    NULL,     po__kq_after_fork,
+    NULL,     po__kq_after_fork, NULL,
 };

@@ -165,7 +165,17 @@ static int po__poll_after_fork(void *state) {
 }
 
 const po__backend_ops po__backend_poll = {
-    "poll",          PO_BACKEND_POLL,  false,        po__poll_init,
-    po__poll_deinit, po__poll_reserve, po__poll_add, po__poll_mod,
-    po__poll_del,    po__poll_wait,    NULL,         po__poll_after_fork,
+    "poll",
+    PO_BACKEND_POLL,
+    false,
+    po__poll_init,
+    po__poll_deinit,
+    po__poll_reserve,
+    po__poll_add,
+    po__poll_mod,
+    po__poll_del,
+    po__poll_wait,
+    NULL,
+    po__poll_after_fork,
+    NULL,
 };

@@ -640,4 +640,5 @@ const po__backend_ops po__backend_uring = {
     po__uring_init, po__uring_deinit, po__uring_reserve,
     po__uring_add,  po__uring_mod,    po__uring_del,
     po__uring_wait, po__uring_events, po__uring_after_fork,
+    NULL,
 };

@@ -610,12 +610,15 @@ static po_time po__fire_deadlines(po_poller *p) {
     return now;
 }
 
-/* Phase B's kernel wait, for up to `timeout` ns (backend.h), and phase C
- * for the events the backend left in its buffer: harvested here, in the
- * wait's own frame.  Returns 0 or an errno (EINTR included). */
-PO__ALWAYS_INLINE int po__kernel_wait(po_poller *p, po__timeout timeout) {
+/* Phase B's kernel wait, for up to `timeout` ns (backend.h) through `wait`
+ * (the backend's wait, or its timed one), and phase C for the events the
+ * backend left in its buffer: harvested here, in the wait's own frame.
+ * Returns 0 or an errno (EINTR included). */
+PO__ALWAYS_INLINE int
+po__kernel_wait(po_poller *p, int (*wait)(void *, po__round *, po__timeout),
+                po__timeout timeout) {
     p->stats.waits++;
-    int n = p->be->wait(p->bstate, &p->round, timeout);
+    int n = wait(p->bstate, &p->round, timeout);
     if (n <= 0)
         return -n;
     po__harvest_events(&p->round, p->events, (size_t)n);
@@ -644,7 +647,9 @@ static PO__NOINLINE int po__wait_timed(po_poller *p, po_time until,
                 left = at - now < (po_time)INT64_MAX ? (po__timeout)(at - now)
                                                      : INT64_MAX;
         }
-        int e = po__kernel_wait(p, left);
+        int e = po__kernel_wait(
+            p, left > 0 && p->be->wait_timed ? p->be->wait_timed : p->be->wait,
+            left);
         po_time now = po__fire_deadlines(p);
         if (e != 0 || p->round.ntrig || now >= until || (at == until && !exact))
             return e;
@@ -709,7 +714,7 @@ PO__ALWAYS_INLINE int po__wait(po_poller *p, int timeout_ms, po_time deadline,
     int ms = r->ntrig ? 0 : timeout_ms, e;
     if (p->timers.by_ch.count == 0 &&
         (ms == 0 || (ms < 0 && deadline == PO_NEVER))) {
-        e = po__kernel_wait(p, ms); /* 0, or -1: no limit */
+        e = po__kernel_wait(p, p->be->wait, ms); /* 0, or -1: no limit */
     } else {
         po_time until = ms < 0    ? deadline
                         : ms == 0 ? 0
