@@ -160,7 +160,7 @@ static unsigned char *pool_take(loop *l) {
         size_t n = l->px->cf.buffer;
         return malloc(n < sizeof b ? sizeof b : n);
     }
-    memcpy(&l->pool, b, sizeof b);
+    memcpy(&l->pool, b, sizeof l->pool);
     l->pooled--;
     return b;
 }
@@ -170,7 +170,7 @@ static void pool_give(loop *l, unsigned char *b) {
         free(b);
         return;
     }
-    memcpy(b, &l->pool, sizeof b);
+    memcpy(b, &l->pool, sizeof l->pool);
     l->pool = b;
     l->pooled++;
 }
