@@ -359,8 +359,13 @@ static bool side_fill(side *d) {
     size_t cap = l->px->cf.buffer;
     if (d->in.len == cap)
         return false;
-    if (d->in.mem == NULL && (d->in.mem = pool_take(l)) == NULL)
-        return false; /* out of memory: it is read once a buffer frees */
+    if (d->in.mem == NULL && (d->in.mem = pool_take(l)) == NULL) {
+        /* Out of memory: the session ends rather than ask for PO_RECV it
+         * cannot serve, which would spin. */
+        d->rd_done = true;
+        side_broken(d);
+        return false;
+    }
     struct iovec v[2];
     int nv = ring_space(&d->in, cap, v);
     size_t room = v[0].iov_len + (nv > 1 ? v[1].iov_len : 0);
