@@ -26,6 +26,7 @@
  * otherwise.  POSIX only.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DARWIN_C_SOURCE /* mkdtemp(), which macOS hides from strict POSIX */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
