@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2034,SC2154 # port_<target>, pid_<target>: set and read through eval
 # Proxy: redis-benchmark (SET and GET; -P 1 and 16; 64-byte and 16 KiB
 # values; 50 and 1,000 clients) against redis-server directly, through
 # polleros-proxy with 1 and 2 threads, and through HAProxy in TCP mode
