@@ -67,3 +67,23 @@ uint32_t echo_mix32(uint32_t x) {
     x ^= x >> 16;
     return x;
 }
+
+bool echo_write_port_file(const char *path, uint16_t port) {
+    size_t n = strlen(path) + sizeof ".tmp";
+    char *tmp = malloc(n);
+    if (tmp == NULL)
+        return false;
+    snprintf(tmp, n, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb"); /* "\n" alone, on Windows too */
+    bool ok = f != NULL && fprintf(f, "%u\n", (unsigned)port) > 0;
+    if (f != NULL && fclose(f) != 0)
+        ok = false;
+    if (ok && rename(tmp, path) != 0)
+        ok = false;
+    if (!ok) {
+        perror(path);
+        remove(tmp);
+    }
+    free(tmp);
+    return ok;
+}

@@ -29,6 +29,12 @@ bool echo_parse_backend(const char *arg, po_backend_kind *out);
 #define EX_UNAVAILABLE 77
 int ex_create_status(int err);
 
+/* Writes port to path, for a script that waits for a server to listen:
+ * to a temporary name first, then renamed, so that a script polling for
+ * the file never reads half of it.  Prints why not and returns false on
+ * failure. */
+bool echo_write_port_file(const char *path, uint16_t port);
+
 /* ------------------------------------------------------------------------ */
 /* Sockets                                                                  */
 

@@ -340,28 +340,6 @@ static bool install_stop(server *s) {
 /* ------------------------------------------------------------------------ */
 /* Setup                                                                    */
 
-/* Written to a temporary name and renamed, so that a script polling for the
- * file never reads half of it. */
-static bool write_port_file(const char *path, uint16_t port) {
-    size_t n = strlen(path) + sizeof ".tmp";
-    char *tmp = malloc(n);
-    if (tmp == NULL)
-        return false;
-    snprintf(tmp, n, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb"); /* "\n" alone, on Windows too */
-    bool ok = f != NULL && fprintf(f, "%u\n", (unsigned)port) > 0;
-    if (f != NULL && fclose(f) != 0)
-        ok = false;
-    if (ok && rename(tmp, path) != 0)
-        ok = false;
-    if (!ok) {
-        perror(path);
-        remove(tmp);
-    }
-    free(tmp);
-    return ok;
-}
-
 /* 0, or the exit status of the failed step (printed). */
 static int server_open(server *s, const server_args *a, uint16_t *port) {
     po_options opt = {.backend = a->backend};
@@ -512,7 +490,8 @@ int main(int argc, char **argv) {
     bool ran = false, ok = status == 0;
     if (ok) {
         print_listening(&s, port, nofile);
-        ok = args.port_file == NULL || write_port_file(args.port_file, port);
+        ok = args.port_file == NULL ||
+             echo_write_port_file(args.port_file, port);
     }
     if (ok) {
         server_run(&s);

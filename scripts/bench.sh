@@ -33,6 +33,9 @@
 #            fire on polleros, libuv, libevent and libev
 #   echo     the echo demo's client against the polleros, libuv and libevent
 #            echo servers
+#   proxy    redis-benchmark against redis directly, through
+#            polleros-proxy (1 and 2 threads) and through HAProxy (nbthread
+#            1 and 2); a 10 MB value through the proxy, SHA-256 compared
 #   churnnet connection churn and interest churn over loopback TCP, every
 #            library (about 4 minutes: not in the default run)
 #   crossings  the poller's kernel crossings per loop iteration and per
@@ -42,7 +45,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/bench/common.sh
-only=${BENCH_ONLY:-"pipes cache kernel churn deadlines harvest echo"}
+only=${BENCH_ONLY:-"pipes cache kernel churn deadlines harvest echo proxy"}
 
 sh scripts/deps.sh
 sh scripts/deps-bench.sh
@@ -71,7 +74,7 @@ cmake --build "$build" -j "$jobs" >"$build.build.log" 2>&1 ||
 # that BENCH_ONLY can redo one part and still report everything.
 mkdir -p "$raw" "$raw/cg" "$results"
 [ "$quick" -eq 1 ] && echo quick >"$raw/mode" || echo full >"$raw/mode"
-for b in pipes cache kernel churn harvest deadlines echo churnnet crossings; do
+for b in pipes cache kernel churn harvest deadlines echo proxy churnnet crossings; do
     case " $only " in *" $b "*) ;; *) continue ;; esac
     rm -f "$raw/$b"*.tsv
     sh "scripts/bench/$b.sh" "$@"

@@ -4,7 +4,8 @@
 # network: the three event libraries it compares against (their -dev
 # packages: headers, pkg-config files and the link-time .so), gnuplot for
 # the plot, valgrind for instruction counts, strace for the kernel-call
-# cross-check.  The build tools themselves come from scripts/deps.sh.
+# cross-check, and for the proxy benchmark redis (the server, and
+# redis-benchmark and redis-cli as the load) and HAProxy to compare with.  The build tools themselves come from scripts/deps.sh.
 set -eu
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/lib/common.sh"
@@ -16,6 +17,9 @@ done
 have_cmd gnuplot || need="$need gnuplot-nox"
 have_cmd valgrind || need="$need valgrind"
 have_cmd strace || need="$need strace"
+have_cmd redis-server || need="$need redis-server"
+have_cmd redis-benchmark || need="$need redis-tools"
+have_cmd haproxy || need="$need haproxy"
 
 if [ -n "$need" ]; then
     echo "deps-bench: installing$need"

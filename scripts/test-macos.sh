@@ -32,7 +32,8 @@ if [ ! -x "$bin/zig-cc" ]; then
     exit 1
 fi
 targets="polleros_static polleros_shared po_conformance polleros-echo-server polleros-echo-client
-    polleros-reqresp-server polleros-connect-timeout polleros-worker-notify"
+    polleros-reqresp-server polleros-connect-timeout polleros-worker-notify
+    polleros-proxy polleros-proxy-check"
 # Targets whose sources do not build for macOS yet (see docs/kqueue.md,
 # "What the cross-build here checks").  They are still tried: a failure is
 # counted as skipped, a success as passed.  Empty once they build, so that
