@@ -72,5 +72,13 @@ PO_CASE(notify_wakes_blocked_wait)
 PO_CASE(notify_threads_exactly_once)
 PO_CASE(notify_small_capacities)
 PO_CASE(wait_from_other_threads)
+/* t_signal.c */
+PO_CASE(signal_take_each_once)
+PO_CASE(signal_coalesce)
+PO_CASE(signal_not_in_set)
+PO_CASE(signal_delete_restores)
+PO_CASE(signal_claimed_once)
+PO_CASE(signal_errors)
+PO_CASE(signal_busy_in_probe)
 /* t_api.c */
 PO_CASE(api_version_and_exports)
