@@ -692,12 +692,13 @@ PO_API int po_notifier_take(po_notifier *n, uint64_t *value);
  * SIGTERM that arrives before the first is delivered is the same pending
  * signal), so a take reports each signal number that arrived at least once
  * since that number was last taken, once.  Real-time signals (SIGRTMIN to
- * SIGRTMAX, Linux) are queued by the kernel: with epoll and uring each
+ * SIGRTMAX, Linux) are queued by the kernel: with epoll each
  * queued instance is taken on its own (a count, up to the kernel's queue
- * limit, RLIMIT_SIGPENDING), with poll they coalesce like the others.
+ * limit, RLIMIT_SIGPENDING); on the other backends they coalesce like the
+ * standard ones.
  *
  * How each backend hears signals, and what that does to the process:
- *   epoll, uring: a signalfd (non-blocking, close-on-exec).  Attach blocks
+ *   epoll: a signalfd (non-blocking, close-on-exec).  Attach blocks
  *     the signals in the calling thread's mask (pthread_sigmask()); the
  *     signals are then not delivered in that thread, their handlers are
  *     left as they are, and they wait in the kernel for the take.  Every
@@ -709,12 +710,15 @@ PO_API int po_notifier_take(po_notifier *n, uint64_t *value);
  *     closes the signalfd, then unblocks, in the calling thread, the
  *     signals that attach blocked (not those that were blocked already):
  *     attach and delete in the same thread.
- *   poll (every POSIX system): a handler installed with sigaction()
+ *   poll (every POSIX system), uring: a handler installed with sigaction()
  *     (SA_RESTART, so that the application's slow calls resume) raises a
  *     flag for its signal and writes the channel's wake-up object (an
  *     eventfd on Linux, a pipe elsewhere); the mask is not touched, so the
  *     handler runs in whichever thread the kernel picks.  Delete puts back
- *     the action that attach replaced.
+ *     the action that attach replaced.  uring does not use a signalfd: a
+ *     signalfd is readable for the task that polls it, and io_uring may
+ *     poll from a kernel worker of its own, which has no signal pending
+ *     (seen: after the last kill() the channel was never reported).
  *   kqueue: an EVFILT_SIGNAL filter per signal, in a kqueue of the
  *     channel's own that the poller watches.  The filter sees a signal even
  *     when it is ignored, and the default action must not run: attach sets
@@ -734,7 +738,7 @@ PO_API int po_notifier_take(po_notifier *n, uint64_t *value);
  * may attach different signals at once.
  * exec: a blocked mask and SIG_IGN are inherited across execve(), a
  * handler is not (the child gets the default action).  A child started by
- * a program whose loop holds signal channels on epoll or uring therefore
+ * a program whose loop holds signal channels on epoll therefore
  * starts with those signals blocked, and on kqueue with them ignored:
  * reset them in the child before exec (posix_spawnattr_setsigmask(),
  * posix_spawnattr_setsigdefault()).  The signalfd and the kqueue are

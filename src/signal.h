@@ -3,11 +3,11 @@
  * system provides (signal_posix.c, signal_win.c).
  *
  * A po_signal owns one object the poller watches for readability like a
- * socket: a signalfd (epoll, uring), a kqueue holding EVFILT_SIGNAL filters
+ * socket: a signalfd (epoll), a kqueue holding EVFILT_SIGNAL filters
  * (kqueue), or the notifier's wake-up object (wake.h) written by a handler
- * that raises a per-signal flag first (poll on POSIX; console control
- * events on Windows).  The flags are atomic ints, which a signal handler
- * may store to.
+ * that raises a per-signal flag first (poll and uring on POSIX; console
+ * control events on Windows).  The flags are atomic ints, which a signal
+ * handler may store to.
  */
 #ifndef POLLEROS_SIGNAL_H
 #define POLLEROS_SIGNAL_H

@@ -1,8 +1,11 @@
 /*
  * Signal channels on POSIX systems (signal.h): a signalfd with the signals
- * blocked for epoll and uring, EVFILT_SIGNAL in a kqueue of the channel's
- * own for kqueue, and for poll a handler that raises a flag and writes the
- * wake-up object.
+ * blocked for epoll, EVFILT_SIGNAL in a kqueue of the channel's own for
+ * kqueue, and for poll and uring a handler that raises a flag and writes
+ * the wake-up object.  Not a signalfd for uring: a signalfd is readable
+ * for the task that polls it, and io_uring may poll the epoll set from a
+ * kernel worker, for which no signal is pending (the channel then went
+ * unreported after the last kill(), tests/signal_storm.c).
  *
  * kqueue: the filters live in a kqueue apart from the poller's, which the
  * poller watches as the channel's socket (a kqueue is readable while it
@@ -83,7 +86,7 @@ static void po__sig_restore(po_signal *s) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* poll: a handler                                                          */
+/* poll, uring: a handler                                                 */
 
 /* The channel that owns each signal, for the handler.  A delete clears its
  * entries and then waits until no handler is running (`running`), so a
@@ -138,7 +141,7 @@ static void po__sig_close_flags(po_signal *s) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* epoll, uring: a signalfd                                                 */
+/* epoll: a signalfd                                                       */
 
 #ifdef __linux__
 static int po__sig_open_fd(po_signal *s) {
@@ -232,7 +235,7 @@ static int po__sig_read_kqueue(po_signal *s) {
 
 int po__sig_open(po_signal *s, po_backend_kind kind) {
 #ifdef __linux__
-    if (kind == PO_BACKEND_EPOLL || kind == PO_BACKEND_URING)
+    if (kind == PO_BACKEND_EPOLL)
         return po__sig_open_fd(s);
 #endif
 #ifdef POLLEROS_HAVE_KQUEUE

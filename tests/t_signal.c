@@ -211,7 +211,7 @@ void case_signal_delete_restores(void) {
     const char *be = po_backend_name(p);
     for (int k = 0; k < 3; k++) {
         sg_state st = sg_now(sg_sig[k]);
-        if (strcmp(be, "epoll") == 0 || strcmp(be, "uring") == 0) {
+        if (strcmp(be, "epoll") == 0) {
             CHECK(st.blocked); /* for the signalfd */
             CHECK(st.handler == before[k].handler);
         } else if (strcmp(be, "kqueue") == 0) {
