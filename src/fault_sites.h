@@ -24,3 +24,6 @@ PO__FAULT_SITE(wait, PO__FAULT_WAIT, "no wait call")
 /* Close the kernel object (epoll_close on Windows); WSACleanup for poll on
  * Windows. */
 PO__FAULT_SITE(close, PO__FAULT_CLOSE, "no kernel object to close")
+/* A signal channel's attach: signalfd (epoll), sigaction (poll, uring,
+ * kqueue), kqueue (kqueue), SetConsoleCtrlHandler (Windows). */
+PO__FAULT_SITE(signal, PO__FAULT_SIGNAL, "no signal channel call")

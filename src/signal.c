@@ -1,7 +1,7 @@
 /*
  * Signal channels, the part every system shares: checking the set, the
  * process-wide claim that gives each signal at most one channel, the
- * channel itself and the take.  signal.h says what each system provides.
+ * channel itself and the take.  sigchan.h says what each system provides.
  *
  * One channel per signal in the whole process, because a signal's delivery
  * is process-wide: two signalfds compete for one pending instance, two
@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "poller.h"
-#include "signal.h"
+#include "sigchan.h"
 
 static _Atomic uint64_t po__sig_claimed;
 

@@ -1,5 +1,5 @@
 /*
- * Signal channels on POSIX systems (signal.h): a signalfd with the signals
+ * Signal channels on POSIX systems (sigchan.h): a signalfd with the signals
  * blocked for epoll, EVFILT_SIGNAL in a kqueue of the channel's own for
  * kqueue, and for poll and uring a handler that raises a flag and writes
  * the wake-up object.  Not a signalfd for uring: a signalfd is readable
@@ -37,7 +37,8 @@
 #include <sys/signalfd.h>
 #endif
 
-#include "signal.h"
+#include "fault.h"
+#include "sigchan.h"
 
 int po__sig_valid(int signo) {
     sigset_t probe;
@@ -66,7 +67,8 @@ static int po__sig_replace(po_signal *s, const struct sigaction *act) {
     for (int i = 1; i < PO__NSIG; i++) {
         if (!(s->set >> (i - 1) & 1))
             continue;
-        if (sigaction(i, act, &s->old[k]) != 0) {
+        if (PO__FAULT(PO__FAULT_SIGNAL, -1, sigaction(i, act, &s->old[k])) !=
+            0) {
             int e = errno;
             while (i-- > 1)
                 if (s->set >> (i - 1) & 1)
@@ -156,7 +158,8 @@ static int po__sig_open_fd(po_signal *s) {
     for (int i = 1; i < PO__NSIG; i++)
         if ((s->set >> (i - 1) & 1) && !sigismember(&was, i))
             sigaddset(&s->unblock, i);
-    int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    int fd = PO__FAULT(PO__FAULT_SIGNAL, -1,
+                       signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
     if (fd < 0) {
         e = errno;
         pthread_sigmask(SIG_UNBLOCK, &s->unblock, NULL);
@@ -194,7 +197,7 @@ static void po__sig_close_fd(po_signal *s) {
 
 #ifdef POLLEROS_HAVE_KQUEUE
 static int po__sig_open_kqueue(po_signal *s) {
-    int kq = kqueue();
+    int kq = PO__FAULT(PO__FAULT_SIGNAL, -1, kqueue());
     if (kq < 0)
         return errno;
     int e = 0;

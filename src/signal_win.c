@@ -1,5 +1,5 @@
 /*
- * Signal channels on Windows (signal.h): console control events.  Windows
+ * Signal channels on Windows (sigchan.h): console control events.  Windows
  * has no signals to send to a process; what a console sends it (Ctrl-C,
  * Ctrl-Break, closing the window) arrives through a handler that the
  * system runs on a thread of its own.  The handler raises the event's flag
@@ -15,7 +15,8 @@
 #include <stdatomic.h>
 #include <windows.h>
 
-#include "signal.h"
+#include "fault.h"
+#include "sigchan.h"
 
 static SRWLOCK po__sig_lock = SRWLOCK_INIT;
 static po_signal *po__sig_owner[PO__NSIG]; /* under po__sig_lock */
@@ -69,7 +70,9 @@ int po__sig_open(po_signal *s, po_backend_kind kind) {
         return e;
     /* Added once per channel and removed at its delete: the system keeps a
      * list, and each channel holds one entry of it. */
-    if (!SetConsoleCtrlHandler(po__sig_handler, TRUE)) {
+    /* A fault is reported as the call reports its errors: GetLastError(). */
+    if (!PO__FAULT(PO__FAULT_SIGNAL, (SetLastError((DWORD)errno), FALSE),
+                   SetConsoleCtrlHandler(po__sig_handler, TRUE))) {
         e = (int)GetLastError();
         po__wake_close(&s->wake);
         return e;

@@ -9,8 +9,8 @@
  * control events on Windows).  The flags are atomic ints, which a signal
  * handler may store to.
  */
-#ifndef POLLEROS_SIGNAL_H
-#define POLLEROS_SIGNAL_H
+#ifndef POLLEROS_SIGCHAN_H
+#define POLLEROS_SIGCHAN_H
 
 #ifndef _WIN32
 #include <signal.h>
