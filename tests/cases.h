@@ -80,5 +80,6 @@ PO_CASE(signal_delete_restores)
 PO_CASE(signal_claimed_once)
 PO_CASE(signal_errors)
 PO_CASE(signal_busy_in_probe)
+PO_CASE(signal_other_threads)
 /* t_api.c */
 PO_CASE(api_version_and_exports)

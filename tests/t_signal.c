@@ -19,6 +19,7 @@
 #include "harness.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,17 @@ static void sg_send(int k) {
     CHECK(po__sig_console_event(sg_event[k]));
 #else
     CHECK_EQ(kill(getpid(), sg_sig[k]), 0);
+#endif
+}
+
+/* Sends it to the calling thread alone: raise() does, where threads are
+ * POSIX threads.  A signal for the process could go to another thread,
+ * which on epoll does not block it. */
+static void sg_send_here(int k) {
+#ifdef _WIN32
+    sg_send(k);
+#else
+    CHECK_EQ(raise(sg_sig[k]), 0);
 #endif
 }
 
@@ -373,5 +385,62 @@ void case_signal_busy_in_probe(void) {
     CHECK(po_find(p, 99) == NULL);
     /* Nothing claimed: the signal attaches outside the probe. */
     CHECK_EQ(po_signal_attach(p, 3, sg_sig + 2, 1, NULL, NULL), PO_OK);
+    po_destroy(p);
+}
+
+/* Two threads, each with its own poller and signal, attach, receive, take
+ * and delete at once, and both keep trying to attach a third signal: at
+ * most one of them holds it at any moment (the ThreadSanitizer build runs
+ * this case). */
+enum { SG_ROUNDS = 200 };
+
+typedef struct sg_worker {
+    int k; /* its own signal: sg_sig[k] */
+    atomic_int *holders;
+    int held, refused;
+} sg_worker;
+
+static void sg_work(void *arg) {
+    sg_worker *w = arg;
+    po_poller *p = t_poller();
+    for (int i = 0; i < SG_ROUNDS; i++) {
+        po_signal *s;
+        po_channel *ch;
+        CHECK_EQ(po_signal_attach(p, 1, &sg_sig[w->k], 1, &s, &ch), PO_OK);
+        sg_send_here(w->k);
+        CHECK_EQ(t_wait_for(p, ch, PO_NOTIFY, 20, 1000), PO_NOTIFY);
+        int signo;
+        CHECK_EQ(po_signal_take(s, &signo), PO_OK);
+        CHECK_EQ(signo, sg_sig[w->k]);
+        CHECK_EQ(po_signal_take(s, &signo), PO_EAGAIN);
+        CHECK_EQ(po_delete(p, 1), PO_OK);
+        int rc = po_signal_attach(p, 2, &sg_sig[2], 1, NULL, NULL);
+        if (rc == PO_OK) {
+            CHECK_EQ(atomic_fetch_add(w->holders, 1), 0);
+            w->held++;
+            t_yield();
+            atomic_fetch_sub(w->holders, 1);
+            CHECK_EQ(po_delete(p, 2), PO_OK);
+        } else {
+            CHECK_EQ(rc, PO_EINUSE);
+            w->refused++;
+        }
+    }
+    po_destroy(p);
+}
+
+void case_signal_other_threads(void) {
+    atomic_int holders;
+    atomic_init(&holders, 0);
+    sg_worker w[2] = {{0, &holders, 0, 0}, {1, &holders, 0, 0}};
+    t_thread *t = t_thread_start(sg_work, &w[1]);
+    sg_work(&w[0]);
+    t_thread_join(t);
+    CHECK_EQ(w[0].held + w[0].refused, SG_ROUNDS);
+    CHECK_EQ(w[1].held + w[1].refused, SG_ROUNDS);
+    CHECK(w[0].held + w[1].held > 0);
+    /* Every signal is free again. */
+    po_poller *p = t_poller();
+    CHECK_EQ(po_signal_attach(p, 1, sg_sig, 3, NULL, NULL), PO_OK);
     po_destroy(p);
 }
