@@ -762,7 +762,9 @@ typedef struct po_signal po_signal;
  * have, SIGKILL, SIGSTOP, on Linux the C library's own 32 and 33, on
  * Windows any but SIGINT, SIGBREAK and SIGTERM), PO_EEXIST (chn is
  * attached), PO_EINUSE (a signal is attached to another channel, of this
- * poller or another), PO_ENOMEM, PO_EBUSY (in a probe or a deinit), PO_ESYS
+ * poller or another; or, as for po_notifier_attach(), the new descriptor's
+ * number is still held by a channel whose socket was closed behind the
+ * poller's back), PO_ENOMEM, PO_EBUSY (in a probe or a deinit), PO_ESYS
  * (the kernel refused the signalfd, kqueue, pipe or eventfd, sigaction or
  * pthread_sigmask; po_last_errno() and errno say why, on Windows a Winsock
  * or system error code).  Nothing changes on error: no mask, no action, no

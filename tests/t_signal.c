@@ -289,15 +289,16 @@ void case_signal_claimed_once(void) {
     po_destroy(q);
 }
 
-/* An allocator that fails while `fail` is set. */
+/* An allocator whose sg_fail-th call from now fails (0: none does). */
 static int sg_fail;
+static int sg_fails(void) { return sg_fail > 0 && --sg_fail == 0; }
 static void *sg_malloc(size_t n, void *ctx) {
     (void)ctx;
-    return sg_fail ? NULL : malloc(n);
+    return sg_fails() ? NULL : malloc(n);
 }
 static void *sg_realloc(void *ptr, size_t n, void *ctx) {
     (void)ctx;
-    return sg_fail ? NULL : realloc(ptr, n);
+    return sg_fails() ? NULL : realloc(ptr, n);
 }
 static void sg_free(void *ptr, void *ctx) {
     (void)ctx;
@@ -330,15 +331,27 @@ void case_signal_errors(void) {
     CHECK(s == NULL && ch == NULL);
     int signo = 12345;
     CHECK_EQ(po_signal_take(NULL, &signo), PO_EINVAL);
-    /* The allocation fails: nothing attached, nothing claimed. */
-    sg_fail = 1;
-    CHECK_EQ(po_signal_attach(p, 1, sg_sig, 3, &s, &ch), PO_ENOMEM);
-    sg_fail = 0;
-    CHECK_EQ(po_count(p), 0);
+    /* Each allocation of an attach fails in turn (the po_signal, then the
+     * poller's room for a channel): nothing attached, nothing claimed, the
+     * process as it was. */
+    int k = 1;
+    for (;; k++) {
+        sg_fail = k;
+        int rc = po_signal_attach(p, 1, sg_sig, 3, &s, &ch);
+        if (rc == PO_OK)
+            break;
+        CHECK_EQ(rc, PO_ENOMEM);
+        CHECK_EQ(po_count(p), 0);
 #ifndef _WIN32
-    CHECK(sg_now(sg_sig[0]).handler == SIG_DFL);
-    CHECK(!sg_now(sg_sig[0]).blocked);
+        for (int i = 0; i < 3; i++) {
+            CHECK(sg_now(sg_sig[i]).handler == SIG_DFL);
+            CHECK(!sg_now(sg_sig[i]).blocked);
+        }
 #endif
+    }
+    sg_fail = 0;
+    CHECK(k > 1);
+    CHECK_EQ(po_delete(p, 1), PO_OK);
     /* Repeats count once. */
     int twice[4] = {sg_sig[0], sg_sig[0], sg_sig[1], sg_sig[0]};
     CHECK_EQ(po_signal_attach(p, 1, twice, 4, &s, &ch), PO_OK);
