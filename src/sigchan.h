@@ -62,7 +62,8 @@ void po__sig_close(po_signal *s);
 int po__sig_read(po_signal *s);
 #ifdef _WIN32
 /* The console control handler: nonzero when a channel took the event.
- * The tests call it directly where no console sends events (Wine). */
+ * The tests call it directly: under Wine a program cannot send itself a
+ * console event. */
 int po__sig_console_event(unsigned long event);
 #endif
 

@@ -34,8 +34,7 @@ static int po__sig_of_event(DWORD event) {
     }
 }
 
-/* The handler, and the tests' way in where the console cannot be driven
- * (Wine does not deliver GenerateConsoleCtrlEvent() to the process). */
+/* The handler, and the tests' way in (sigchan.h). */
 int po__sig_console_event(unsigned long event) {
     int signo = po__sig_of_event(event);
     int handled = FALSE;

@@ -7,11 +7,11 @@
  * a probe change nothing.
  *
  * On POSIX the cases send real signals to their own process with kill().
- * On Windows the signals are console control events, which no program can
- * send to itself under Wine (GenerateConsoleCtrlEvent() is not delivered
- * there): the cases call the library's console handler directly, which is
- * what the system would call, so what they check is everything after the
- * system's part.
+ * On Windows the signals are console control events, which a program
+ * under Wine cannot send itself (GenerateConsoleCtrlEvent() fails there
+ * with ERROR_INVALID_ACCESS): the cases call the library's console handler
+ * directly, as the system would, so what they check is everything after
+ * the system's part.
  */
 #ifndef _WIN32
 #define _POSIX_C_SOURCE 200809L
