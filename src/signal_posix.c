@@ -22,6 +22,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -137,8 +138,10 @@ static void po__sig_close_flags(po_signal *s) {
     for (int i = 1; i < PO__NSIG; i++)
         if (s->set >> (i - 1) & 1)
             atomic_store(&po__sig_owner[i], NULL);
+    /* A handler on another thread, a few instructions from its end (or
+     * preempted there: hence the yield). */
     while (atomic_load(&po__sig_running) != 0)
-        ; /* a handler on another thread, a few instructions from its end */
+        sched_yield();
     po__wake_close(&s->wake);
 }
 
