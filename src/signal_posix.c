@@ -41,24 +41,25 @@
 #include "fault.h"
 #include "sigchan.h"
 
+/* One past the highest signal number, where the system says it: macOS's
+ * sigaddset() is a macro that checks nothing. */
+#ifdef NSIG
+#define PO__SIG_END (NSIG < PO__NSIG ? NSIG : PO__NSIG)
+#else
+#define PO__SIG_END PO__NSIG
+#endif
+
 int po__sig_valid(int signo) {
     sigset_t probe;
     sigemptyset(&probe);
     /* sigaddset() refuses the numbers the system does not have, and on
      * Linux those the C library keeps for itself (its threads' 32, 33). */
-    return signo > 0 && signo < PO__NSIG && signo != SIGKILL &&
+    return signo > 0 && signo < PO__SIG_END && signo != SIGKILL &&
            signo != SIGSTOP && sigaddset(&probe, signo) == 0;
 }
 
 size_t po__sig_size(unsigned nsig) {
     return sizeof(po_signal) + nsig * sizeof(struct sigaction);
-}
-
-static void po__sig_sigset(const po_signal *s, sigset_t *set) {
-    sigemptyset(set);
-    for (int i = 1; i < PO__NSIG; i++)
-        if (s->set >> (i - 1) & 1)
-            sigaddset(set, i);
 }
 
 /* Sets every signal of s to act, keeping the actions replaced in s->old;
@@ -149,6 +150,13 @@ static void po__sig_close_flags(po_signal *s) {
 /* epoll: a signalfd                                                       */
 
 #ifdef __linux__
+static void po__sig_sigset(const po_signal *s, sigset_t *set) {
+    sigemptyset(set);
+    for (int i = 1; i < PO__NSIG; i++)
+        if (s->set >> (i - 1) & 1)
+            sigaddset(set, i);
+}
+
 static int po__sig_open_fd(po_signal *s) {
     sigset_t set, was;
     po__sig_sigset(s, &set);

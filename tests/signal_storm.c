@@ -19,7 +19,8 @@
  * sender has exited reports nothing and leaves nothing to take.
  */
 #define _POSIX_C_SOURCE 200809L
-#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
+#define _DEFAULT_SOURCE  /* MAP_ANONYMOUS */
+#define _DARWIN_C_SOURCE /* the same, on macOS */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
