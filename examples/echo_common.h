@@ -112,21 +112,6 @@ bool echo_shutdown_send(echo_sock s);
 /* The socket's pending error (SO_ERROR), or the error of asking for it. */
 int echo_so_error(echo_sock s);
 
-/* ------------------------------------------------------------------------ */
-/* Stopping                                                                 */
-
-/*
- * A request to stop: SIGINT or SIGTERM on POSIX; Ctrl-C, Ctrl-Break or
- * closing the console on Windows.  echo_stop_open() arms it and gives a
- * socket (a self-pipe's read end; a loopback connection on Windows) that
- * turns readable when the request comes, so that a wait already asleep
- * wakes up: watch it as a PO_NOTIFY channel and echo_stop_drain() it.
- */
-bool echo_stop_open(echo_sock *watch);
-bool echo_stop_requested(void);
-void echo_stop_drain(echo_sock watch);
-void echo_stop_close(echo_sock watch);
-
 /* Seconds on a monotonic clock. */
 double echo_now(void);
 

@@ -1,6 +1,6 @@
 /*
- * The echo programs' socket layer on POSIX systems: descriptors, errno,
- * and a self-pipe written by the signal handler.
+ * The echo programs' socket layer on POSIX systems: descriptors and
+ * errno.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "echo_common.h"
@@ -156,55 +156,6 @@ int echo_so_error(echo_sock s) {
     int err = 0;
     socklen_t len = sizeof err;
     return getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len) == 0 ? err : errno;
-}
-
-/* The self-pipe: a signal arriving just before the wait blocks still wakes
- * it, since the byte waits in the pipe. */
-static volatile sig_atomic_t g_stop;
-static int g_stop_wfd = -1;
-
-static void echo_on_signal(int sig) {
-    int saved = errno;
-    (void)sig;
-    g_stop = 1;
-    ssize_t r = write(g_stop_wfd, "", 1); /* full pipe: already woken */
-    (void)r;
-    errno = saved;
-}
-
-bool echo_stop_open(echo_sock *watch) {
-    int p[2];
-    if (pipe(p) != 0)
-        return false;
-    if (!echo_set_nonblock(p[0]) || !echo_set_nonblock(p[1])) {
-        close(p[0]);
-        close(p[1]);
-        return false;
-    }
-    g_stop_wfd = p[1];
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = echo_on_signal; /* no SA_RESTART: the wait returns */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    *watch = p[0];
-    return true;
-}
-
-bool echo_stop_requested(void) { return g_stop != 0; }
-
-void echo_stop_drain(echo_sock watch) {
-    char drain[64];
-    while (read(watch, drain, sizeof drain) > 0)
-        continue;
-}
-
-void echo_stop_close(echo_sock watch) {
-    close(watch);
-    if (g_stop_wfd >= 0)
-        close(g_stop_wfd);
-    g_stop_wfd = -1;
 }
 
 double echo_now(void) {

@@ -1,7 +1,6 @@
 /*
- * The echo programs' socket layer on Windows: Winsock, WSAGetLastError(),
- * and a loopback connection in place of the self-pipe (the console control
- * handler runs on a thread of its own and sends the wake-up byte).
+ * The echo programs' socket layer on Windows: Winsock and
+ * WSAGetLastError().
  */
 #include "echo_common.h"
 
@@ -155,70 +154,6 @@ int echo_so_error(echo_sock s) {
     return getsockopt((SOCKET)s, SOL_SOCKET, SO_ERROR, (char *)&err, &len) == 0
                ? err
                : WSAGetLastError();
-}
-
-/* The wake-up connection: the handler sends on one end, the poller watches
- * the other. */
-static volatile LONG g_stop;
-static SOCKET g_stop_send = INVALID_SOCKET;
-
-static BOOL WINAPI echo_on_ctrl(DWORD type) {
-    (void)type; /* Ctrl-C, Ctrl-Break, close, logoff, shutdown: all stop */
-    InterlockedExchange(&g_stop, 1);
-    send(g_stop_send, "", 1, 0); /* full: already woken */
-    return TRUE;
-}
-
-bool echo_stop_open(echo_sock *watch) {
-    SOCKET l = socket(AF_INET, SOCK_STREAM, 0), c = INVALID_SOCKET,
-           a = INVALID_SOCKET;
-    struct sockaddr_in sa;
-    int len = sizeof sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bool ok = l != INVALID_SOCKET &&
-              bind(l, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-              listen(l, 1) == 0 &&
-              getsockname(l, (struct sockaddr *)&sa, &len) == 0 &&
-              (c = socket(AF_INET, SOCK_STREAM, 0)) != INVALID_SOCKET &&
-              connect(c, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-              (a = accept(l, NULL, NULL)) != INVALID_SOCKET &&
-              echo_set_nonblock(a) && echo_set_nonblock(c);
-    if (l != INVALID_SOCKET)
-        closesocket(l);
-    if (ok) {
-        g_stop_send = c;
-        ok = SetConsoleCtrlHandler(echo_on_ctrl, TRUE) != 0;
-    }
-    if (!ok) {
-        if (c != INVALID_SOCKET)
-            closesocket(c);
-        if (a != INVALID_SOCKET)
-            closesocket(a);
-        g_stop_send = INVALID_SOCKET;
-        return false;
-    }
-    *watch = a;
-    return true;
-}
-
-bool echo_stop_requested(void) {
-    return InterlockedCompareExchange(&g_stop, 0, 0) != 0;
-}
-
-void echo_stop_drain(echo_sock watch) {
-    char drain[64];
-    while (recv((SOCKET)watch, drain, sizeof drain, 0) > 0)
-        continue;
-}
-
-void echo_stop_close(echo_sock watch) {
-    SetConsoleCtrlHandler(echo_on_ctrl, FALSE);
-    closesocket((SOCKET)watch);
-    if (g_stop_send != INVALID_SOCKET)
-        closesocket(g_stop_send);
-    g_stop_send = INVALID_SOCKET;
 }
 
 double echo_now(void) {

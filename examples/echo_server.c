@@ -14,13 +14,15 @@
  *     EMFILE does not turn into a busy loop of failing accept() calls: the
  *     listener leaves the poll set and comes back when a connection closes.
  *
- * It stops on SIGINT or SIGTERM (Ctrl-C or Ctrl-Break on Windows), or, with
- * --max-served N, once N connections were served and closed.
+ * It stops on SIGINT or SIGTERM (Ctrl-C, Ctrl-Break or closing the console
+ * on Windows), heard through a signal channel, or, with --max-served N,
+ * once N connections were served and closed.
  *
  * Usage: polleros-echo-server [--port N] [--backend epoll|poll|...]
  *                             [--port-file PATH] [--max-conns N]
  *                             [--max-served N]
  */
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -62,7 +64,8 @@ typedef struct server {
     po_poller *poller;
     po_channel *listener;
     echo_sock listen_fd;
-    echo_sock stop_watch; /* readable once a stop is requested */
+    po_signal *stop_signal; /* SIGINT, SIGTERM */
+    bool stopping;          /* one of them came */
     uint64_t max_conns;
     uint64_t max_served;
     uint64_t nconns;      /* open now */
@@ -305,36 +308,32 @@ static int server_timeout(server *s) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* Stopping: a channel on the stop socket (echo_common.h), so that a stop
- * requested just before the wait blocks still wakes it.                    */
-
-static po_triggers stop_wants(po_channel *ch, void *ctx) {
-    (void)ch;
-    (void)ctx;
-    return PO_NOTIFY;
-}
-
-static void stop_deinit(po_channel *ch, void *ctx) {
-    server *s = ctx;
-    (void)ch;
-    echo_stop_close(s->stop_watch);
-}
-
-static const po_channel_ops stop_ops = {stop_wants, stop_deinit};
+/* Stopping: a signal channel.  The signals reach the loop as PO_NOTIFY on
+ * it, so a stop requested just before the wait blocks still wakes it, and
+ * no handler of ours runs in the middle of the loop's work.                 */
 
 static bool install_stop(server *s) {
-    if (!echo_stop_open(&s->stop_watch)) {
-        fprintf(stderr, "polleros-echo-server: cannot arm the stop signal\n");
-        return false;
-    }
-    int rc =
-        po_attach(s->poller, CHN_SIGNAL, s->stop_watch, &stop_ops, s, NULL);
+#ifdef _WIN32
+    /* Ctrl-C, Ctrl-Break, closing the console. */
+    static const int stop_signals[] = {SIGINT, SIGBREAK, SIGTERM};
+#else
+    static const int stop_signals[] = {SIGINT, SIGTERM};
+#endif
+    int rc = po_signal_attach(s->poller, CHN_SIGNAL, stop_signals,
+                              sizeof stop_signals / sizeof stop_signals[0],
+                              &s->stop_signal, NULL);
     if (rc != PO_OK) {
-        fprintf(stderr, "polleros-echo-server: attach: %s\n", po_strerror(rc));
-        stop_deinit(NULL, s);
+        fprintf(stderr, "polleros-echo-server: po_signal_attach: %s\n",
+                po_strerror(rc));
         return false;
     }
     return true;
+}
+
+static void stop_ready(server *s) {
+    int signo;
+    while (po_signal_take(s->stop_signal, &signo) == PO_OK)
+        s->stopping = true;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -377,7 +376,7 @@ static void server_dispatch(server *s, po_channel *ch) {
         listener_ready(s, ch);
         break;
     case CHN_SIGNAL:
-        echo_stop_drain(s->stop_watch); /* the loop sees the request */
+        stop_ready(s);
         break;
     default:
         conn_ready(s, ch);
@@ -386,7 +385,7 @@ static void server_dispatch(server *s, po_channel *ch) {
 }
 
 static void server_run(server *s) {
-    while (!echo_stop_requested() && !s->failed && !server_done(s)) {
+    while (!s->stopping && !s->failed && !server_done(s)) {
         int n = po_wait(s->poller, server_timeout(s), NULL);
         if (n < 0) {
             fprintf(stderr, "polleros-echo-server: po_wait: %s (%s)\n",
@@ -481,7 +480,7 @@ int main(int argc, char **argv) {
 
     server s;
     memset(&s, 0, sizeof s);
-    s.listen_fd = s.stop_watch = ECHO_NO_SOCK;
+    s.listen_fd = ECHO_NO_SOCK;
     s.max_conns = args.max_conns;
     s.max_served = args.max_served;
     s.next_chn = CHN_FIRST_CONN;

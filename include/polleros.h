@@ -21,11 +21,11 @@
  * Inside either, the calls that change the poller refuse with PO_EBUSY and
  * change nothing: po_attach(), po_delete(), po_delete_group(),
  * po_delete_marked(), po_set_socket(), po_set_deadline(), po_wait(),
- * po_destroy(), po_after_fork() and po_notifier_attach().  Allowed there:
- * po_touch(), po_mark_delete(), po_find(), po_count(), the accessors,
- * po_notify() and po_notifier_take() (on a notifier whose channel is still
- * attached), and the functions that only read (po_get_stats(),
- * po_backend_name(), ...).
+ * po_destroy(), po_after_fork(), po_notifier_attach() and
+ * po_signal_attach().  Allowed there: po_touch(), po_mark_delete(),
+ * po_find(), po_count(), the accessors, po_notify(), po_notifier_take() and
+ * po_signal_take() (on a notifier or signal channel still attached), and
+ * the functions that only read (po_get_stats(), po_backend_name(), ...).
  *
  * Errors: functions that can fail return a negative PO_E... code (or NULL with
  * the code stored through an out parameter); po_strerror() names it.  When a
@@ -261,12 +261,14 @@ enum {
     PO_ENOMEM = -2,  /* an allocation failed; nothing changed */
     PO_EEXIST = -3,  /* the channel number is already attached */
     PO_ENOENT = -4,  /* no channel has that number */
-    PO_EINUSE = -5,  /* the socket belongs to another channel of the poller */
+    PO_EINUSE = -5,  /* the socket belongs to another channel of the poller;
+                        a signal belongs to another signal channel */
     PO_EBUSY = -6,   /* called from inside a probe or a deinit */
     PO_ENOTSUP = -7, /* the backend is not available in this build or OS */
     PO_ESYS = -8,    /* a kernel call failed; see po_last_errno() */
     PO_EAGAIN = -9   /* a notifier's queue is full (po_notify) or empty
-                        (po_notifier_take): try again later */
+                        (po_notifier_take), no signal to take
+                        (po_signal_take): try again later */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -317,8 +319,9 @@ PO_API const char *po_backend_name(const po_poller *p);
 /* Copies the kernel call counters into *out. */
 PO_API void po_get_stats(const po_poller *p, po_stats *out);
 
-/* The errno of the last failed kernel call of po_wait() or po_after_fork()
- * (PO_ESYS); with the poll backend on Windows, a Winsock error code. */
+/* The errno of the last failed kernel call of po_wait(), po_after_fork()
+ * or po_signal_attach() (PO_ESYS); with the poll backend on Windows, a
+ * Winsock error code. */
 PO_API int po_last_errno(const po_poller *p);
 
 /* Number of attached channels.  O(1). */
@@ -349,10 +352,13 @@ PO_API const char *po_strerror(int err);
  * po_get_stats(), po_backend_name(), po_last_errno(),
  * po_channel_deadline(), po_next_triggered() and the accessors.  The same
  * holds for every
- * kernel object a channel of the library owns (a notifier's, and that of
- * any other channel kind the library makes): po_after_fork() gives the
+ * kernel object a channel of the library owns (a notifier's, a signal
+ * channel's signalfd, kqueue or wake-up object): po_after_fork() gives the
  * child its own, the one inherited stays the parent's, and po_destroy()
- * closes only the child's copy.  The parent is not affected by the fork
+ * closes only the child's copy.  A signal channel keeps the mask and the
+ * actions the child inherited; a signal the parent had not taken is the
+ * parent's, as the kernel keeps a parent's pending signals from its
+ * child.  The parent is not affected by the fork
  * and uses its poller as before, whatever the child does, with
  * po_after_fork() or without.  The sockets are shared as fork() shares
  * any descriptor: a byte one process reads, the other does not, and both
@@ -774,6 +780,113 @@ PO_API int po_notify(po_notifier *n, uint64_t value);
  * O(1).  Safe during a walk.
  */
 PO_API int po_notifier_take(po_notifier *n, uint64_t *value);
+
+/* ------------------------------------------------------------------------ */
+/* Signals                                                                   */
+
+/*
+ * A signal channel reports PO_NOTIFY once any of its signals has arrived;
+ * the application then takes the signal numbers with po_signal_take()
+ * until it returns PO_EAGAIN.  What reaches the loop this way is a signal
+ * number, not a count: standard signals coalesce in the kernel (a second
+ * SIGTERM that arrives before the first is delivered is the same pending
+ * signal), so a take reports each signal number that arrived at least once
+ * since that number was last taken, once.  Real-time signals (SIGRTMIN to
+ * SIGRTMAX, Linux) are queued by the kernel: with epoll each
+ * queued instance is taken on its own (a count, up to the kernel's queue
+ * limit, RLIMIT_SIGPENDING); on the other backends they coalesce like the
+ * standard ones.
+ *
+ * How each backend hears signals, and what that does to the process:
+ *   epoll: a signalfd (non-blocking, close-on-exec).  Attach blocks
+ *     the signals in the calling thread's mask (pthread_sigmask()); the
+ *     signals are then not delivered in that thread, their handlers are
+ *     left as they are, and they wait in the kernel for the take.  Every
+ *     other thread of the process must block them too, or the kernel
+ *     delivers a signal sent to the process to that thread, with its
+ *     disposition (SIGTERM's default ends the process): attach before
+ *     creating threads, which inherit the mask, or block the signals in
+ *     each thread.  Delete takes and drops the signals still pending,
+ *     closes the signalfd, then unblocks, in the calling thread, the
+ *     signals that attach blocked (not those that were blocked already):
+ *     attach and delete in the same thread.
+ *   poll (every POSIX system), uring: a handler installed with sigaction()
+ *     (SA_RESTART, so that the application's slow calls resume) raises a
+ *     flag for its signal and writes the channel's wake-up object (an
+ *     eventfd on Linux, a pipe elsewhere); the mask is not touched, so the
+ *     handler runs in whichever thread the kernel picks.  Delete puts back
+ *     the action that attach replaced.  uring does not use a signalfd: a
+ *     signalfd is readable for the task that polls it, and io_uring may
+ *     poll from a kernel worker of its own, which has no signal pending
+ *     (seen: after the last kill() the channel was never reported).
+ *   kqueue: an EVFILT_SIGNAL filter per signal, in a kqueue of the
+ *     channel's own that the poller watches.  The filter sees a signal even
+ *     when it is ignored, and the default action must not run: attach sets
+ *     each signal's action to SIG_IGN, and delete puts back the action it
+ *     replaced.  The mask is not touched.
+ *   Windows (wepoll, poll): console control events, which the system hands
+ *     to a handler on a thread of its own: CTRL_C_EVENT is SIGINT,
+ *     CTRL_BREAK_EVENT SIGBREAK, CTRL_CLOSE_EVENT SIGTERM, and no other
+ *     number can be attached.  While attached, Ctrl-C and Ctrl-Break no
+ *     longer end the process.  After a close event the system ends the
+ *     process once the handler returns, which it does at once: the loop
+ *     has a moment, not a promise, to act on SIGTERM.
+ * One channel per signal in the whole process: a signal already attached
+ * to a channel of any poller, in any thread, is refused (PO_EINUSE) until
+ * that channel is deleted, because the mask, the action and the pending
+ * signal are the process's, not a poller's.  Pollers in several threads
+ * may attach different signals at once.
+ * exec: a blocked mask and SIG_IGN are inherited across execve(), a
+ * handler is not (the child gets the default action).  A child started by
+ * a program whose loop holds signal channels on epoll therefore
+ * starts with those signals blocked, and on kqueue with them ignored:
+ * reset them in the child before exec (posix_spawnattr_setsigmask(),
+ * posix_spawnattr_setsigdefault()).  The signalfd and the kqueue are
+ * close-on-exec.
+ * fork: the child inherits the mask, the actions and the descriptors;
+ * the channel stays the parent's.
+ * Signals meant to report a fault of the program itself (SIGSEGV, SIGBUS,
+ * SIGFPE, SIGILL) are accepted but are no use here: the faulting code
+ * would run on.
+ */
+typedef struct po_signal po_signal;
+
+/*
+ * Attaches a signal channel as chn for the n signal numbers in signals
+ * (repeats are allowed and count once).  po_channel_ctx() of its channel
+ * is the po_signal; the channel is deleted like any other (po_delete(),
+ * po_destroy(), ...), which undoes what attach did to the process (see
+ * above) and frees the po_signal.  Stores the po_signal in *out and its
+ * channel in *ch, each only if not NULL.
+ * Errors: PO_EINVAL (p or signals NULL, n 0, a number the system does not
+ * have, SIGKILL, SIGSTOP, on Linux the C library's own 32 and 33, on
+ * Windows any but SIGINT, SIGBREAK and SIGTERM), PO_EEXIST (chn is
+ * attached), PO_EINUSE (a signal is attached to another channel, of this
+ * poller or another; or, as for po_notifier_attach(), the new descriptor's
+ * number is still held by a channel whose socket was closed behind the
+ * poller's back), PO_ENOMEM, PO_EBUSY (in a probe or a deinit), PO_ESYS
+ * (the kernel refused the signalfd, kqueue, pipe or eventfd, sigaction or
+ * pthread_sigmask; po_last_errno() and errno say why, on Windows a Winsock
+ * or system error code).  Nothing changes on error: no mask, no action, no
+ * handler.  O(n), plus the kernel calls (one per signal for poll and
+ * kqueue).  Safe during a walk; refused in a probe or a deinit.  Any thread
+ * may attach to its own poller; see above for the mask of other threads.
+ */
+PO_API int po_signal_attach(po_poller *p, po_chn chn, const int *signals,
+                            size_t n, po_signal **out, po_channel **ch);
+
+/*
+ * The poller's thread only: takes one signal number that arrived since it
+ * was last taken into *signo.  Returns PO_OK, PO_EAGAIN when none is left
+ * (the channel triggers again when a signal comes), or PO_EINVAL (s or
+ * signo NULL).  Numbers not taken trigger the channel again at the next
+ * wait.  The order of the numbers is not defined; one signal that keeps
+ * arriving does not hide the others.  O(1) kernel calls (one read, on
+ * poll only when no flag is raised); O(64) to scan the flags on poll and
+ * Windows.  Safe during a walk, in a probe or a deinit (on a channel not
+ * yet deleted).
+ */
+PO_API int po_signal_take(po_signal *s, int *signo);
 
 #ifdef __cplusplus
 }

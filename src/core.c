@@ -497,6 +497,8 @@ int po_after_fork(po_poller *p) {
     PO__SLAB_EACH(&p->slabs, ch, PO__ST_LIVE) {
         if (rc == PO_OK)
             rc = po__notifier_after_fork(ch);
+        if (rc == PO_OK)
+            rc = po__signal_after_fork(ch);
     }
     if (rc == PO_OK)
         rc = p->be->after_fork(p->bstate);

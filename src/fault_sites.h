@@ -27,3 +27,6 @@ PO__FAULT_SITE(wait_timed, PO__FAULT_WAIT_TIMED, "no finer timed wait")
 /* Close the kernel object (epoll_close on Windows); WSACleanup for poll on
  * Windows. */
 PO__FAULT_SITE(close, PO__FAULT_CLOSE, "no kernel object to close")
+/* A signal channel's attach: signalfd (epoll), sigaction (poll, uring,
+ * kqueue), kqueue (kqueue), SetConsoleCtrlHandler (Windows). */
+PO__FAULT_SITE(signal, PO__FAULT_SIGNAL, "no signal channel call")

@@ -42,6 +42,10 @@ unsigned long po__process(void);
  * queue (notify.c).  PO_OK for any other channel.  PO_ESYS (errno set) or
  * PO_EINUSE, as po_notifier_attach(), with the notifier as it was. */
 int po__notifier_after_fork(po_channel *ch);
+/* The same for a signal channel (signal.c): its signalfd, kqueue or
+ * wake-up object made anew; the mask and the actions stay.  PO_OK for any
+ * other channel. */
+int po__signal_after_fork(po_channel *ch);
 
 /* po_next_triggered() (polleros.h) reads a poller as its walk head. */
 _Static_assert(offsetof(struct po_poller, round) == 0 &&

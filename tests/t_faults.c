@@ -29,6 +29,12 @@
  *   close    at po_destroy(): ignored; the descriptor is closed anyway, each
  *            deinit runs once, nothing leaks.  At po_after_fork() (the
  *            child's copy of the inherited object): ignored too.
+ *            deinit runs once, nothing leaks.
+ *   signal   po_signal_attach() returns PO_ESYS with po_last_errno(), at
+ *            its first kernel call and at its last (a sigaction per
+ *            signal: the ones made are undone); the signals' mask and
+ *            actions and the poller are as they were, and the next attach
+ *            works.
  *
  * A site the backend does not have (the poll backend's add checks the
  * descriptor it is given, with fstat() on POSIX, and its wait calls poll();
@@ -61,6 +67,7 @@
 #include <unistd.h>
 #endif
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -576,6 +583,52 @@ static const char *site_close(int err) {
     after_fork_fails(PO__FAULT_CLOSE, 1, err, after_fork_close);
     return "ignored at po_destroy and po_after_fork: closed anyway, deinits "
            "once, no leak";
+}
+
+#ifdef _WIN32
+static const int t_sigs[2] = {SIGINT, SIGBREAK};
+#else
+static const int t_sigs[2] = {SIGUSR1, SIGUSR2};
+
+/* The signal is neither blocked nor handled: as the process started. */
+static void t_sig_untouched(int signo) {
+    sigset_t mask;
+    struct sigaction act;
+    CHECK_EQ(sigprocmask(SIG_BLOCK, NULL, &mask), 0);
+    CHECK_EQ(sigaction(signo, NULL, &act), 0);
+    CHECK(!sigismember(&mask, signo));
+    CHECK(act.sa_handler == SIG_DFL);
+}
+#endif
+
+static const char *site_signal(int err) {
+    t_fx f;
+    fx_open(&f, PO_RECV);
+    po__fault_arm(PO__FAULT_SIGNAL, 0, 0); /* counts from 0 */
+    CHECK_EQ(po_signal_attach(f.p, 9, t_sigs, 2, NULL, NULL), PO_OK);
+    unsigned long calls = po__fault_calls(PO__FAULT_SIGNAL);
+    CHECK(calls > 0);
+    CHECK_EQ(po_delete(f.p, 9), PO_OK);
+    unsigned long nth[2] = {1, calls};
+    for (int k = 0; k < 2; k++) {
+        po__fault_arm(PO__FAULT_SIGNAL, nth[k], err);
+        CHECK_EQ(po_signal_attach(f.p, 9, t_sigs, 2, NULL, NULL), PO_ESYS);
+        CHECK_EQ(po_last_errno(f.p), err);
+        CHECK_EQ(po_count(f.p), T_N);
+        CHECK(po_find(f.p, 9) == NULL);
+#ifndef _WIN32
+        t_sig_untouched(t_sigs[0]);
+        t_sig_untouched(t_sigs[1]);
+#endif
+    }
+    po__fault_arm(PO__FAULT_SIGNAL, 0, 0);
+    CHECK_EQ(po_signal_attach(f.p, 9, t_sigs, 2, NULL, NULL), PO_OK);
+    fx_send(&f, 1);
+    CHECK_EQ(po_wait(f.p, 1000, NULL), 1);
+    fx_served(&f, 1, PO_RECV);
+    fx_close(&f); /* deletes the signal channel too: no leak */
+    return "po_signal_attach PO_ESYS, po_last_errno; mask, actions, poller "
+           "as before";
 }
 
 /* ------------------------------------------------------------------------ */
