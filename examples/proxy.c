@@ -31,9 +31,10 @@
  * session's two sockets to a loop through that loop's notifier.  Buffers
  * come from a pool per loop: nothing on the path of a byte takes a lock.
  *
- * SIGINT or SIGTERM stops it: the main thread sees the flag the handler
- * sets, and wakes every loop through its notifier.  -v prints a line per
- * second; a summary of counters is printed on exit.
+ * SIGINT or SIGTERM stops it: the main thread waits on a poller of its
+ * own with a signal channel for both, and wakes every loop through its
+ * notifier.  -v prints a line per second; a summary of counters is printed
+ * on exit.
  */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE /* SO_REUSEPORT, in glibc and musl */
@@ -49,7 +50,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "echo_common.h"
@@ -888,26 +888,37 @@ static bool parse_args(int argc, char **argv, config *cf) {
     return true;
 }
 
-/* The one thing the handler does: the main thread polls it. */
-static volatile sig_atomic_t g_stop;
+/* The main thread's poller: a signal channel for SIGINT and SIGTERM.  It
+ * is made before the loops' threads start, which inherit what it did to
+ * the signal mask (epoll blocks the signals for its signalfd), so that no
+ * thread takes a signal's default action. */
+typedef struct supervisor {
+    po_poller *p;
+    po_signal *sig;
+} supervisor;
 
-static void on_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
+static bool supervisor_open(supervisor *s, po_backend_kind backend) {
+    static const int stops[] = {SIGINT, SIGTERM};
+    po_options opt = {.backend = backend};
+    int err = PO_OK;
+    s->p = po_create(&opt, &err);
+    if (s->p == NULL ||
+        (err = po_signal_attach(s->p, 0, stops, 2, &s->sig, NULL)) != PO_OK) {
+        fprintf(stderr, "polleros-proxy: signals: %s\n", po_strerror(err));
+        po_destroy(s->p);
+        return false;
+    }
+    return true;
 }
 
-static void catch_signals(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL); /* a signal cuts it short: fine */
+/* Whether a stop signal came within ms. */
+static bool supervisor_stop(supervisor *s, int ms) {
+    int signo;
+    bool stop = false;
+    if (po_wait(s->p, ms, NULL) > 0)
+        while (po_signal_take(s->sig, &signo) == PO_OK)
+            stop = true;
+    return stop;
 }
 
 static void sum_published(const proxy *px, uint64_t out[ST_COUNT]) {
@@ -942,12 +953,13 @@ static void print_counters(const char *what, const uint64_t st[ST_COUNT]) {
 }
 
 /* The main thread watches for a stop (and prints -v's lines) while the
- * loops run; then it stops them through their notifiers. */
-static bool supervise(proxy *px) {
+ * loops run; then it stops them through their notifiers.  It looks at the
+ * loops' failure flag every 100 ms. */
+static bool supervise(proxy *px, supervisor *sup, bool stop) {
     uint64_t last[ST_COUNT] = {0}, now[ST_COUNT];
     double next = echo_now() + 1.0;
-    while (!g_stop && !atomic_load(&px->failed)) {
-        sleep_ms(100);
+    while (!stop && !atomic_load(&px->failed)) {
+        stop = supervisor_stop(sup, 100);
         if (px->cf.verbose && echo_now() >= next) {
             sum_published(px, now);
             print_second(now, last);
@@ -1005,22 +1017,23 @@ int main(int argc, char **argv) {
         if (px.cf.port_file && !echo_write_port_file(px.cf.port_file, port))
             status = 1;
     }
+    supervisor sup = {NULL, NULL};
+    if (status == 0 && !supervisor_open(&sup, px.cf.backend))
+        status = 1;
     if (status == 0) {
-        catch_signals();
         unsigned started = 0;
         for (; started < n; started++)
             if ((px.loops[started].thread =
                      thr_start(loop_run, &px.loops[started])) == NULL)
                 break;
-        if (started < n) {
-            g_stop = 1;
+        if (started < n)
             status = 1;
-        }
-        if (!supervise(&px) && status == 0)
+        if (!supervise(&px, &sup, started < n) && status == 0)
             status = 1;
         for (unsigned i = 0; i < started; i++)
             thr_join(px.loops[i].thread);
     }
+    po_destroy(sup.p); /* puts the signals' mask and actions back */
     uint64_t total[ST_COUNT] = {0};
     for (unsigned i = 0; i < opened; i++) {
         loop *l = &px.loops[i];
