@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "echo_common.h"
 #include "echo_server_util.h"
 
 /* The response's bytes: what they are does not matter, only how many. */
@@ -43,7 +44,7 @@ bool churn_server_start(int argc, char **argv, const char *prog,
         perror("listen");
         return false;
     }
-    return echo_server_write_port(port_file, port);
+    return echo_write_port_file(port_file, port);
 }
 
 void *churn_accept(const churn_server *s, size_t size) {

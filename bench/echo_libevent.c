@@ -26,6 +26,7 @@
 
 #include <event2/event.h>
 
+#include "echo_common.h"
 #include "echo_server_util.h"
 
 typedef struct server {
@@ -211,7 +212,7 @@ int main(int argc, char **argv) {
     }
     printf("echo_libevent: listening on 127.0.0.1:%u (libevent %s, %s)\n",
            (unsigned)port, event_get_version(), event_base_get_method(s.base));
-    if (a.port_file && !echo_server_write_port(a.port_file, port))
+    if (a.port_file && !echo_write_port_file(a.port_file, port))
         return 1;
     int rc = event_base_dispatch(s.base);
     printf("echo_libevent: served %llu connections, echoed %llu bytes, "

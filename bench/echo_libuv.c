@@ -21,6 +21,7 @@
 
 #include <uv.h>
 
+#include "echo_common.h"
 #include "echo_server_util.h"
 
 typedef struct server {
@@ -157,7 +158,7 @@ int main(int argc, char **argv) {
     }
     printf("echo_libuv: listening on 127.0.0.1:%u (libuv %s)\n", (unsigned)port,
            uv_version_string());
-    if (a.port_file && !echo_server_write_port(a.port_file, port))
+    if (a.port_file && !echo_write_port_file(a.port_file, port))
         return 1;
     uv_run(s.loop, UV_RUN_DEFAULT);
     printf("echo_libuv: served %llu connections, echoed %llu bytes, %llu "

@@ -79,23 +79,6 @@ int echo_server_listen(uint16_t port, uint16_t *bound) {
     return fd;
 }
 
-bool echo_server_write_port(const char *path, uint16_t port) {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
-        return false;
-    FILE *f = fopen(tmp, "w");
-    bool ok = f != NULL && fprintf(f, "%u\n", (unsigned)port) > 0;
-    if (f != NULL && fclose(f) != 0)
-        ok = false;
-    if (ok && rename(tmp, path) != 0)
-        ok = false;
-    if (!ok) {
-        perror(path);
-        remove(tmp);
-    }
-    return ok;
-}
-
 void echo_server_prepare(void) {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {

@@ -32,9 +32,6 @@ bool echo_server_parse(int argc, char **argv, const char *prog,
  * stores the bound port in *bound.  -1 with errno set on failure. */
 int echo_server_listen(uint16_t port, uint16_t *bound);
 
-/* Writes the port to path atomically (a temporary file, then rename). */
-bool echo_server_write_port(const char *path, uint16_t port);
-
 /* Raises the soft descriptor limit to the hard one; ignores SIGPIPE. */
 void echo_server_prepare(void);
 
