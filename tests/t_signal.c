@@ -478,6 +478,7 @@ void case_signal_after_fork(void) {
         int signo = 0;
         CHECK_EQ(po_signal_take(s, &signo), PO_OK);
         CHECK_EQ(signo, sg_sig[0]);
+        po_destroy(p); /* closes the child's objects only */
         t_child_exit();
     }
     t_child_passed(pid);
