@@ -56,6 +56,7 @@ static int lt_polleros(lt_run *r, const char *backend) {
     o.backend = strcmp(backend, "poll") == 0    ? PO_BACKEND_POLL
                 : strcmp(backend, "uring") == 0 ? PO_BACKEND_URING
                                                 : PO_BACKEND_EPOLL;
+    o.spin_ns = r->spin;
     int err;
     po_poller *p = po_create(&o, &err);
     if (p == NULL) {

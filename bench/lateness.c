@@ -3,11 +3,13 @@
  *
  * usage: deadlines --lateness [--backend epoll|poll|uring] [OPTIONS]
  *        lateness_libuv|lateness_libevent|lateness_libev [OPTIONS]
- * OPTIONS: [--traffic] [--slack NS] [-n TOTAL] [-k PENDING]
+ * OPTIONS: [--traffic] [--slack NS] [--spin NS] [-n TOTAL] [-k PENDING]
  * --slack sets this thread's Linux timer slack (prctl PR_SET_TIMERSLACK)
- * before the run; without it the run keeps the one it inherited.  Prints
- * one TSV line: lateness, lib, backend, traffic (0/1), slack_ns, n,
- * p50_us, p99_us, max_us, early.
+ * before the run; without it the run keeps the one it inherited.  --spin
+ * (polleros only) is po_options.spin_ns; the backend column then reads
+ * e.g. epoll+spin100us.  Prints one TSV line: lateness, lib, backend,
+ * traffic (0/1), slack_ns, n, p50_us, p99_us, max_us, early, and the loop
+ * thread's CPU time per fired deadline in us (what a spin costs).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -108,6 +111,16 @@ static int cmp_i64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* The calling thread's CPU time (user + system), in us: the loop's alone,
+ * not the traffic thread's. */
+static double lt_thread_cpu_us(void) {
+    struct rusage u;
+    if (getrusage(RUSAGE_THREAD, &u) != 0)
+        return 0;
+    return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 +
+           (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
 int lt_main(const char *lib, lt_driver *run, int argc, char **argv) {
     const char *backend = "-";
     bool traffic = false;
@@ -124,6 +137,8 @@ int lt_main(const char *lib, lt_driver *run, int argc, char **argv) {
             traffic = true;
         else if (strcmp(argv[i], "--slack") == 0 && i + 1 < argc)
             slack = atol(argv[++i]);
+        else if (strcmp(argv[i], "--spin") == 0 && i + 1 < argc)
+            r.spin = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc)
             r.total = (size_t)atol(argv[++i]);
         else if (strcmp(argv[i], "-k") == 0 && i + 1 < argc)
@@ -135,6 +150,14 @@ int lt_main(const char *lib, lt_driver *run, int argc, char **argv) {
     }
     if (strcmp(lib, "polleros") == 0 && strcmp(backend, "-") == 0)
         backend = "epoll";
+    if (r.spin > 0 && strcmp(lib, "polleros") != 0) {
+        fprintf(stderr, "lateness: --spin is polleros's option\n");
+        return 2;
+    }
+    char label[64];
+    if (r.spin > 0)
+        snprintf(label, sizeof label, "%s+spin%lluus", backend,
+                 (unsigned long long)(r.spin / 1000));
 #ifdef __linux__
     if (slack >= 0 && prctl(PR_SET_TIMERSLACK, (unsigned long)slack) != 0)
         perror("deadlines: PR_SET_TIMERSLACK");
@@ -148,7 +171,9 @@ int lt_main(const char *lib, lt_driver *run, int argc, char **argv) {
         perror("deadlines: traffic");
         return 1;
     }
+    double cpu0 = lt_thread_cpu_us();
     int rc = run(&r, backend);
+    double cpu = lt_thread_cpu_us() - cpu0;
     if (traffic)
         lt_traffic_stop(&t, &r);
     if (rc == 0 && r.fired > 0) {
@@ -156,8 +181,9 @@ int lt_main(const char *lib, lt_driver *run, int argc, char **argv) {
         double p50 = (double)r.late[r.fired / 2] / 1e3;
         double p99 = (double)r.late[r.fired * 99 / 100] / 1e3;
         double max = (double)r.late[r.fired - 1] / 1e3;
-        printf("lateness\t%s\t%s\t%d\t%ld\t%zu\t%.1f\t%.1f\t%.1f\t%zu\n", lib,
-               backend, traffic, slack, r.fired, p50, p99, max, r.early);
+        printf("lateness\t%s\t%s\t%d\t%ld\t%zu\t%.1f\t%.1f\t%.1f\t%zu\t%.1f\n",
+               lib, r.spin > 0 ? label : backend, traffic, slack, r.fired, p50,
+               p99, max, r.early, cpu / (double)r.fired);
     }
     free(r.late);
     return rc == 1 ? 0 : rc;

@@ -22,6 +22,7 @@ typedef struct lt_run {
     size_t total, pending;
     size_t armed, fired, early;
     uint64_t seed;
+    uint64_t spin; /* po_options.spin_ns, polleros's driver only */
     int64_t *late; /* ns, one per fired deadline */
     /* The loop's ends of the traffic's socket pairs, or -1 without. */
     int fd[LT_SOCKS];

@@ -234,6 +234,19 @@ typedef struct po_options {
      * than this are harvested by the following waits, each in its turn. */
     unsigned max_events;
     po_reconcile reconcile;
+    /* Deadline precision, paid for in CPU time.  0 (the default): a timed
+     * wait sleeps in the kernel until its time, and wakes as late as the
+     * system makes it (timer slack, and the wake-up of an idle CPU: tens to
+     * hundreds of microseconds, docs/guide/deadlines.md).  Above 0: the
+     * kernel sleep of a timed wait (a deadline, po_wait_until(), a
+     * po_wait() timeout) ends spin_ns before its time, and the rest is spent
+     * in kernel waits that do not block, each of which still harvests
+     * events, until the time has come; so a round ends within a few
+     * microseconds of its time, at the cost of up to spin_ns of busy CPU per
+     * timed wait (less when the kernel wakes late anyway).  Each such wait
+     * counts in po_stats.waits.  The time of the wait is unchanged: nothing
+     * fires early, and a po_wait() timeout is then never cut short. */
+    uint64_t spin_ns;
 } po_options;
 
 /* Kernel calls made so far, for tests and benchmarks.  Failed calls count. */
@@ -523,8 +536,9 @@ PO_API int po_set_socket(po_channel *ch, po_socket s);
  * short for a channel's deadline that has not quite come waits again for
  * the rest, so the deadline never fires early; timeout_ms itself is the
  * kernel's timeout, rounded up to whole milliseconds where the kernel takes
- * no finer: for a time that must have come when the round ends
- * untriggered, use po_wait_until().  An interrupted kernel wait (EINTR)
+ * no finer (with po_options.spin_ns, the wait goes on to its end): for a
+ * time that must have come when the round ends untriggered, use
+ * po_wait_until().  An interrupted kernel wait (EINTR)
  * ends the round early as if it timed out.
  * Errors: PO_EINVAL, PO_EBUSY, PO_ESYS (the kernel wait failed; see
  * po_last_errno(); the poller is unchanged and can wait again).
@@ -713,7 +727,9 @@ PO_API po_time po_channel_deadline(const po_channel *ch);
  * interrupted (EINTR), which ends the round at once as in po_wait().
  * Lateness is the system's: its timer slack (Linux: 50 us by default for
  * a thread that is not real-time; prctl(PR_SET_TIMERSLACK), which polleros
- * never changes) and its scheduler (docs/guide/deadlines.md).
+ * never changes), its wake-up from idle and its scheduler, unless the
+ * poller was made with po_options.spin_ns, which trades CPU for a wait
+ * that ends within microseconds of its time (docs/guide/deadlines.md).
  * Errors: po_wait()'s: PO_EINVAL (p NULL), PO_EBUSY (inside a probe or a
  * deinit), PO_ESYS.  Costs po_wait()'s, plus one po_now() per kernel wait
  * when the deadline is neither past nor PO_NEVER.

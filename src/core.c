@@ -112,7 +112,7 @@ static int po__pick_reconcile(po_reconcile mode, bool *changed) {
 
 po_poller *po_create(const po_options *opt, int *err) {
     static const po_options defaults = {PO_BACKEND_DEFAULT, NULL, 0,
-                                        PO_RECONCILE_DEFAULT};
+                                        PO_RECONCILE_DEFAULT, 0};
     if (opt == NULL)
         opt = &defaults;
     const po_allocator *a =
@@ -136,6 +136,8 @@ po_poller *po_create(const po_options *opt, int *err) {
     p->alloc = *a;
     p->be = be;
     p->changed = changed;
+    p->spin = opt->spin_ns < (uint64_t)INT64_MAX ? (po__timeout)opt->spin_ns
+                                                 : INT64_MAX;
     p->next_seqn = 1;
     p->owner = po__process();
     p->round.walk.round = 1; /* 0 is a fresh iterator's round */
@@ -643,17 +645,23 @@ static PO__NOINLINE int po__wait_timed(po_poller *p, po_time until,
         if (until < at)
             at = until;
         po__timeout left = at == PO_NEVER ? PO__FOREVER : 0;
+        bool spun = false; /* the kernel wait ends before `at` on purpose */
         if (at != 0 && at != PO_NEVER) {
             po_time now = po_now();
             if (at > now)
                 left = at - now < (po_time)INT64_MAX ? (po__timeout)(at - now)
                                                      : INT64_MAX;
+            if (left > 0 && p->spin > 0) {
+                spun = true;
+                left = left > p->spin ? left - p->spin : 0;
+            }
         }
         int e = po__kernel_wait(
             p, left > 0 && p->be->wait_timed ? p->be->wait_timed : p->be->wait,
             left);
         po_time now = po__fire_deadlines(p);
-        if (e != 0 || p->round.ntrig || now >= until || (at == until && !exact))
+        if (e != 0 || p->round.ntrig || now >= until ||
+            (at == until && !exact && !spun))
             return e;
     }
 }

@@ -28,6 +28,7 @@ struct po_poller {
     po_seqn next_seqn;
     bool changed;     /* PO_RECONCILE_CHANGED */
     bool in_callback; /* inside a probe or a deinit */
+    po__timeout spin; /* po_options.spin_ns */
     int last_errno;
     po_stats stats;      /* but events and stale: the round counts those */
     unsigned long owner; /* the process whose kernel objects it holds */

@@ -61,6 +61,7 @@ PO_CASE(deadline_many_model)
 PO_CASE(wait_until_never_early)
 PO_CASE(wait_until_channel_deadlines)
 PO_CASE(wait_until_never_and_past)
+PO_CASE(wait_until_spin)
 PO_CASE(wait_until_errors)
 /* t_contract.c */
 PO_CASE(destroy_from_callback_refused)

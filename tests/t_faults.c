@@ -98,8 +98,7 @@ static void t_free(void *ptr, void *ctx) {
     free(ptr);
 }
 static const po_allocator t_alloc = {t_malloc, t_realloc, t_free, NULL};
-static const po_options t_opts = {PO_BACKEND_DEFAULT, &t_alloc, 0,
-                                  PO_RECONCILE_DEFAULT};
+static const po_options t_opts = {.allocator = &t_alloc};
 
 #ifdef _WIN32
 /* The process's open handles, counted; where the count is not kept (Wine's

@@ -27,9 +27,9 @@ typedef struct wu_fx {
     t_sock peer;
 } wu_fx;
 
-static void wu_open(wu_fx *f) {
+static void wu_open_opts(wu_fx *f, const po_options *opt) {
     memset(f, 0, sizeof *f);
-    f->p = t_poller();
+    f->p = t_poller_opts(opt);
     t_sock sv[2];
     t_socketpair(sv);
     f->c.want = PO_RECV;
@@ -38,6 +38,8 @@ static void wu_open(wu_fx *f) {
     CHECK_EQ(po_attach(f->p, 1, sv[0], &t_ops, &f->c, &f->c.ch), PO_OK);
     CHECK_EQ(po_wait(f->p, 0, NULL), 0); /* registered */
 }
+
+static void wu_open(wu_fx *f) { wu_open_opts(f, NULL); }
 
 static void wu_close(wu_fx *f) {
     po_destroy(f->p);
@@ -147,6 +149,62 @@ void case_wait_until_never_and_past(void) {
     CHECK_EQ(total, PO_TIMEOUT);
     CHECK(po_now() >= at);
     CHECK(t_triggered(f.p, d.ch));
+    wu_close(&f);
+}
+
+static uint64_t wu_waits(const po_poller *p) {
+    po_stats s;
+    po_get_stats(p, &s);
+    return s.waits;
+}
+
+/* po_options.spin_ns: the kernel sleep ends that much before the time and
+ * the rest is spent in waits that do not block.  A spin longer than the
+ * wait makes all of it such waits, which po_stats.waits shows; the time
+ * itself never moves: nothing early, a po_wait() timeout never cut short,
+ * and what is ready is still reported. */
+void case_wait_until_spin(void) {
+    po_options o = {.spin_ns = 3600 * 1000 * PO_MSEC};
+    wu_fx f;
+    wu_open_opts(&f, &o);
+    po_triggers total = 0;
+    uint64_t w0 = wu_waits(f.p);
+    po_time at = po_now() + 2 * PO_MSEC;
+    CHECK_EQ(po_wait_until(f.p, at, &total), 0);
+    CHECK_EQ(total, PO_TIMEOUT);
+    CHECK(po_now() >= at);
+    CHECK(wu_waits(f.p) - w0 > 1);
+    /* po_wait()'s timeout, which a spin would otherwise cut short. */
+    po_time t0 = po_now();
+    CHECK_EQ(po_wait(f.p, 2, &total), 0);
+    CHECK(po_now() - t0 >= 2 * PO_MSEC);
+    /* A channel's deadline, nearer than the caller's. */
+    t_chan d;
+    memset(&d, 0, sizeof d);
+    CHECK_EQ(po_attach(f.p, 2, T_NO_SOCK, &t_ops, &d, &d.ch), PO_OK);
+    at = po_now() + PO_MSEC / 2;
+    CHECK_EQ(po_set_deadline(d.ch, at), PO_OK);
+    CHECK_EQ(po_wait_until(f.p, PO_NEVER, &total), 1);
+    CHECK_EQ(total, PO_TIMEOUT);
+    CHECK(po_now() >= at);
+    CHECK(t_triggered(f.p, d.ch));
+    /* Data ends a spinning wait like any other. */
+    t_write_all(f.peer, "x", 1);
+    CHECK_EQ(po_wait_until(f.p, po_now() + 3600 * 1000 * PO_MSEC, &total), 1);
+    CHECK_EQ(total, PO_RECV);
+    wu_close(&f);
+
+    /* A spin shorter than the wait: deadlines at any nanosecond, none
+     * early. */
+    o.spin_ns = 100 * 1000;
+    wu_open_opts(&f, &o);
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < 200; i++) {
+        at = po_now() + wu_rnd(&seed) % (2 * PO_MSEC);
+        CHECK_EQ(po_wait_until(f.p, at, &total), 0);
+        CHECK_EQ(total, PO_TIMEOUT);
+        CHECK(po_now() >= at);
+    }
     wu_close(&f);
 }
 
