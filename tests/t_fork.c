@@ -117,6 +117,15 @@ static void fk_open(fk_fx *f) {
     CHECK_EQ(po_set_deadline(f->cc.ch, po_now() + 30 * PO_MSEC), PO_OK);
 }
 
+/* The cases' start: the fixture, then fork(); the child's pid, or 0 in the
+ * child.  Skips where there is no fork. */
+static long fk_fork(fk_fx *f) {
+    if (!t_has_fork)
+        po_skip("no fork on this system");
+    fk_open(f);
+    return t_fork();
+}
+
 /* The parent's poller after the child: every socket heard, the notifier
  * with its own payloads, the deadline fired; then destroyed. */
 static void fk_parent_serves(fk_fx *f) {
@@ -194,11 +203,8 @@ static void fk_child(fk_fx *f) {
 }
 
 void case_fork_child_own_poller(void) {
-    if (!t_has_fork)
-        po_skip("no fork on this system");
     fk_fx f;
-    fk_open(&f);
-    long pid = t_fork();
+    long pid = fk_fork(&f);
     if (pid == 0)
         fk_child(&f);
     /* While the child runs: the parent serves B, which the child deletes,
@@ -214,11 +220,8 @@ void case_fork_child_own_poller(void) {
 }
 
 void case_fork_child_destroys(void) {
-    if (!t_has_fork)
-        po_skip("no fork on this system");
     fk_fx f;
-    fk_open(&f);
-    long pid = t_fork();
+    long pid = fk_fork(&f);
     if (pid == 0) {
         /* Without po_after_fork(): deinits once each, and nothing of the
          * parent's poller is touched. */
@@ -231,11 +234,8 @@ void case_fork_child_destroys(void) {
 }
 
 void case_fork_after_fork_fails(void) {
-    if (!t_has_fork)
-        po_skip("no fork on this system");
     fk_fx f;
-    fk_open(&f);
-    long pid = t_fork();
+    long pid = fk_fork(&f);
     if (pid == 0) {
         /* Room for no new descriptor, then one more at each try: every
          * kernel object po_after_fork() makes fails in turn, each failure
