@@ -13,6 +13,8 @@
  *             the other still answers through the proxy
  *   reset     a peer resets with bytes in flight: everything the proxy
  *             read from it reaches the other peer, intact, then EOF
+ *   balance   with --threads N, sessions opened one after the other and
+ *             held: the loops run as many each, give or take one
  *   refused   nothing listens upstream: the client is closed
  *   timeout   the upstream's backlog is full, so its connect never
  *             completes: the client is closed after --connect-timeout
@@ -295,17 +297,35 @@ typedef struct run {
     int nopts;
 } run;
 
+/* The proxy's --threads, 1 when not given; false when it is not a number
+ * the checks can follow. */
+static bool proxy_threads(const run *r, uint64_t *threads) {
+    *threads = 1;
+    for (int i = 0; i + 1 < r->nopts; i++)
+        if (strcmp(r->opts[i], "--threads") == 0 &&
+            !echo_parse_u64("--threads", r->opts[i + 1], 1, 64, threads))
+            return false;
+    return true;
+}
+
+/* Sessions each of the proxy's loops ran (its "loop K" line at exit). */
+static uint64_t loop_sessions(const child *px, uint64_t k) {
+    char line[32];
+    uint64_t n = 0;
+    snprintf(line, sizeof line, "loop %llu", (unsigned long long)k);
+    CHECK(counter(px, line, "sessions", &n), "no line for loop %llu",
+          (unsigned long long)k);
+    return n;
+}
+
 static int case_relay(const run *r) {
-    uint64_t conns, messages, size, threads = 1;
+    uint64_t conns, messages, size, threads;
     if (r->nargs != 5 ||
         !echo_parse_u64("CONNS", r->args[2], 1, 100000, &conns) ||
         !echo_parse_u64("MESSAGES", r->args[3], 1, 100000, &messages) ||
-        !echo_parse_u64("SIZE", r->args[4], 1, 1 << 24, &size))
+        !echo_parse_u64("SIZE", r->args[4], 1, 1 << 24, &size) ||
+        !proxy_threads(r, &threads))
         return 2;
-    for (int i = 0; i + 1 < r->nopts; i++)
-        if (strcmp(r->opts[i], "--threads") == 0 &&
-            !echo_parse_u64("--threads", r->opts[i + 1], 1, 64, &threads))
-            return 2;
     char port_file[300];
     snprintf(port_file, sizeof port_file, "%s/echo.port", g_dir);
     char *sv[] = {r->args[0], "--port-file", port_file, NULL};
@@ -338,13 +358,9 @@ static int case_relay(const run *r) {
                   (unsigned long long)bytes);
         CHECK(total(&px, "sessions") == conns, "not %llu sessions",
               (unsigned long long)conns);
-        for (uint64_t t = 0; threads > 1 && t < threads; t++) {
-            char line[32];
-            uint64_t n = 0;
-            snprintf(line, sizeof line, "loop %llu", (unsigned long long)t);
-            CHECK(counter(&px, line, "sessions", &n) && n > 0,
-                  "loop %llu ran no session", (unsigned long long)t);
-        }
+        for (uint64_t t = 0; threads > 1 && t < threads; t++)
+            CHECK(loop_sessions(&px, t) > 0, "loop %llu ran no session",
+                  (unsigned long long)t);
     }
     stop(&cl);
     stop(&echo);
@@ -461,6 +477,47 @@ static int case_reset(const run *r, int up, uint16_t up_port) {
           (unsigned long long)total(&px, "upstream_out"), upw);
     CHECK(total(&px, "resets") >= 2 && total(&px, "closed") == 2,
           "not 2 sessions closed on resets");
+    return 0;
+}
+
+enum { BALANCE_SESSIONS = 200 };
+
+/* Each session is through (the upstream accepted it) before the next
+ * client connects, so every placement sees the loads the ones before it
+ * left: the loops must end within one session of each other, where the
+ * kernel's hash alone would leave them a dozen apart. */
+static int case_balance(const run *r, int up, uint16_t up_port) {
+    uint64_t threads;
+    if (!proxy_threads(r, &threads) || threads < 2)
+        return 2;
+    child px = {0};
+    int rc =
+        start_proxy(&px, r->proxy, r->backend, up_port, r->opts, r->nopts, 0);
+    if (rc != 0)
+        return rc;
+    int c[BALANCE_SESSIONS], u[BALANCE_SESSIONS], n = 0;
+    while (n < BALANCE_SESSIONS && pair_open(&px, up, &c[n], &u[n]))
+        n++;
+    CHECK(n == BALANCE_SESSIONS, "%d of %d sessions", n, BALANCE_SESSIONS);
+    while (n > 0) {
+        n--;
+        close(c[n]);
+        close(u[n]);
+    }
+    stop_proxy(&px);
+    uint64_t least = UINT64_MAX, most = 0;
+    for (uint64_t t = 0; t < threads; t++) {
+        uint64_t k = loop_sessions(&px, t);
+        least = k < least ? k : least;
+        most = k > most ? k : most;
+    }
+    CHECK(total(&px, "sessions") == BALANCE_SESSIONS && most - least <= 1,
+          "%llu sessions, loops ran %llu to %llu each",
+          (unsigned long long)total(&px, "sessions"), (unsigned long long)least,
+          (unsigned long long)most);
+    printf("%s: %llu loops ran %llu to %llu sessions each\n", PROG,
+           (unsigned long long)threads, (unsigned long long)least,
+           (unsigned long long)most);
     return 0;
 }
 
@@ -603,6 +660,8 @@ static int run_case(const char *name, const run *r) {
         rc = case_reset(r, up, port);
     else if (strcmp(name, "emfile") == 0)
         rc = case_emfile(r, up, port);
+    else if (strcmp(name, "balance") == 0)
+        rc = case_balance(r, up, port);
     close(up);
     return rc;
 }
