@@ -27,9 +27,11 @@
  *
  * --threads N runs N loops on N threads that share nothing.  On Linux each
  * loop has its own SO_REUSEPORT listener and the kernel spreads the
- * connections; elsewhere, or with --handoff, loop 0 accepts and hands each
- * session's two sockets to a loop through that loop's notifier.  Buffers
- * come from a pool per loop: nothing on the path of a byte takes a lock.
+ * connections; elsewhere, or with --handoff, loop 0 accepts them all.
+ * Either way a session goes to the loop with the fewest open, and when
+ * that is not the loop that accepted it, its two sockets are handed over
+ * through that loop's notifier.  Buffers come from a pool per loop:
+ * nothing on the path of a byte takes a lock.
  *
  * SIGINT or SIGTERM stops it: the main thread waits on a poller of its
  * own with a signal channel for both, and wakes every loop through its
