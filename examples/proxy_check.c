@@ -13,6 +13,10 @@
  *             the other still answers through the proxy
  *   reset     a peer resets with bytes in flight: everything the proxy
  *             read from it reaches the other peer, intact, then EOF
+ *   reset_held
+ *             the same, but the peer resets while the proxy holds some of
+ *             its bytes (8 MiB sent, the other peer not reading): they
+ *             too reach it
  *   balance   with --threads N, sessions opened one after the other and
  *             held: the loops run as many each, give or take one
  *   refused   nothing listens upstream: the client is closed
@@ -419,26 +423,42 @@ static int case_halfclose(const run *r, int up, uint16_t up_port) {
     return 0;
 }
 
-/* Fills the path from `from` to `to` (which does not read) with a
- * pattern, then resets `from`; `to` must then read a prefix of the
- * pattern, intact, and EOF.  Returns the bytes `to` read. */
-static size_t reset_turn(int from, int to, uint32_t seed) {
+/* Bytes sent before a reset in the reset_held case: more than a loopback
+ * path holds (Linux lets a send buffer grow to 4 MiB), less than the
+ * --buffer the case gives the proxy. */
+#define RESET_HELD ((size_t)8 << 20)
+
+/* Sends a pattern from `from` to `to` (which does not read), `held` bytes,
+ * or with held 0 until every buffer on the way is full; then resets
+ * `from`.  `to` must then read a prefix of the pattern, intact, and EOF.
+ * Returns the bytes `to` read. */
+static size_t reset_turn(int from, int to, uint32_t seed, size_t held) {
     size_t sent = 0;
     set_blocking(from, false);
-    for (;;) {
+    while (held == 0 || sent < held) {
         unsigned char buf[4096];
-        for (size_t i = 0; i < sizeof buf; i++)
+        size_t len =
+            held == 0 || held - sent > sizeof buf ? sizeof buf : held - sent;
+        for (size_t i = 0; i < len; i++)
             buf[i] = pattern(seed, sent + i);
-        ssize_t k = send(from, buf, sizeof buf, 0);
+        ssize_t k = send(from, buf, len, 0);
         if (k > 0) {
             sent += (size_t)k;
             continue;
         }
-        if (!echo_would_block(errno) || !await(from, POLLOUT, 200))
+        if (!echo_would_block(errno) ||
+            !await(from, POLLOUT, held == 0 ? 200 : IO_MS))
             break; /* every buffer on the way is full */
     }
+    CHECK(held == 0 || sent == held, "sent %zu of %zu bytes", sent, held);
+    /* The proxy takes in what `to` leaves in the way, then meets the reset
+     * while it still holds those bytes. */
+    if (held != 0)
+        sleep_ms(200);
     abort_close(from);
-    size_t cap = sent, n;
+    if (held != 0)
+        sleep_ms(200);
+    size_t cap = sent + 1, n; /* room to see a byte too many */
     unsigned char *got = malloc(cap);
     int err = got ? read_to_eof(to, got, cap, &n) : ENOMEM;
     CHECK(err == 0, "after the reset: %s, not EOF", strerror(err));
@@ -453,7 +473,12 @@ static size_t reset_turn(int from, int to, uint32_t seed) {
     return n;
 }
 
-static int case_reset(const run *r, int up, uint16_t up_port) {
+/* With held 0 the proxy's buffer is full when the reset comes, and it
+ * reads the reset only once that buffer drained.  With held bytes (more
+ * than the reader's receive buffer and the proxy's send buffer take, less
+ * than --buffer) the proxy holds the rest when it reads the reset: they
+ * must still be delivered. */
+static int case_reset(const run *r, int up, uint16_t up_port, size_t held) {
     child px = {0};
     int rc =
         start_proxy(&px, r->proxy, r->backend, up_port, r->opts, r->nopts, 0);
@@ -462,9 +487,9 @@ static int case_reset(const run *r, int up, uint16_t up_port) {
     int c, u;
     size_t down = 0, upw = 0;
     if (pair_open(&px, up, &c, &u))
-        down = reset_turn(u, c, 1);
+        down = reset_turn(u, c, 1, held);
     if (pair_open(&px, up, &c, &u))
-        upw = reset_turn(c, u, 2);
+        upw = reset_turn(c, u, 2, held);
     sleep_ms(100);
     stop_proxy(&px);
     CHECK(total(&px, "upstream_in") == down && total(&px, "client_out") == down,
@@ -657,7 +682,9 @@ static int run_case(const char *name, const run *r) {
     if (strcmp(name, "halfclose") == 0)
         rc = case_halfclose(r, up, port);
     else if (strcmp(name, "reset") == 0)
-        rc = case_reset(r, up, port);
+        rc = case_reset(r, up, port, 0);
+    else if (strcmp(name, "reset_held") == 0)
+        rc = case_reset(r, up, port, RESET_HELD);
     else if (strcmp(name, "emfile") == 0)
         rc = case_emfile(r, up, port);
     else if (strcmp(name, "balance") == 0)
