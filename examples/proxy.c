@@ -27,9 +27,11 @@
  *
  * --threads N runs N loops on N threads that share nothing.  On Linux each
  * loop has its own SO_REUSEPORT listener and the kernel spreads the
- * connections; elsewhere, or with --handoff, loop 0 accepts and hands each
- * session's two sockets to a loop through that loop's notifier.  Buffers
- * come from a pool per loop: nothing on the path of a byte takes a lock.
+ * connections; elsewhere, or with --handoff, loop 0 accepts them all.
+ * Either way a session goes to the loop with the fewest open, and when
+ * that is not the loop that accepted it, its two sockets are handed over
+ * through that loop's notifier.  Buffers come from a pool per loop:
+ * nothing on the path of a byte takes a lock.
  *
  * SIGINT or SIGTERM stops it: the main thread waits on a poller of its
  * own with a signal channel for both, and wakes every loop through its
@@ -133,7 +135,10 @@ typedef struct loop {
     unsigned char *pool; /* free buffers, linked through their first bytes */
     size_t pooled;
     po_chn next_chn;
-    unsigned next_target; /* handoff: the loop the next session goes to */
+    /* Sessions placed on this loop and not yet closed, those handed to it
+     * and not yet taken included: the accepting loops compare them to
+     * place a session. */
+    _Atomic uint64_t load;
     uint64_t st[ST_COUNT];
     _Atomic uint64_t pub[ST_COUNT]; /* st, copied each second for -v */
     thr *thread;
@@ -181,7 +186,9 @@ static void pool_drain(loop *l) {
 }
 
 /* The free space (for a read) or the bytes (for a write) of r, as up to two
- * pieces; returns how many. */
+ * pieces; returns how many.  One piece, the usual case, goes to recv() or
+ * send(): readv() and writev() copy in and check an iovec array first,
+ * which costs a few percent of a small request's CPU. */
 static int ring_space(const ring *r, size_t cap, struct iovec v[2]) {
     size_t end = (r->head + r->len) % cap;
     if (r->len == cap)
@@ -305,6 +312,7 @@ static void session_close(session *s) {
         return;
     s->closing = true;
     l->st[ST_CLOSED]++;
+    atomic_fetch_sub_explicit(&l->load, 1, memory_order_relaxed);
     /* The second delete frees s (side_deinit). */
     po_chn c = po_channel_chn(s->sd[CLIENT].ch);
     po_delete(l->p, c);
@@ -331,7 +339,8 @@ static void side_flush(side *d) {
     while (o->in.len > 0 && !d->wr_dead) {
         struct iovec v[2];
         int nv = ring_data(&o->in, cap, v);
-        ssize_t n = writev(d->fd, v, nv);
+        ssize_t n = nv == 1 ? send(d->fd, v[0].iov_base, v[0].iov_len, 0)
+                            : writev(d->fd, v, nv);
         if (n > 0) {
             l->st[d == &d->s->sd[CLIENT] ? ST_CLIENT_OUT : ST_UPSTREAM_OUT] +=
                 (uint64_t)n;
@@ -371,7 +380,8 @@ static bool side_fill(side *d) {
     size_t room = v[0].iov_len + (nv > 1 ? v[1].iov_len : 0);
     ssize_t n;
     do
-        n = readv(d->fd, v, nv);
+        n = nv == 1 ? recv(d->fd, v[0].iov_base, v[0].iov_len, 0)
+                    : readv(d->fd, v, nv);
     while (n < 0 && echo_interrupted(errno));
     if (n > 0) {
         d->in.len += (size_t)n;
@@ -488,15 +498,15 @@ static void set_nodelay_both(echo_sock c, echo_sock u) {
     echo_set_nodelay(u);
 }
 
-/* Takes ownership of both sockets. */
-static void session_open(loop *l, echo_sock cfd, echo_sock ufd) {
-    const config *cf = &l->px->cf;
+/* The session's record and its two channels; NULL (both sockets closed)
+ * when one cannot be had.  Takes ownership of both sockets. */
+static session *session_attach(loop *l, echo_sock cfd, echo_sock ufd) {
     session *s = calloc(1, sizeof *s);
     po_chn c = l->next_chn;
     if (s == NULL) {
         echo_close(cfd);
         echo_close(ufd);
-        return;
+        return NULL;
     }
     s->l = l;
     s->active = l->now;
@@ -512,7 +522,7 @@ static void session_open(loop *l, echo_sock cfd, echo_sock ufd) {
         echo_close(ufd);
         free(s);
         fprintf(stderr, "polleros-proxy: attach: %s\n", po_strerror(rc));
-        return;
+        return NULL;
     }
     rc = po_attach(l->p, c + 1, ufd, &side_ops, &s->sd[UPSTREAM],
                    &s->sd[UPSTREAM].ch);
@@ -521,9 +531,21 @@ static void session_open(loop *l, echo_sock cfd, echo_sock ufd) {
         s->sd[UPSTREAM].fd = ECHO_NO_SOCK;
         fprintf(stderr, "polleros-proxy: attach: %s\n", po_strerror(rc));
         po_delete(l->p, c); /* frees s */
-        return;
+        return NULL;
     }
     l->next_chn += 2;
+    return s;
+}
+
+/* Runs a session placed on l (counted in its load).  Takes ownership of
+ * both sockets. */
+static void session_open(loop *l, echo_sock cfd, echo_sock ufd) {
+    const config *cf = &l->px->cf;
+    session *s = session_attach(l, cfd, ufd);
+    if (s == NULL) {
+        atomic_fetch_sub_explicit(&l->load, 1, memory_order_relaxed);
+        return;
+    }
     l->st[ST_SESSIONS]++;
     set_nodelay_both(cfd, ufd);
     if (cf->idle_ms > 0)
@@ -568,18 +590,35 @@ static void loop_park(loop *l, int err) {
     atomic_store_explicit(&l->park_seen, true, memory_order_relaxed);
 }
 
+/* The session goes to the loop with the fewest, this one on a tie: the
+ * kernel's hash of the addresses (or a single accepting loop) does not
+ * spread a few dozen long-lived connections evenly, and the busiest loop
+ * bounds the proxy.  The loads are read without ordering: one that is a
+ * session behind costs at most a session of imbalance. */
 static void session_place(loop *l, echo_sock cfd, echo_sock ufd) {
     proxy *px = l->px;
-    if (px->cf.handoff && px->cf.threads > 1) {
-        loop *t = &px->loops[l->next_target];
-        l->next_target = (l->next_target + 1) % (unsigned)px->cf.threads;
-        /* A full queue means that loop is behind: this one runs it. */
-        if (t != l &&
-            po_notify(t->note, (uint64_t)(uint32_t)cfd | (uint64_t)(uint32_t)ufd
+    loop *t = l;
+    uint64_t least = atomic_load_explicit(&l->load, memory_order_relaxed);
+    for (unsigned i = 0; i < px->cf.threads; i++) {
+        uint64_t n =
+            atomic_load_explicit(&px->loops[i].load, memory_order_relaxed);
+        if (n < least) {
+            least = n;
+            t = &px->loops[i];
+        }
+    }
+    /* Counted before the handoff: a burst of accepts must see each session
+     * it already handed over, before the other loop takes it. */
+    atomic_fetch_add_explicit(&t->load, 1, memory_order_relaxed);
+    if (t != l) {
+        if (po_notify(t->note, (uint64_t)(uint32_t)cfd | (uint64_t)(uint32_t)ufd
                                                              << 32) == PO_OK) {
             l->st[ST_HANDED]++;
             return;
         }
+        /* A full queue means that loop is behind: this one runs it. */
+        atomic_fetch_sub_explicit(&t->load, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&l->load, 1, memory_order_relaxed);
     }
     session_open(l, cfd, ufd);
 }
@@ -929,15 +968,23 @@ static void sum_published(const proxy *px, uint64_t out[ST_COUNT]) {
                                            memory_order_relaxed);
 }
 
-static void print_second(const uint64_t now[ST_COUNT],
+/* The open sessions are each loop's own figure, the balance of the loops
+ * in sight; the rest is summed over the loops. */
+static void print_second(const proxy *px, const uint64_t now[ST_COUNT],
                          const uint64_t last[ST_COUNT]) {
 #define D(k) (unsigned long long)(now[k] - last[k])
-    printf("polleros-proxy: %llu open, %llu new/s, client %llu B/s in %llu "
-           "out, upstream %llu in %llu out, %llu waits/s, refused %llu, "
-           "timeouts %llu, resets %llu, parks %llu\n",
-           (unsigned long long)(now[ST_SESSIONS] - now[ST_CLOSED]),
-           D(ST_SESSIONS), D(ST_CLIENT_IN), D(ST_CLIENT_OUT), D(ST_UPSTREAM_IN),
-           D(ST_UPSTREAM_OUT), D(ST_WAITS), (unsigned long long)now[ST_REFUSED],
+    printf("polleros-proxy: %llu open",
+           (unsigned long long)(now[ST_SESSIONS] - now[ST_CLOSED]));
+    for (unsigned i = 0; px->cf.threads > 1 && i < px->cf.threads; i++)
+        printf("%s%llu", i == 0 ? " (" : " ",
+               (unsigned long long)atomic_load_explicit(&px->loops[i].load,
+                                                        memory_order_relaxed));
+    printf("%s, %llu new/s, client %llu B/s in %llu out, upstream %llu in "
+           "%llu out, %llu waits/s, refused %llu, timeouts %llu, resets %llu, "
+           "parks %llu\n",
+           px->cf.threads > 1 ? ")" : "", D(ST_SESSIONS), D(ST_CLIENT_IN),
+           D(ST_CLIENT_OUT), D(ST_UPSTREAM_IN), D(ST_UPSTREAM_OUT), D(ST_WAITS),
+           (unsigned long long)now[ST_REFUSED],
            (unsigned long long)now[ST_TIMEOUTS],
            (unsigned long long)now[ST_RESETS],
            (unsigned long long)now[ST_PARKS]);
@@ -962,7 +1009,7 @@ static bool supervise(proxy *px, supervisor *sup, bool stop) {
         stop = supervisor_stop(sup, 100);
         if (px->cf.verbose && echo_now() >= next) {
             sum_published(px, now);
-            print_second(now, last);
+            print_second(px, now, last);
             memcpy(last, now, sizeof last);
             next += 1.0;
         }

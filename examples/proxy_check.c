@@ -13,6 +13,12 @@
  *             the other still answers through the proxy
  *   reset     a peer resets with bytes in flight: everything the proxy
  *             read from it reaches the other peer, intact, then EOF
+ *   reset_held
+ *             the same, but the peer resets while the proxy holds some of
+ *             its bytes (8 MiB sent, the other peer not reading): they
+ *             too reach it
+ *   balance   with --threads N, sessions opened one after the other and
+ *             held: the loops run as many each, give or take one
  *   refused   nothing listens upstream: the client is closed
  *   timeout   the upstream's backlog is full, so its connect never
  *             completes: the client is closed after --connect-timeout
@@ -295,17 +301,35 @@ typedef struct run {
     int nopts;
 } run;
 
+/* The proxy's --threads, 1 when not given; false when it is not a number
+ * the checks can follow. */
+static bool proxy_threads(const run *r, uint64_t *threads) {
+    *threads = 1;
+    for (int i = 0; i + 1 < r->nopts; i++)
+        if (strcmp(r->opts[i], "--threads") == 0 &&
+            !echo_parse_u64("--threads", r->opts[i + 1], 1, 64, threads))
+            return false;
+    return true;
+}
+
+/* Sessions each of the proxy's loops ran (its "loop K" line at exit). */
+static uint64_t loop_sessions(const child *px, uint64_t k) {
+    char line[32];
+    uint64_t n = 0;
+    snprintf(line, sizeof line, "loop %llu", (unsigned long long)k);
+    CHECK(counter(px, line, "sessions", &n), "no line for loop %llu",
+          (unsigned long long)k);
+    return n;
+}
+
 static int case_relay(const run *r) {
-    uint64_t conns, messages, size, threads = 1;
+    uint64_t conns, messages, size, threads;
     if (r->nargs != 5 ||
         !echo_parse_u64("CONNS", r->args[2], 1, 100000, &conns) ||
         !echo_parse_u64("MESSAGES", r->args[3], 1, 100000, &messages) ||
-        !echo_parse_u64("SIZE", r->args[4], 1, 1 << 24, &size))
+        !echo_parse_u64("SIZE", r->args[4], 1, 1 << 24, &size) ||
+        !proxy_threads(r, &threads))
         return 2;
-    for (int i = 0; i + 1 < r->nopts; i++)
-        if (strcmp(r->opts[i], "--threads") == 0 &&
-            !echo_parse_u64("--threads", r->opts[i + 1], 1, 64, &threads))
-            return 2;
     char port_file[300];
     snprintf(port_file, sizeof port_file, "%s/echo.port", g_dir);
     char *sv[] = {r->args[0], "--port-file", port_file, NULL};
@@ -338,13 +362,9 @@ static int case_relay(const run *r) {
                   (unsigned long long)bytes);
         CHECK(total(&px, "sessions") == conns, "not %llu sessions",
               (unsigned long long)conns);
-        for (uint64_t t = 0; threads > 1 && t < threads; t++) {
-            char line[32];
-            uint64_t n = 0;
-            snprintf(line, sizeof line, "loop %llu", (unsigned long long)t);
-            CHECK(counter(&px, line, "sessions", &n) && n > 0,
-                  "loop %llu ran no session", (unsigned long long)t);
-        }
+        for (uint64_t t = 0; threads > 1 && t < threads; t++)
+            CHECK(loop_sessions(&px, t) > 0, "loop %llu ran no session",
+                  (unsigned long long)t);
     }
     stop(&cl);
     stop(&echo);
@@ -403,26 +423,42 @@ static int case_halfclose(const run *r, int up, uint16_t up_port) {
     return 0;
 }
 
-/* Fills the path from `from` to `to` (which does not read) with a
- * pattern, then resets `from`; `to` must then read a prefix of the
- * pattern, intact, and EOF.  Returns the bytes `to` read. */
-static size_t reset_turn(int from, int to, uint32_t seed) {
+/* Bytes sent before a reset in the reset_held case: more than a loopback
+ * path holds (Linux lets a send buffer grow to 4 MiB), less than the
+ * --buffer the case gives the proxy. */
+#define RESET_HELD ((size_t)8 << 20)
+
+/* Sends a pattern from `from` to `to` (which does not read), `held` bytes,
+ * or with held 0 until every buffer on the way is full; then resets
+ * `from`.  `to` must then read a prefix of the pattern, intact, and EOF.
+ * Returns the bytes `to` read. */
+static size_t reset_turn(int from, int to, uint32_t seed, size_t held) {
     size_t sent = 0;
     set_blocking(from, false);
-    for (;;) {
+    while (held == 0 || sent < held) {
         unsigned char buf[4096];
-        for (size_t i = 0; i < sizeof buf; i++)
+        size_t len =
+            held == 0 || held - sent > sizeof buf ? sizeof buf : held - sent;
+        for (size_t i = 0; i < len; i++)
             buf[i] = pattern(seed, sent + i);
-        ssize_t k = send(from, buf, sizeof buf, 0);
+        ssize_t k = send(from, buf, len, 0);
         if (k > 0) {
             sent += (size_t)k;
             continue;
         }
-        if (!echo_would_block(errno) || !await(from, POLLOUT, 200))
+        if (!echo_would_block(errno) ||
+            !await(from, POLLOUT, held == 0 ? 200 : IO_MS))
             break; /* every buffer on the way is full */
     }
+    CHECK(held == 0 || sent == held, "sent %zu of %zu bytes", sent, held);
+    /* The proxy takes in what `to` leaves in the way, then meets the reset
+     * while it still holds those bytes. */
+    if (held != 0)
+        sleep_ms(200);
     abort_close(from);
-    size_t cap = sent, n;
+    if (held != 0)
+        sleep_ms(200);
+    size_t cap = sent + 1, n; /* room to see a byte too many */
     unsigned char *got = malloc(cap);
     int err = got ? read_to_eof(to, got, cap, &n) : ENOMEM;
     CHECK(err == 0, "after the reset: %s, not EOF", strerror(err));
@@ -437,7 +473,12 @@ static size_t reset_turn(int from, int to, uint32_t seed) {
     return n;
 }
 
-static int case_reset(const run *r, int up, uint16_t up_port) {
+/* With held 0 the proxy's buffer is full when the reset comes, and it
+ * reads the reset only once that buffer drained.  With held bytes (more
+ * than the reader's receive buffer and the proxy's send buffer take, less
+ * than --buffer) the proxy holds the rest when it reads the reset: they
+ * must still be delivered. */
+static int case_reset(const run *r, int up, uint16_t up_port, size_t held) {
     child px = {0};
     int rc =
         start_proxy(&px, r->proxy, r->backend, up_port, r->opts, r->nopts, 0);
@@ -446,9 +487,9 @@ static int case_reset(const run *r, int up, uint16_t up_port) {
     int c, u;
     size_t down = 0, upw = 0;
     if (pair_open(&px, up, &c, &u))
-        down = reset_turn(u, c, 1);
+        down = reset_turn(u, c, 1, held);
     if (pair_open(&px, up, &c, &u))
-        upw = reset_turn(c, u, 2);
+        upw = reset_turn(c, u, 2, held);
     sleep_ms(100);
     stop_proxy(&px);
     CHECK(total(&px, "upstream_in") == down && total(&px, "client_out") == down,
@@ -461,6 +502,47 @@ static int case_reset(const run *r, int up, uint16_t up_port) {
           (unsigned long long)total(&px, "upstream_out"), upw);
     CHECK(total(&px, "resets") >= 2 && total(&px, "closed") == 2,
           "not 2 sessions closed on resets");
+    return 0;
+}
+
+enum { BALANCE_SESSIONS = 200 };
+
+/* Each session is through (the upstream accepted it) before the next
+ * client connects, so every placement sees the loads the ones before it
+ * left: the loops must end within one session of each other, where the
+ * kernel's hash alone would leave them a dozen apart. */
+static int case_balance(const run *r, int up, uint16_t up_port) {
+    uint64_t threads;
+    if (!proxy_threads(r, &threads) || threads < 2)
+        return 2;
+    child px = {0};
+    int rc =
+        start_proxy(&px, r->proxy, r->backend, up_port, r->opts, r->nopts, 0);
+    if (rc != 0)
+        return rc;
+    int c[BALANCE_SESSIONS], u[BALANCE_SESSIONS], n = 0;
+    while (n < BALANCE_SESSIONS && pair_open(&px, up, &c[n], &u[n]))
+        n++;
+    CHECK(n == BALANCE_SESSIONS, "%d of %d sessions", n, BALANCE_SESSIONS);
+    while (n > 0) {
+        n--;
+        close(c[n]);
+        close(u[n]);
+    }
+    stop_proxy(&px);
+    uint64_t least = UINT64_MAX, most = 0;
+    for (uint64_t t = 0; t < threads; t++) {
+        uint64_t k = loop_sessions(&px, t);
+        least = k < least ? k : least;
+        most = k > most ? k : most;
+    }
+    CHECK(total(&px, "sessions") == BALANCE_SESSIONS && most - least <= 1,
+          "%llu sessions, loops ran %llu to %llu each",
+          (unsigned long long)total(&px, "sessions"), (unsigned long long)least,
+          (unsigned long long)most);
+    printf("%s: %llu loops ran %llu to %llu sessions each\n", PROG,
+           (unsigned long long)threads, (unsigned long long)least,
+           (unsigned long long)most);
     return 0;
 }
 
@@ -600,9 +682,13 @@ static int run_case(const char *name, const run *r) {
     if (strcmp(name, "halfclose") == 0)
         rc = case_halfclose(r, up, port);
     else if (strcmp(name, "reset") == 0)
-        rc = case_reset(r, up, port);
+        rc = case_reset(r, up, port, 0);
+    else if (strcmp(name, "reset_held") == 0)
+        rc = case_reset(r, up, port, RESET_HELD);
     else if (strcmp(name, "emfile") == 0)
         rc = case_emfile(r, up, port);
+    else if (strcmp(name, "balance") == 0)
+        rc = case_balance(r, up, port);
     close(up);
     return rc;
 }
