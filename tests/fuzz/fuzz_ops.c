@@ -98,8 +98,8 @@
 #include <string.h>
 
 #include "polleros.h"
-#include "quiet.h"
 #include "sockpair.h"
+#include "until.h"
 
 enum {
     FZ_NUMS = 192,   /* channel numbers in play (fz_number()) */
@@ -892,7 +892,7 @@ typedef struct fz_signum {
 } fz_signum;
 static fz_signum fz_sig[FZ_NSIG];
 static int fz_nsig;
-static fq_mask fz_quiet; /* what a timed wait blocks (quiet.h) */
+static fq_mask fz_quiet; /* what a timed wait blocks (until.h) */
 
 #ifdef _WIN32
 int po__sig_console_event(unsigned long event);
@@ -1795,22 +1795,6 @@ static void fz_report(void) {
                 fz_late_events);
 }
 
-/* A deadline for po_wait_until() chosen by b: 0, long past, now, or a
- * little ahead: (b >> 2) us, or 1 ms when b >> 2 is 63 (as po_wait()'s
- * timeouts, mostly short: an idle wait sleeps until it). */
-static po_time fz_until_at(unsigned b) {
-    switch (b % 4) {
-    case 0:
-        return 0;
-    case 1:
-        return 1;
-    case 2:
-        return po_now();
-    default:
-        return po_now() + ((b >> 2) == 63 ? PO_MSEC : (po_time)(b >> 2) * 1000);
-    }
-}
-
 /*
  * One round: po_wait(), or with `until` po_wait_until() (b chooses the
  * timeout or the deadline).  The model's prediction is the same for both;
@@ -1867,7 +1851,7 @@ static void fz_wait(unsigned b, bool until) {
     po_triggers total = 0;
     po_stats before, after;
     po_get_stats(fz.p, &before);
-    po_time at = until ? fz_until_at(b) : 0;
+    po_time at = until ? fq_until_at(b) : 0;
     fq_mask was;
     fq_hold(&fz_quiet, &was);
     po_time start = po_now();
@@ -2206,7 +2190,7 @@ static const char *const fz_opnames[FZ_NOPS] = {
  *                 pass its pointer to the API (fz_dead_calls())
  *   bad_socket    number, b: attach and po_set_socket with a negative
  *                 descriptor (POSIX), refused
- *   wait_until    deadline (fz_until_at()), then the walk
+ *   wait_until    deadline (fq_until_at()), then the walk
  *   signal        number, count (b % 4: 0 to 3), that many signal picks
  *                 (fz_sig_attach()), b (as notifier's)
  *   raise         signal pick (fz_raise())

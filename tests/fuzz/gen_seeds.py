@@ -36,7 +36,7 @@ DL_NEVER, DL_ZERO, DL_NOW, DL_HOUR, DL_FAR = range(5)
 # Notifier capacities (fz_capacity()): b % 40, or these.
 CAP_1000, CAP_1025, CAP_TOO_BIG, CAP_SIZE_MAX = 255, 254, 253, 252
 UNTIL = 0x40  # notify, take: until the queue is full, or empty
-# po_wait_until() deadlines (fz_until_at()): 0, long past, now, ahead by
+# po_wait_until() deadlines (fq_until_at(), until.h): 0, long past, now, ahead by
 # AHEAD(us) microseconds, or by 1 ms.
 U_ZERO, U_PAST, U_NOW = 0, 1, 2
 def AHEAD(us):
