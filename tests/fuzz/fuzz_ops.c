@@ -51,6 +51,30 @@
  *   - deadlines: one already past fires PO_TIMEOUT at the next wait, ORed
  *     with the rest, and is gone; PO_NEVER and far ones never fire; a
  *     deadline survives po_set_socket() and leaves with its channel;
+ *   - po_wait_until() with a deadline of 0, long past, now or up to 1 ms
+ *     ahead: the same round as po_wait()'s, to the act; one that triggers
+ *     nothing returns at or after its deadline; more than one kernel wait
+ *     only for a deadline still ahead as it began, and only in a round
+ *     that ends untriggered (fz_wait());
+ *   - signal channels (fz_sig[]: signals the engine leaves alone) of one
+ *     to three signals: attach refused with PO_EINVAL (no signal, a number
+ *     the system refuses, SIGKILL, SIGSTOP, NULLs), PO_EEXIST, PO_EINUSE
+ *     (a signal another channel holds), PO_ENOMEM, PO_EBUSY (in a probe or
+ *     a deinit), each changing nothing; a raise() is reported PO_NOTIFY by
+ *     the next wait, only on the channel that holds it; po_signal_take()
+ *     gives each number that arrived since it was last taken once (a
+ *     real-time one once per instance on epoll, whose signalfd queues
+ *     them), then PO_EAGAIN; a quiet signal no channel holds is reported
+ *     by none; and the process matches the model (fz_sig_check()): the
+ *     signals held are blocked (epoll, and pending exactly while not
+ *     taken), handled (poll, uring) or ignored (kqueue), and delete and
+ *     po_destroy() put each back as it was;
+ *   - fork() (fz_fork()): in the child po_after_fork() keeps every channel
+ *     and re-registers each at its next wait (adds, no dels), gives each
+ *     notifier and signal channel an object of its own (a new socket and
+ *     SeqN, nothing to take), a second call does nothing, and the rest of
+ *     the input runs there under the model; the parent's po_destroy() is
+ *     whole;
  *   - a channel deleted since the last wait: its pointer may still be given
  *     to the API until the next wait, which refuses po_set_socket() and
  *     po_set_deadline() (PO_EINVAL), ignores po_touch() and
@@ -60,10 +84,12 @@
  *     run by po_delete(), po_delete_group(), po_delete_marked() or
  *     po_destroy().  From a probe or a deinit every call that changes the
  *     poller (attach, the deletions, po_set_socket(), po_set_deadline(),
- *     po_notifier_attach(), po_wait(), po_destroy()) is refused with
+ *     po_notifier_attach(), po_signal_attach(), po_wait(),
+ *     po_wait_until(), po_after_fork(), po_destroy()) is refused with
  *     PO_EBUSY and changes nothing, and the calls allowed there (po_find(),
  *     po_count(), the accessors, po_touch(), po_mark_delete(), po_notify()
- *     and po_notifier_take() on a notifier still attached) do what they do
+ *     and po_notifier_take() on a notifier still attached, raise() and
+ *     po_signal_take() on a signal channel still attached) do what they do
  *     anywhere; in a deinit, the channels the call deletes leave the poller
  *     one by one, each just before its deinit;
  *   - po_destroy(), at the end of an input or wherever the input says (a
@@ -79,8 +105,10 @@
  * FZ_NOPS) and its argument bytes, listed at fz_op().  A wait's walk reads
  * one action byte per walked channel (fz_walk()).  A missing byte reads as 0,
  * so every input is valid.  Each input runs in a fresh poller and ends with
- * po_destroy(): its own, or one more wait and walk and po_destroy(); at
- * most FZ_PAIRS socket pairs and FZ_NOTES notifiers are open at any time.
+ * po_destroy(): its own, or one more wait and walk and po_destroy() (after
+ * a fork(), in the child, which then _exit()s: the parent ends its input
+ * at the fork); at most FZ_PAIRS socket pairs and FZ_NOTES notifiers and
+ * signal channels are open at any time.
  *
  * POLLEROS_FUZZ_TRACE=1 prints every operation to stderr, for reading a
  * crash's input.
@@ -96,6 +124,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifndef _WIN32
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 #include "polleros.h"
 #include "sockpair.h"
@@ -217,6 +251,7 @@ typedef struct fz_state {
     int del_call;
     int pending; /* victims (not notifiers) whose deinit has yet to run */
     bool ended;  /* po_destroy() ran: the input is over */
+    bool child;  /* the child of a fork: it _exit()s at the end */
     fz_inc *by_num[FZ_NUMS];
     size_t nlive;
     po_seqn next_seqn; /* every SeqN given from now on is at least this */
@@ -1002,10 +1037,11 @@ static void fz_sig_check(void) {
                   : blocked                       ? "blocked"
                   : pending                       ? "pending"
                                                   : NULL;
+        if (why != NULL && c != NULL)
+            fz_fail("signal %d, held by channel %d, %u arrived: %s", signo,
+                    c->num, c->arrived[i], why);
         if (why != NULL)
-            fz_fail("signal %d (%s by channel %d, %u arrived): %s", signo,
-                    c ? "held" : "not held", c ? c->num : -1,
-                    c ? c->arrived[i] : 0, why);
+            fz_fail("signal %d, held by no channel: %s", signo, why);
     }
 #endif
     fz.sig_dirty = false;
@@ -1711,6 +1747,133 @@ static void fz_destroy(void) {
     fz_sig_check(); /* every signal as it was before the input */
 }
 
+/*
+ * fork(): the child runs the rest of the input under the model and ends
+ * there (_exit(), never back into the engine, with the status of its
+ * checks: a failed one aborts it).  The parent ends its input first, with
+ * po_destroy() and its copies of the sockets closed, so that the child
+ * is alone with them, then waits for the child and fails if it failed.  In the
+ * child po_after_fork() gives the poller objects of its own, and the model says
+ * what that does: every channel keeps its number, SeqN, wants, act and deadline
+ * and is probed at the next wait (a candidate), which adds the socket of each
+ * that wants anything (the parent's registrations are not the child's, and no
+ * del is made for them; a ghost's is not there at all); a notifier or a signal
+ * channel gets a kernel object of its own, so a new socket and SeqN as with
+ * po_set_socket() (its act loses PO_NOTIFY), and nothing to take: the parent's
+ * payloads and pending signals stay the parent's.  A second call does nothing.
+ */
+static void fz_after_fork(void) {
+    FZ_EQ(po_after_fork(fz.p), PO_OK);
+    po_seqn lo = PO_NEVER, hi = 0;
+    int renewed = 0;
+    for (int i = 0; i < fz.ninc; i++) {
+        fz_inc *c = &fz.inc[i];
+        if (!c->live)
+            continue;
+        fz_dirty(c->num);
+        c->kint = 0;
+        c->cand = true;
+        if (!fz_lib(c))
+            continue;
+        c->nsock = po_channel_socket(c->ch);
+        c->seqn = po_channel_seqn(c->ch);
+        lo = c->seqn < lo ? c->seqn : lo;
+        hi = c->seqn > hi ? c->seqn : hi;
+        renewed++;
+        c->expect &= PO_POOL | PO_TIMEOUT;
+        c->taken = c->sent;
+        c->pending = false;
+        memset(c->arrived, 0, sizeof c->arrived);
+    }
+    /* New SeqNs, in the order the poller keeps its channels. */
+    if (renewed > 0) {
+        FZ_CHECK(lo >= fz.next_seqn && hi - lo >= (po_seqn)renewed - 1);
+        fz.next_seqn = hi + 1;
+    }
+    for (int i = 0; i < FZ_PAIRS; i++)
+        fz.pair[i].ghost_kint = 0;
+    fz.have_last_it = false;
+    fz_check_full(true);
+    FZ_EQ(po_after_fork(fz.p), PO_OK);
+    fz_check_full(true);
+    fz.sig_dirty = true;
+}
+
+/*
+ * A forking input runs some 17 ms instead of one (the page tables of a
+ * sanitized process, copied, then copied on write), and the mutants of
+ * one mostly fork too: they would halve the fuzzing rate.  So after the
+ * first FZ_FREE_FORKS of a process (every seed replay, and an input run
+ * alone) an input forks at most every FZ_FORK_GAP; one that does not
+ * then runs on as the parent would not, without the fork.
+ */
+enum { FZ_FREE_FORKS = 32 };
+#define FZ_FORK_GAP (250 * PO_MSEC)
+
+static bool fz_may_fork(void) {
+    static unsigned long forks;
+    static po_time last;
+    po_time now = po_now();
+    if (forks >= FZ_FREE_FORKS && now - last < FZ_FORK_GAP)
+        return false;
+    forks++;
+    last = now;
+    return true;
+}
+
+static void fz_fork(void) {
+#ifndef _WIN32
+    if (!fz_may_fork())
+        return;
+    /* The child waits until the parent has closed its copies of the
+     * sockets: a peer the child closes must hang up, as the model says. */
+    int go[2];
+    if (pipe(go) != 0)
+        fz_fail("pipe: %s", strerror(errno));
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        fz_fail("fork: %s", strerror(errno));
+    if (pid == 0) {
+        char b;
+        long n;
+        close(go[1]);
+        while ((n = (long)read(go[0], &b, 1)) < 0 && errno == EINTR)
+            ;
+        close(go[0]);
+        if (n != 1)
+            _exit(3); /* the parent failed first */
+        fz.child = true;
+        fz_log("  forked: the child goes on");
+        fz_after_fork();
+        return;
+    }
+    close(go[0]);
+    fz_log("  forked: the parent ends its input");
+    fz.pos = fz.len;
+    /* What the parent's deinits would read is the child's. */
+    for (int i = 0; i < fz.ninc; i++)
+        fz.inc[i].flags &= ~(unsigned)FL_DEINIT_RD;
+    fz_destroy();
+    for (int i = 0; i < FZ_PAIRS; i++)
+        if (fz.pair[i].open) {
+            fz.pair[i].owner = NULL;
+            fz_close_pair(&fz.pair[i]);
+        }
+    FZ_EQ(write(go[1], "g", 1), 1);
+    close(go[1]);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            fz_fail("waitpid: %s", strerror(errno));
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fz_fail("the child failed: %s %d", WIFEXITED(st) ? "exit" : "signal",
+                WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+    fz_log("  forked: the child passed");
+#endif
+}
+
 /* ------------------------------------------------------------------------ */
 /* The wait and the walk                                                    */
 
@@ -2148,6 +2311,7 @@ enum {
     OP_SIGNAL,
     OP_RAISE,
     OP_SIG_TAKE,
+    OP_FORK,
     FZ_NOPS
 };
 
@@ -2158,7 +2322,8 @@ static const char *const fz_opnames[FZ_NOPS] = {
     "alloc_fail", "bulk_attach", "bulk_del",     "refusals",   "attach",
     "peer_write", "wait",        "close_free",   "ghost",      "destroy",
     "notifier",   "notify",      "take",         "deadline",   "dead",
-    "bad_socket", "wait_until",  "signal",       "raise",      "sig_take"};
+    "bad_socket", "wait_until",  "signal",       "raise",      "sig_take",
+    "fork"};
 
 /*
  * One operation.  Arguments, one byte each:
@@ -2196,6 +2361,8 @@ static const char *const fz_opnames[FZ_NOPS] = {
  *   raise         signal pick (fz_raise())
  *   sig_take      signal channel pick, count (1 + b % 4; b & 0x40: until
  *                 PO_EAGAIN)
+ *   fork          b: if b % 8 == 0, outside a walk, and not in a child
+ *                 already, fork() (fz_fork(); POSIX)
  * Inside a walk, a wait stops the walk instead (a wait in a walk ends it);
  * the next wait outside it runs the wait.
  */
@@ -2308,6 +2475,10 @@ static void fz_op(bool in_walk) {
     }
     case OP_RAISE:
         fz_raise((int)(fz_byte() % (unsigned)fz_nsig));
+        break;
+    case OP_FORK:
+        if (fz_byte() % 8 == 0 && !in_walk && !fz.child)
+            fz_fork();
         break;
     case OP_SIG_TAKE: {
         fz_inc *c = fz_pick_note(fz_byte(), true);
@@ -2493,5 +2664,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fz.pair[i].owner = NULL;
             fz_close_pair(&fz.pair[i]);
         }
+#ifndef _WIN32
+    if (fz.child)
+        _exit(0); /* every check passed; never back into the engine */
+#endif
     return 0;
 }

@@ -13,7 +13,7 @@ OPS = ("attach delete group mark delete_marked set_socket wants touch "
        "peer_write peer_read peer_close peer_shut read write wait "
        "alloc_fail bulk_attach bulk_delete refusals attach2 peer_write2 "
        "wait2 close_free ghost destroy notifier notify take deadline dead "
-       "bad_socket wait_until signal raise sig_take").split()
+       "bad_socket wait_until signal raise sig_take fork").split()
 OP = {name: i for i, name in enumerate(OPS)}
 
 NOTIFY, ACCEPT, CONNECT, SEND, RECV, POOL, ERR, TIMEOUT = (1 << i for i in range(8))
@@ -447,6 +447,29 @@ def scenarios():
                            .wait(nested(Seed().op("delete", 20)
                                         .op("raise", S_CONT)))
                            .wait())
+    # fork(): the child goes on with the input (po_after_fork(), then every
+    # channel re-registered at its next wait; the notifier and the signal
+    # channel start empty), the parent waits for it and ends its input.
+    s["fork_child"] = (Seed().attach(22, wants=RECV | SEND)
+                       .attach(23, sock=NONE, wants=POOL)
+                       .notifier(24, 4).signal(25, S_HUP, S_WINCH)
+                       .attach(26, wants=RECV).op("peer_write", 1, 9)
+                       .wait(A_NOTHING, A_NOTHING, A_NOTHING)
+                       .op("notify", 0, 2).op("raise", S_HUP)
+                       .op("deadline", 23, DL_ZERO).op("ghost", 22)
+                       .op("fork", 0).op("peer_write", 1, 5)
+                       .wait(A_READ_ALL, A_READ_ALL)
+                       .op("notify", 0, 1).op("raise", S_WINCH)
+                       .op("sig_take", 0, UNTIL).op("take", 0, UNTIL)
+                       .op("delete", 26).attach(27, wants=SEND)
+                       .wait(A_NOTHING, A_NOTHING).op("fork", 0)
+                       .signal(28, S_URG).op("raise", S_URG)
+                       .wait(A_READ_ALL, A_READ_ALL, A_READ_ALL))
+    s["fork_in_walk_and_destroyed"] = (Seed().attach(29, sock=NONE,
+                                                     wants=POOL)
+                                       .wait(nested(Seed().op("fork", 0)))
+                                       .op("fork", 8).op("fork", 0)
+                                       .op("destroy", 0))
     return s
 
 
