@@ -448,17 +448,20 @@ def scenarios():
                                         .op("raise", S_CONT)))
                            .wait())
     # fork(): the child goes on with the input (po_after_fork(), then every
-    # channel re-registered at its next wait; the notifier and the signal
-    # channel start empty), the parent waits for it and ends its input.
+    # channel re-registered at its next wait, 30 too, which the parent's
+    # last wait did not trigger; the notifier and the signal channel start
+    # empty), the parent waits for it and ends its input.
     s["fork_child"] = (Seed().attach(22, wants=RECV | SEND)
                        .attach(23, sock=NONE, wants=POOL)
                        .notifier(24, 4).signal(25, S_HUP, S_WINCH)
                        .attach(26, wants=RECV).op("peer_write", 1, 9)
+                       .attach(30, wants=RECV)
                        .wait(A_NOTHING, A_NOTHING, A_NOTHING)
                        .op("notify", 0, 2).op("raise", S_HUP)
                        .op("deadline", 23, DL_ZERO).op("ghost", 22)
                        .op("fork", 0).op("peer_write", 1, 5)
-                       .wait(A_READ_ALL, A_READ_ALL)
+                       .op("peer_write", 2, 3)
+                       .wait(A_READ_ALL, A_READ_ALL, A_READ_ALL)
                        .op("notify", 0, 1).op("raise", S_WINCH)
                        .op("sig_take", 0, UNTIL).op("take", 0, UNTIL)
                        .op("delete", 26).attach(27, wants=SEND)
