@@ -1847,6 +1847,10 @@ static void fz_fork(void) {
         close(go[0]);
         if (n != 1)
             _exit(3); /* the parent failed first */
+        /* The engine's timer is the parent's: one of the child's own, so
+         * that a child that hangs ends (its parent's timeout would leave it
+         * behind). */
+        alarm(30);
         fz.child = true;
         fz_log("  forked: the child goes on");
         fz_after_fork();
