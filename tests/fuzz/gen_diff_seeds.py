@@ -141,13 +141,13 @@ SEEDS = {
     "wait_until": (MAX_DEFAULT, attach(1, NONE, POOL) + attach(2, PAIR, RECV, FL_REENTER)
                    + wait([[A_WANTS, 0]], until=U_ZERO) + wait(until=U_PAST)
                    + wait(until=U_NOW) + wait(until=ahead(20)) + wait(until=U_1MS)
-                   + [PEER_WRITE, 0, 7] + wait([[A_DRAIN]], until=U_1MS)
-                   + [DEADLINE, 1, 5] + wait([[A_NOTHING]], until=U_1MS)
+                   + [PEER_WRITE, 0, 7] + wait([[A_DRAIN]], until=ahead(40))
+                   + [DEADLINE, 1, 5] + wait([[A_NOTHING]], until=ahead(40))
                    + wait(until=ahead(40))),
     "wait_until_ghost": (MAX1, attach(1, PAIR, RECV | SEND) + attach(2, PAIR, SEND)
                          + wait([[A_NOTHING]]) + [GHOST, 1]
-                         + wait([[A_NOTHING]], until=U_1MS) + [DELETE, 2]
-                         + wait(until=U_1MS) + wait(until=ahead(10))),
+                         + wait([[A_NOTHING]], until=ahead(40)) + [DELETE, 2]
+                         + wait(until=ahead(40)) + wait(until=ahead(10))),
 }
 
 

@@ -372,25 +372,25 @@ def scenarios():
                                  .wait_until(U_NOW).wait_until(AHEAD(20))
                                  .wait_until(U_1MS).attach(175, wants=RECV)
                                  .op("peer_write", 0, 5)
-                                 .wait_until(U_1MS, A_READ_ALL)
+                                 .wait_until(AHEAD(40), A_READ_ALL)
                                  .wait_until(AHEAD(50)).op("deadline", 175,
                                                            DL_ZERO)
-                                 .wait_until(U_1MS, A_NOTHING)
+                                 .wait_until(AHEAD(40), A_NOTHING)
                                  .op("deadline", 175, DL_HOUR)
-                                 .wait_until(U_1MS).op("refusals", 1))
+                                 .wait_until(AHEAD(40)).op("refusals", 1))
     s["wait_until_in_callbacks"] = (Seed().attach(176, sock=NONE,
                                                   flags=FL_REENTER, wants=POOL)
                                     .attach(177, flags=FL_CLOSE | FL_REENTER)
-                                    .wait_until(U_1MS, A_NOTHING)
+                                    .wait_until(AHEAD(40), A_NOTHING)
                                     .wait_until(U_NOW, nested(
-                                        Seed().raw(OP["wait_until"], U_1MS)))
+                                        Seed().raw(OP["wait_until"], AHEAD(40))))
                                     .op("delete", 177).wait_until(AHEAD(9)))
     # A ghost's stale events come again at every kernel wait of a
     # po_wait_until() that triggers nothing before its deadline.
     s["wait_until_ghost"] = (Seed().attach(178, wants=RECV | SEND)
                              .wait(A_NOTHING).op("ghost", 178)
-                             .wait_until(U_1MS).wait_until(AHEAD(30))
-                             .op("close_free", 0).wait_until(U_1MS))
+                             .wait_until(AHEAD(40)).wait_until(AHEAD(30))
+                             .op("close_free", 0).wait_until(AHEAD(40)))
     s["signal_take"] = (Seed().signal(179, S_WINCH).op("raise", S_WINCH)
                         .wait(A_READ_ALL).wait().op("raise", S_WINCH)
                         .op("raise", S_WINCH).wait([A_READ_SOME, 0])
