@@ -9,7 +9,8 @@ import os
 
 (ATTACH, DELETE, GROUP, MARK, DELETE_MARKED, SET_SOCKET, WANTS, TOUCH,
  PEER_WRITE, PEER_READ, PEER_CLOSE, PEER_SHUT, READ, WRITE, WAIT, NOTIFIER,
- NOTIFY, TAKE, DEADLINE, BEHIND, GHOST, CLOSE_FREE, GONE) = range(23)
+ NOTIFY, TAKE, DEADLINE, BEHIND, GHOST, CLOSE_FREE, GONE, ATTACH2, WAIT2,
+ PEER_WRITE2, WAIT_UNTIL) = range(27)
 
 NOTIFY_T, ACCEPT, CONNECT, SEND, RECV, POOL, ERR, TIMEOUT = (1 << i for i in range(8))
 # The socket byte of attach and set_sock: kind | flags << 3.
@@ -18,6 +19,16 @@ FL_CLOSE, FL_TOUCH, FL_MARK, FL_REENTER, FL_DEINIT_RD = (1 << i for i in range(5
 # Walk actions (one byte per walked channel; 0x80: another follows).
 A_NOTHING, A_DRAIN, A_READ, A_WRITE, A_WANTS, A_DELETE, A_MARK, A_STOP, \
     A_SET_SOCKET, A_OP = range(10)
+# po_wait_until() deadlines (fq_until_at(), until.h): 0, long past, now,
+# ahead by us microseconds, or by 1 ms.
+U_ZERO, U_PAST, U_NOW = 0, 1, 2
+
+
+def ahead(us):
+    return 3 | us << 2
+
+
+U_1MS = ahead(63)
 # max_events choices (dz_max_events[]): index for 1, 2, 4 and the default.
 MAX1, MAX2, MAX4, MAX_DEFAULT = 1, 2, 4, 0
 
@@ -26,9 +37,10 @@ def attach(num, kind, wants, flags=0, pick=0):
     return [ATTACH, num, kind | flags << 3, pick, wants]
 
 
-def wait(*walk):
-    """A wait, then the walk's action bytes, one list per walked channel."""
-    out = [WAIT, 0]
+def wait(*walk, until=None):
+    """A wait (po_wait_until(), with until), then the walk's action bytes,
+    one list per walked channel."""
+    out = [WAIT, 0] if until is None else [WAIT_UNTIL, until]
     for acts in walk:
         for i, a in enumerate(acts):
             out += a if isinstance(a, list) else [a]
@@ -123,6 +135,19 @@ SEEDS = {
     "wants": (MAX_DEFAULT, attach(1, PAIR, RECV) + attach(2, PAIR, 0) + [PEER_WRITE, 0, 3,
               PEER_WRITE, 1, 3, WANTS, 2, RECV] + wait([[A_WANTS, SEND]], [[A_WANTS, 0]])
               + wait([[A_WANTS, RECV | SEND]]) + wait([[A_NOTHING]])),
+    # po_wait_until() with every kind of deadline: with something ready,
+    # with nothing (a round that sleeps to its deadline), with a channel's
+    # deadline due, a ghost's stale events, and refused in the callbacks.
+    "wait_until": (MAX_DEFAULT, attach(1, NONE, POOL) + attach(2, PAIR, RECV, FL_REENTER)
+                   + wait([[A_WANTS, 0]], until=U_ZERO) + wait(until=U_PAST)
+                   + wait(until=U_NOW) + wait(until=ahead(20)) + wait(until=U_1MS)
+                   + [PEER_WRITE, 0, 7] + wait([[A_DRAIN]], until=ahead(40))
+                   + [DEADLINE, 1, 5] + wait([[A_NOTHING]], until=ahead(40))
+                   + wait(until=ahead(40))),
+    "wait_until_ghost": (MAX1, attach(1, PAIR, RECV | SEND) + attach(2, PAIR, SEND)
+                         + wait([[A_NOTHING]]) + [GHOST, 1]
+                         + wait([[A_NOTHING]], until=ahead(40)) + [DELETE, 2]
+                         + wait(until=ahead(40)) + wait(until=ahead(10))),
 }
 
 

@@ -13,7 +13,7 @@ OPS = ("attach delete group mark delete_marked set_socket wants touch "
        "peer_write peer_read peer_close peer_shut read write wait "
        "alloc_fail bulk_attach bulk_delete refusals attach2 peer_write2 "
        "wait2 close_free ghost destroy notifier notify take deadline dead "
-       "bad_socket").split()
+       "bad_socket wait_until signal raise sig_take fork").split()
 OP = {name: i for i, name in enumerate(OPS)}
 
 NOTIFY, ACCEPT, CONNECT, SEND, RECV, POOL, ERR, TIMEOUT = (1 << i for i in range(8))
@@ -36,6 +36,19 @@ DL_NEVER, DL_ZERO, DL_NOW, DL_HOUR, DL_FAR = range(5)
 # Notifier capacities (fz_capacity()): b % 40, or these.
 CAP_1000, CAP_1025, CAP_TOO_BIG, CAP_SIZE_MAX = 255, 254, 253, 252
 UNTIL = 0x40  # notify, take: until the queue is full, or empty
+# po_wait_until() deadlines (fq_until_at(), until.h): 0, long past, now, ahead by
+# AHEAD(us) microseconds, or by 1 ms.
+U_ZERO, U_PAST, U_NOW = 0, 1, 2
+def AHEAD(us):
+    return 3 | us << 2
+U_1MS = AHEAD(63)
+# Signals (fz_sig[] on Linux; index 6 is a number no system accepts, which
+# bad() picks from fz_bad_sig[]).
+S_WINCH, S_URG, S_CONT, S_HUP, S_VTALRM, S_RT = range(6)
+def bad(k):
+    """A pick of fz_bad_sig[k]: 0, -1, SIGKILL, SIGSTOP, 65, 1000, INT_MIN,
+    32, 33."""
+    return next(b for b in range(256) if b % 7 == 6 and b >> 4 == k)
 
 
 class Seed:
@@ -61,6 +74,15 @@ class Seed:
         for a in acts:
             self.b.extend(a if isinstance(a, (list, tuple)) else [a])
         return self
+
+    def wait_until(self, deadline, *acts):
+        self.b.extend([OP["wait_until"], deadline])
+        for a in acts:
+            self.b.extend(a if isinstance(a, (list, tuple)) else [a])
+        return self
+
+    def signal(self, num, *sigs, mode=3):
+        return self.op("signal", num, len(sigs), *sigs, mode)
 
     def raw(self, *bs):
         self.ops.append(list(bs))
@@ -344,6 +366,113 @@ def scenarios():
                                .op("delete", 172).op("mark", 170)
                                .op("mark", 171).op("delete_marked")
                                .wait())
+    s["wait_until_deadlines"] = (Seed().attach(174, sock=NONE, wants=POOL)
+                                 .wait_until(U_ZERO, A_NOTHING)
+                                 .wait_until(U_PAST, [A_WANTS, 0])
+                                 .wait_until(U_NOW).wait_until(AHEAD(20))
+                                 .wait_until(U_1MS).attach(175, wants=RECV)
+                                 .op("peer_write", 0, 5)
+                                 .wait_until(AHEAD(40), A_READ_ALL)
+                                 .wait_until(AHEAD(50)).op("deadline", 175,
+                                                           DL_ZERO)
+                                 .wait_until(AHEAD(40), A_NOTHING)
+                                 .op("deadline", 175, DL_HOUR)
+                                 .wait_until(AHEAD(40)).op("refusals", 1))
+    s["wait_until_in_callbacks"] = (Seed().attach(176, sock=NONE,
+                                                  flags=FL_REENTER, wants=POOL)
+                                    .attach(177, flags=FL_CLOSE | FL_REENTER)
+                                    .wait_until(AHEAD(40), A_NOTHING)
+                                    .wait_until(U_NOW, nested(
+                                        Seed().raw(OP["wait_until"], AHEAD(40))))
+                                    .op("delete", 177).wait_until(AHEAD(9)))
+    # A ghost's stale events come again at every kernel wait of a
+    # po_wait_until() that triggers nothing before its deadline.
+    s["wait_until_ghost"] = (Seed().attach(178, wants=RECV | SEND)
+                             .wait(A_NOTHING).op("ghost", 178)
+                             .wait_until(AHEAD(40)).wait_until(AHEAD(30))
+                             .op("close_free", 0).wait_until(AHEAD(40)))
+    s["signal_take"] = (Seed().signal(179, S_WINCH).op("raise", S_WINCH)
+                        .wait(A_READ_ALL).wait().op("raise", S_WINCH)
+                        .op("raise", S_WINCH).wait([A_READ_SOME, 0])
+                        .wait([A_READ_SOME, 0]).wait())
+    s["signal_sets"] = (Seed().signal(180, S_HUP, S_RT, S_HUP)
+                        .signal(181, S_URG, S_CONT)
+                        .op("raise", S_RT).op("raise", S_RT)
+                        .op("raise", S_HUP).op("raise", S_CONT)
+                        .op("sig_take", 0, 0).wait([A_READ_SOME, 1],
+                                                   [A_READ_SOME, 0])
+                        .op("sig_take", 0, UNTIL).op("sig_take", 1, UNTIL)
+                        .wait().op("raise", S_URG)
+                        .wait([A_WRITE, S_CONT]).wait(A_READ_ALL).wait())
+    s["signal_refusals"] = (Seed().signal(182, S_HUP, bad(0))
+                            .signal(182, S_HUP, bad(2)).signal(182, bad(3))
+                            .signal(182, bad(4)).signal(182, bad(5), S_URG)
+                            .signal(182, bad(6)).signal(182, bad(7))
+                            .signal(182, bad(8)).signal(182, bad(1))
+                            .signal(182).signal(182, S_HUP)
+                            .signal(182, S_URG).signal(183, S_URG, S_HUP)
+                            .signal(183, S_WINCH, S_HUP)
+                            .op("alloc_fail", 0).signal(184, S_CONT)
+                            .op("alloc_fail", 1).signal(184, S_CONT)
+                            .op("alloc_fail", 0).signal(185, S_HUP)
+                            .op("refusals", 0).op("refusals", 3)
+                            .op("raise", S_HUP).wait())
+    s["signal_delete_restores"] = (Seed().signal(186, S_HUP, S_WINCH)
+                                   .op("raise", S_HUP).op("raise", S_WINCH)
+                                   .op("delete", 186).op("raise", S_WINCH)
+                                   .wait().signal(187, S_HUP)
+                                   .op("raise", S_URG).wait(A_NOTHING)
+                                   .op("raise", S_HUP).op("mark", 187)
+                                   .op("delete_marked").wait()
+                                   .signal(188, S_RT, S_VTALRM)
+                                   .op("raise", S_RT).op("raise", S_VTALRM)
+                                   .wait(A_NOTHING).op("destroy", 0))
+    s["signal_in_callbacks"] = (Seed().signal(189, S_URG)
+                                .attach(190, sock=NONE, flags=FL_CALLS,
+                                        pick=CALL_NOTIFY | CALL_TAKE,
+                                        wants=POOL)
+                                .attach(191, sock=NONE,
+                                        flags=FL_CALLS | FL_REENTER,
+                                        pick=CALL_NOTIFY)
+                                .wait(A_NOTHING, A_NOTHING)
+                                .op("wants", 190, 0).wait(A_NOTHING)
+                                .op("delete", 191).wait(A_READ_ALL)
+                                .op("group", 2, 189, 190).wait())
+    s["signal_in_walk"] = (Seed().signal(20, S_CONT)
+                           .attach(21, sock=NONE, wants=POOL)
+                           .wait(nested(Seed().op("raise", S_CONT)
+                                        .op("sig_take", 0, UNTIL)
+                                        .op("raise", S_CONT)))
+                           .wait(A_READ_ALL, A_NOTHING)
+                           .wait(nested(Seed().op("delete", 20)
+                                        .op("raise", S_CONT)))
+                           .wait())
+    # fork(): the child goes on with the input (po_after_fork(), then every
+    # channel re-registered at its next wait, 30 too, which the parent's
+    # last wait did not trigger; the notifier and the signal channel start
+    # empty), the parent waits for it and ends its input.
+    s["fork_child"] = (Seed().attach(22, wants=RECV | SEND)
+                       .attach(23, sock=NONE, wants=POOL)
+                       .notifier(24, 4).signal(25, S_HUP, S_WINCH)
+                       .attach(26, wants=RECV).op("peer_write", 1, 9)
+                       .attach(30, wants=RECV)
+                       .wait(A_NOTHING, A_NOTHING, A_NOTHING)
+                       .op("notify", 0, 2).op("raise", S_HUP)
+                       .op("deadline", 23, DL_ZERO).op("ghost", 22)
+                       .op("fork", 0).op("peer_write", 1, 5)
+                       .op("peer_write", 2, 3)
+                       .wait(A_READ_ALL, A_READ_ALL, A_READ_ALL)
+                       .op("notify", 0, 1).op("raise", S_WINCH)
+                       .op("sig_take", 0, UNTIL).op("take", 0, UNTIL)
+                       .op("delete", 26).attach(27, wants=SEND)
+                       .wait(A_NOTHING, A_NOTHING).op("fork", 0)
+                       .signal(28, S_URG).op("raise", S_URG)
+                       .wait(A_READ_ALL, A_READ_ALL, A_READ_ALL))
+    s["fork_in_walk_and_destroyed"] = (Seed().attach(29, sock=NONE,
+                                                     wants=POOL)
+                                       .wait(nested(Seed().op("fork", 0)))
+                                       .op("fork", 8).op("fork", 0)
+                                       .op("destroy", 0))
     return s
 
 
