@@ -99,7 +99,11 @@
  *
  * Input format.  Byte 0 configures the run: bit 0 chooses the reconciliation
  * (0: PO_RECONCILE_CHANGED, 1: PO_RECONCILE_FULL) unless the environment's
- * POLLEROS_FUZZ_RECONCILE (changed, full), else POLLEROS_RECONCILE, does.
+ * POLLEROS_FUZZ_RECONCILE (changed, full), else POLLEROS_RECONCILE, does;
+ * bit 1 gives the poller a spin (po_options.spin_ns: bit 2 chooses
+ * FZ_SPIN_LONG_NS, else FZ_SPIN_SHORT_NS), under which a po_wait()
+ * timeout, like a po_wait_until() deadline, may take several kernel waits
+ * and is never cut short.
  * The backend is the one POLLEROS_BACKEND names (the library reads it), else
  * the platform's default.  The rest is operations: an opcode byte (modulo
  * FZ_NOPS) and its argument bytes, listed at fz_op().  A wait's walk reads
@@ -143,7 +147,11 @@ enum {
     FZ_MAXLEN = 200, /* bytes per write */
     FZ_BULK = 72,    /* channels one bulk attach adds, at most */
     FZ_NOTES = 16,   /* notifiers and signal channels per input, at most */
-    FZ_NSIG = 6,     /* signals in play (fz_sig[]) */
+    /* po_options.spin_ns, when byte 0 asks for one: shorter than the
+     * timed waits, or longer (all of such a wait is a spin). */
+    FZ_SPIN_SHORT_NS = 20000,
+    FZ_SPIN_LONG_NS = 2000000,
+    FZ_NSIG = 6, /* signals in play (fz_sig[]) */
     FZ_MAGIC = 0x7a11c0de
 };
 
@@ -252,6 +260,7 @@ typedef struct fz_state {
     int pending; /* victims (not notifiers) whose deinit has yet to run */
     bool ended;  /* po_destroy() ran: the input is over */
     bool child;  /* the child of a fork: it _exit()s at the end */
+    bool spin;   /* the poller spins before a timed wait's end */
     fz_inc *by_num[FZ_NUMS];
     size_t nlive;
     po_seqn next_seqn; /* every SeqN given from now on is at least this */
@@ -2070,8 +2079,15 @@ static void fz_wait(unsigned b, bool until) {
         fz_fail("po_wait_until returned untriggered %llu ns before its "
                 "deadline",
                 (unsigned long long)(at - end));
+    /* A spin makes po_wait()'s timeout exact too, in waits that do not
+     * block. */
+    bool spun = fz.spin && !until && timeout > 0;
+    if (spun && rc == 0 && end - start < (po_time)timeout * PO_MSEC)
+        fz_fail("po_wait(%d) with a spin returned untriggered after %llu ns",
+                timeout, (unsigned long long)(end - start));
     uint64_t again = after.waits - before.waits - 1;
-    if (again > 0 && !(until && at > start && (rc == 0 || fz.wepoll)))
+    if (again > 0 &&
+        !(((until && at > start) || spun) && (rc == 0 || fz.wepoll)))
         fz_fail("%llu kernel waits for a %s that %s",
                 (unsigned long long)again + 1,
                 until ? "po_wait_until" : "po_wait",
@@ -2637,6 +2653,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memset(&opt, 0, sizeof opt);
     opt.allocator = &fz_allocator;
     opt.reconcile = full ? PO_RECONCILE_FULL : PO_RECONCILE_CHANGED;
+    fz.spin = (cfg & 2) != 0;
+    opt.spin_ns = !fz.spin ? 0 : cfg & 4 ? FZ_SPIN_LONG_NS : FZ_SPIN_SHORT_NS;
     int err = 0;
     fz.p = po_create(&opt, &err);
     if (fz.p == NULL)
@@ -2647,8 +2665,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fz.sigmech = fz.epoll                                       ? FZ_SIG_FD
                  : strcmp(po_backend_name(fz.p), "kqueue") == 0 ? FZ_SIG_KQUEUE
                                                                 : FZ_SIG_FLAGS;
-    fz_log("input of %zu bytes: %s, %s", size, po_backend_name(fz.p),
-           fz.changed ? "changed" : "full");
+    fz_log("input of %zu bytes: %s, %s%s", size, po_backend_name(fz.p),
+           fz.changed ? "changed" : "full", fz.spin ? ", spin" : "");
 
     while (fz.pos < fz.len && !fz.ended)
         fz_op(false);

@@ -486,6 +486,14 @@ def main():
             with open(os.path.join(out, "seed_%s_%s" % (name, tag)), "wb") as f:
                 f.write(bytes([mode] + [b & 0xff for b in seed.b]))
             n += 1
+        if name.startswith("wait_until") or name == "timeouts":
+            # The same under a short spin and a long one (byte 0's bits 1
+            # and 2).
+            for cfg, tag in ((2, "spin"), (6, "spin_long")):
+                with open(os.path.join(out, "seed_%s_%s" % (name, tag)),
+                          "wb") as f:
+                    f.write(bytes([cfg] + [b & 0xff for b in seed.b]))
+                n += 1
     print("%d seeds in %s" % (n, out))
 
 
