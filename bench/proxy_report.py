@@ -118,7 +118,62 @@ def main():
                    wins, total, cpu_wins, total, mem_wins, total, min(scal),
                    max(scal), statistics.median(scal), errors,
                    ", ".join("%s %s" % (t, r) for t, r in sha) or "not run"))
+    out += bulk(raw)
     print("\n".join(out))
+
+
+def bulk(raw):
+    """The bulk transfer's table (proxy_bulk.tsv), where the proxies are
+    the bottleneck: the endpoints copy nothing."""
+    path = os.path.join(raw, "proxy_bulk.tsv")
+    if not os.path.exists(path):
+        return []
+    runs = defaultdict(list)
+    with open(path) as f:
+        for line in f:
+            t, rep, gbps, secs, cpu, busy, scpu, kcpu = \
+                line.rstrip("\n").split("\t")
+            run = {"gbps": float(gbps), "ends": (float(scpu) + float(kcpu)) /
+                   float(secs)}
+            if cpu != "-":
+                run.update(cpu=float(cpu) / (float(gbps) * float(secs)),
+                           busy=float(busy))
+            runs[t].append(run)
+    reps = max(len(v) for v in runs.values())
+    out = ["\nBulk transfer, where the proxy is the bottleneck: 4 connections "
+           "each send 1 GB through it, from sendfile() to a sink that "
+           "discards with recv(MSG_TRUNC), so that the endpoints copy "
+           "nothing and the proxy copies every byte twice (median of %d runs; "
+           "the endpoints' CPU is the sender's and the sink's, in cores):\n"
+           % reps,
+           "| target | GB/s | proxy CPU s/GB | busiest thread's share of a "
+           "core | endpoints' cores |", "| --- " * 5 + "|"]
+    for t in TARGETS:
+        if t not in runs:
+            continue
+        r = runs[t]
+        row = [NAMES[t].replace("redis direct", "sink direct"),
+               rate_of(r), "-", "-", "%.2f" % med(r, lambda x: x["ends"])[0]]
+        if t != "direct":
+            row[2] = "%.2f" % med(r, lambda x: x["cpu"])[0]
+            row[3] = "%.2f" % med(r, lambda x: x["busy"])[0]
+        out.append("| " + " | ".join(row) + " |")
+    out.append("\n| | rate 2/1 | capacity 2/1 (rate / busiest thread's "
+               "share) |\n| --- | --- | --- |")
+    for p, name in ("px", "polleros-proxy"), ("ha", "HAProxy"):
+        if p + "1" not in runs or p + "2" not in runs:
+            continue
+        r1 = med(runs[p + "1"], lambda x: x["gbps"])[0]
+        r2 = med(runs[p + "2"], lambda x: x["gbps"])[0]
+        k1 = med(runs[p + "1"], lambda x: x["gbps"] / max(x["busy"], 1e-3))[0]
+        k2 = med(runs[p + "2"], lambda x: x["gbps"] / max(x["busy"], 1e-3))[0]
+        out.append("| %s | %.2f | %.2f |" % (name, r2 / r1, k2 / k1))
+    return out
+
+
+def rate_of(runs):
+    m, s = med(runs, lambda r: r["gbps"])
+    return "%.2f ±%.0f%%" % (m, s / 2)
 
 
 if __name__ == "__main__":

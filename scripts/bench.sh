@@ -35,7 +35,8 @@
 #            echo servers
 #   proxy    redis-benchmark against redis directly, through
 #            polleros-proxy (1 and 2 threads) and through HAProxy (nbthread
-#            1 and 2); a 10 MB value through the proxy, SHA-256 compared
+#            1 and 2); a 10 MB value through the proxy, SHA-256 compared;
+#            a bulk transfer where the proxies are the bottleneck
 #   churnnet connection churn and interest churn over loopback TCP, every
 #            library (about 4 minutes: not in the default run)
 #   crossings  the poller's kernel crossings per loop iteration and per

@@ -9,7 +9,8 @@
 # would saturate its core.  PROXY_REPS runs per cell (5; 1 with --quick),
 # interleaved over the targets so that a slow phase of the machine hits all
 # alike.  Then a 10 MB value is set and read back through the proxy with
-# redis-cli, and the SHA-256 of both compared.
+# redis-cli, and the SHA-256 of both compared.  Last, a bulk transfer
+# through the same proxies (proxy_bulk.sh); proxy_targets.sh starts them.
 # Run by scripts/bench.sh after its build, with its argument ([--quick]).
 set -eu
 cd "$(dirname "$0")/../.."
@@ -22,103 +23,18 @@ proxy=$build/examples/polleros-proxy
 work=$raw/proxy
 out=$raw/proxy.tsv
 mkdir -p "$work"
-rm -f "$out" "$raw/proxy_sha.tsv" "$work"/*
+rm -f "$out" "$raw/proxy_sha.tsv" "$raw/proxy_bulk.tsv" "$work"/*
 if [ "$quick" -eq 1 ]; then reps=${PROXY_REPS:-1} scale=4; else reps=${PROXY_REPS:-5} scale=1; fi
 tck=$(getconf CLK_TCK)
 # Ports of our own, away from a redis the machine may run.
 base=$((20000 + $$ % 20000))
 rport=$base
-pids=""
-
-# The proxies running now (start_targets, stop_targets), and redis.
-cleanup() {
-    for tp in $pids; do kill "$tp" 2>/dev/null || true; done
-    for tp in $pids; do wait "$tp" 2>/dev/null || true; done
-}
-trap cleanup EXIT INT TERM
+. scripts/bench/proxy_targets.sh
 
 redis-server --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
     --protected-mode no --maxclients 10000 >"$work/redis.log" 2>&1 &
-redis_pid=$!
-pids=$redis_pid
-
-wait_listen() { # port
-    i=0
-    until redis-cli -p "$1" ping >/dev/null 2>&1; do
-        i=$((i + 1))
-        [ "$i" -lt 100 ] || { echo "proxy: nothing answers on port $1" >&2; exit 1; }
-        sleep 0.1
-    done
-}
+servers=$! pids=$!
 wait_listen "$rport"
-
-haproxy_cfg() { # threads port
-    cat <<CFG
-global
-    nbthread $1
-    maxconn 5000
-defaults
-    mode tcp
-    timeout connect 5s
-    timeout client 60s
-    timeout server 60s
-frontend fe
-    bind 127.0.0.1:$2
-    default_backend be
-backend be
-    server redis 127.0.0.1:$rport
-CFG
-}
-
-# The targets: name, port; the proxies' pids in pid_<name>.
-TARGETS="direct px1 px2 ha1 ha2"
-start_targets() {
-    port_direct=$rport
-    n=1
-    for t in px1 px2; do
-        eval "port_$t=$((base + n))"
-        eval "tp=\$port_$t"
-        "$proxy" --listen "127.0.0.1:$tp" --upstream "127.0.0.1:$rport" \
-            --threads "${t#px}" >"$work/$t.out" 2>&1 &
-        eval "pid_$t=$!"
-        n=$((n + 1))
-    done
-    for t in ha1 ha2; do
-        eval "port_$t=$((base + n))"
-        eval "tp=\$port_$t"
-        haproxy_cfg "${t#ha}" "$tp" >"$work/$t.cfg"
-        haproxy -db -f "$work/$t.cfg" >"$work/$t.out" 2>&1 &
-        eval "pid_$t=$!"
-        n=$((n + 1))
-    done
-    pids="$redis_pid $pid_px1 $pid_px2 $pid_ha1 $pid_ha2"
-    for t in px1 px2 ha1 ha2; do eval "wait_listen \$port_$t"; done
-}
-
-# Stops the proxies; polleros-proxy's totals must balance: every byte read
-# from one side was written to the other.
-stop_targets() {
-    for t in px1 px2 ha1 ha2; do
-        eval "tp=\$pid_$t"
-        kill "$tp"
-        wait "$tp" 2>/dev/null || true
-    done
-    pids=$redis_pid
-    for t in px1 px2; do
-        awk -v t="$t" '/ totals / {
-            for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-            if (v["client_in"] != v["upstream_out"] || v["upstream_in"] != v["client_out"])
-                { print "proxy: " t ": bytes lost: " $0; exit 1 } }' \
-            "$work/$t.out" >&2 || echo "$t bytes-lost" >>"$work/errors"
-    done
-}
-
-# utime + stime of each thread of a process, in ticks: "tid ticks" lines.
-thread_ticks() { # pid
-    for f in /proc/"$1"/task/*/stat; do
-        sed 's/.*) //' "$f" | awk -v f="$f" '{ split(f, p, "/"); print p[5], $12 + $13 }'
-    done
-}
 
 run_cell() { # target op pipeline size clients rep requests
     t=$1
@@ -136,13 +52,7 @@ run_cell() { # target op pipeline size clients rep requests
     cpu=- busiest=- hwm=-
     if [ -n "$pid" ]; then
         thread_ticks "$pid" >"$work/after"
-        # whole-process CPU seconds, and the busiest thread's share of the wall
-        set -- "$@" "$(awk -v tck="$tck" -v wall="$t1" -v t0="$t0" '
-            BEGIN { wall -= t0 }
-            NR == FNR { b[$1] = $2; next }
-            { d = $2 - b[$1]; s += d; if (d > m) m = d }
-            END { printf "%.2f %.3f", s / tck, m / tck / wall }' \
-            "$work/before" "$work/after")"
+        set -- "$@" "$(cpu_between "$work/before" "$work/after" "$t0" "$t1")"
         cpu=${8% *} busiest=${8#* }
         hwm=$(awk '/VmHWM/ { print $2 }' /proc/"$pid"/status)
     fi
@@ -154,7 +64,7 @@ echo "== proxy: redis-benchmark direct, through polleros-proxy and HAProxy ($rep
 for p in 1 16; do
     for d in 64 16384; do
         for c in 50 1000; do
-            start_targets
+            start_targets "$rport"
             for op in set get; do
                 # about a second per run on 2 cores with nothing else
                 n=$((p == 1 ? 30000 : 200000))
@@ -175,7 +85,7 @@ for p in 1 16; do
 done
 
 echo "== proxy: a 10 MB value through polleros-proxy, SHA-256 compared"
-start_targets
+start_targets "$rport"
 head -c 10485760 /dev/urandom >"$work/big"
 want=$(sha256sum <"$work/big" | cut -d ' ' -f 1)
 for t in px1 px2; do
@@ -188,6 +98,7 @@ for t in px1 px2; do
 done
 stop_targets
 rm -f "$work/big"
+. scripts/bench/proxy_bulk.sh
 [ ! -s "$work/errors" ] || { echo "proxy: errors:"; cat "$work/errors"; }
 python3 bench/proxy_report.py "$raw" >"$raw/proxy.md"
 cat "$raw/proxy.md"
