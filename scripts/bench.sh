@@ -1,7 +1,7 @@
 #!/bin/sh
 # The benchmark suite, in one command:
 #
-#   sh scripts/bench.sh           the full run (about 15 minutes on 2 cores)
+#   sh scripts/bench.sh           the full run (about 40 minutes on 2 cores)
 #   sh scripts/bench.sh --quick   a smaller matrix and fewer rounds (a few
 #                                 minutes), for iterating
 #
