@@ -98,6 +98,9 @@ echo_sock echo_accept(echo_sock l);
  * connect at once), else the error (echo_in_progress(): still going). */
 int echo_connect_loopback(echo_sock s, uint16_t port);
 void echo_close(echo_sock s);
+/* Closes s after a failed call on it, keeping that call's error for the
+ * caller; returns ECHO_NO_SOCK. */
+echo_sock echo_close_failed(echo_sock s);
 /* Makes s non-blocking (and close-on-exec where that exists). */
 bool echo_set_nonblock(echo_sock s);
 /* Disables Nagle's algorithm: a request/response protocol that writes a

@@ -68,15 +68,19 @@ echo_sock echo_tcp_socket(void) {
     if (fd < 0)
         return ECHO_NO_SOCK;
     if (!echo_set_nonblock(fd)) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return ECHO_NO_SOCK;
+        return echo_close_failed(fd);
     }
     return fd;
 }
 
 void echo_close(echo_sock s) { close(s); }
+
+echo_sock echo_close_failed(echo_sock s) {
+    int saved = errno;
+    close(s);
+    errno = saved;
+    return ECHO_NO_SOCK;
+}
 
 static struct sockaddr_in echo_loopback(uint16_t port) {
     struct sockaddr_in sa;
@@ -98,10 +102,7 @@ echo_sock echo_tcp_listen(uint16_t port, int backlog, uint16_t *bound) {
         bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
         (backlog >= 0 && listen(fd, backlog) != 0) || !echo_set_nonblock(fd) ||
         getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return ECHO_NO_SOCK;
+        return echo_close_failed(fd);
     }
     *bound = ntohs(sa.sin_port);
     return fd;
@@ -116,10 +117,7 @@ echo_sock echo_accept(echo_sock l) {
     if (fd < 0)
         return ECHO_NO_SOCK;
     if (!echo_set_nonblock(fd)) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return ECHO_NO_SOCK;
+        return echo_close_failed(fd);
     }
     return fd;
 }

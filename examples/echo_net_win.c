@@ -56,15 +56,19 @@ echo_sock echo_tcp_socket(void) {
     if (s == INVALID_SOCKET)
         return ECHO_NO_SOCK;
     if (!echo_set_nonblock(s)) {
-        int saved = WSAGetLastError();
-        closesocket(s);
-        WSASetLastError(saved);
-        return ECHO_NO_SOCK;
+        return echo_close_failed(s);
     }
     return s;
 }
 
 void echo_close(echo_sock s) { closesocket((SOCKET)s); }
+
+echo_sock echo_close_failed(echo_sock s) {
+    int saved = WSAGetLastError();
+    closesocket((SOCKET)s);
+    WSASetLastError(saved);
+    return ECHO_NO_SOCK;
+}
 
 static struct sockaddr_in echo_loopback(uint16_t port) {
     struct sockaddr_in sa;
@@ -86,10 +90,7 @@ echo_sock echo_tcp_listen(uint16_t port, int backlog, uint16_t *bound) {
     if (bind(s, (struct sockaddr *)&sa, sizeof sa) != 0 ||
         (backlog >= 0 && listen(s, backlog) != 0) || !echo_set_nonblock(s) ||
         getsockname(s, (struct sockaddr *)&sa, &len) != 0) {
-        int saved = WSAGetLastError();
-        closesocket(s);
-        WSASetLastError(saved);
-        return ECHO_NO_SOCK;
+        return echo_close_failed(s);
     }
     *bound = ntohs(sa.sin_port);
     return s;
@@ -104,10 +105,7 @@ echo_sock echo_accept(echo_sock l) {
     if (s == INVALID_SOCKET)
         return ECHO_NO_SOCK;
     if (!echo_set_nonblock(s)) {
-        int saved = WSAGetLastError();
-        closesocket(s);
-        WSASetLastError(saved);
-        return ECHO_NO_SOCK;
+        return echo_close_failed(s);
     }
     return s;
 }

@@ -570,10 +570,7 @@ static void session_open(loop *l, echo_sock cfd, echo_sock ufd) {
 static echo_sock upstream_socket(const config *cf) {
     echo_sock fd = socket(cf->upstream_addr.ss_family, SOCK_STREAM, 0);
     if (fd != ECHO_NO_SOCK && !echo_set_nonblock(fd)) {
-        int saved = errno;
-        echo_close(fd);
-        errno = saved;
-        return ECHO_NO_SOCK;
+        return echo_close_failed(fd);
     }
     return fd;
 }
@@ -757,10 +754,7 @@ static echo_sock listen_on(const config *cf, bool reuseport) {
         bind(fd, (const struct sockaddr *)&cf->listen_addr, cf->listen_len) !=
             0 ||
         listen(fd, 4096) != 0 || !echo_set_nonblock(fd)) {
-        int saved = errno;
-        echo_close(fd);
-        errno = saved;
-        return ECHO_NO_SOCK;
+        return echo_close_failed(fd);
     }
     return fd;
 }

@@ -242,6 +242,17 @@ static const char *create_fails(unsigned long nth, int err) {
                    : "po_create NULL, PO_ESYS, errno set; no leak";
 }
 
+/* Every channel gets a message and is served by one wait; then the
+ * fixture is closed. */
+static void fx_serve_all(t_fx *f) {
+    for (int i = 0; i < T_N; i++)
+        fx_send(f, i);
+    CHECK_EQ(po_wait(f->p, 1000, NULL), T_N);
+    for (int i = 0; i < T_N; i++)
+        fx_served(f, i, PO_RECV);
+    fx_close(f);
+}
+
 /* A forked child whose po_after_fork() meets an armed fault at `site`
  * (the nth call there) runs `child`, then serves its channels and destroys
  * the poller; the parent then serves its own, untouched.  Returns how many
@@ -259,22 +270,12 @@ static int after_fork_fails(int site, unsigned long nth, int err,
         child(&f, nth, err);
         unsigned long calls = po__fault_calls(site);
         po__fault_arm(site, 0, 0);
-        for (int i = 0; i < T_N; i++)
-            fx_send(&f, i);
-        CHECK_EQ(po_wait(f.p, 1000, NULL), T_N);
-        for (int i = 0; i < T_N; i++)
-            fx_served(&f, i, PO_RECV);
-        fx_close(&f);
+        fx_serve_all(&f);
         _Exit(2 + (calls < 100 ? (int)calls : 100));
     }
     int status = t_child_status(pid);
     CHECK(status >= 2);
-    for (int i = 0; i < T_N; i++)
-        fx_send(&f, i);
-    CHECK_EQ(po_wait(f.p, 1000, NULL), T_N);
-    for (int i = 0; i < T_N; i++)
-        fx_served(&f, i, PO_RECV);
-    fx_close(&f);
+    fx_serve_all(&f);
     return status - 2;
 }
 

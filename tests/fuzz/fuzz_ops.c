@@ -1056,6 +1056,26 @@ static void fz_sig_check(void) {
     fz.sig_dirty = false;
 }
 
+/* The model's record of a notifier or a signal channel that po_*_attach()
+ * just made: the channel, found by number when the call was not asked for
+ * it, whose ctx must be the object the call gave (obj, when asked for). */
+static fz_inc *fz_object_attached(int num, po_channel *ch, const void *obj) {
+    if (ch == NULL)
+        ch = po_find(fz.p, fz_number(num));
+    FZ_CHECK(ch != NULL);
+    FZ_CHECK(obj == NULL || po_channel_ctx(ch) == obj);
+    fz_inc *c = fz_inc_new(num, PO_NOTIFY);
+    c->ch = ch;
+    c->nsock = po_channel_socket(ch);
+    c->live = true;
+    c->cand = true;
+    c->seqn = fz_new_seqn(c->ch);
+    fz.by_num[num] = c;
+    fz.nlive++;
+    fz.note[fz.nnote++] = c;
+    return c;
+}
+
 /* Attaches a signal channel for the signals the bytes pick (an index past
  * fz_sig[] picks a number no system accepts), as number num; mode as for
  * fz_notifier_attach().  Refused, and nothing changed: PO_EINVAL for no
@@ -1098,23 +1118,9 @@ static void fz_sig_attach(int num, const unsigned *pick, size_t n,
         FZ_EQ(rc, claimed ? PO_EINUSE : PO_OK);
     if (rc != PO_OK)
         return;
-    if (ch == NULL)
-        ch = po_find(fz.p, fz_number(num));
-    FZ_CHECK(ch != NULL);
-    if (sg == NULL)
-        sg = po_channel_ctx(ch);
-    FZ_CHECK(po_channel_ctx(ch) == sg);
-    fz_inc *c = fz_inc_new(num, PO_NOTIFY);
-    c->ch = ch;
-    c->sg = sg;
+    fz_inc *c = fz_object_attached(num, ch, sg);
+    c->sg = po_channel_ctx(c->ch);
     c->sigs = set;
-    c->nsock = po_channel_socket(ch);
-    c->live = true;
-    c->cand = true;
-    c->seqn = fz_new_seqn(c->ch);
-    fz.by_num[num] = c;
-    fz.nlive++;
-    fz.note[fz.nnote++] = c;
     fz.sig_dirty = true;
 }
 
@@ -1697,23 +1703,9 @@ static void fz_notifier_attach(int num, unsigned capb, unsigned mode) {
         FZ_EQ(rc, dup ? PO_EEXIST : PO_OK);
     if (rc != PO_OK)
         return;
-    if (ch == NULL)
-        ch = po_find(fz.p, fz_number(num));
-    FZ_CHECK(ch != NULL);
-    if (n == NULL)
-        n = po_channel_ctx(ch);
-    FZ_CHECK(po_channel_ctx(ch) == n);
-    fz_inc *c = fz_inc_new(num, PO_NOTIFY);
-    c->ch = ch;
-    c->nt = n;
-    c->nsock = po_channel_socket(ch);
+    fz_inc *c = fz_object_attached(num, ch, n);
+    c->nt = po_channel_ctx(c->ch);
     c->ncap = real;
-    c->live = true;
-    c->cand = true;
-    c->seqn = fz_new_seqn(c->ch);
-    fz.by_num[num] = c;
-    fz.nlive++;
-    fz.note[fz.nnote++] = c;
 }
 
 /* POSIX: a negative descriptor other than PO_NO_SOCKET names no socket:
