@@ -1763,9 +1763,19 @@ static void fz_destroy(void) {
  * channel gets a kernel object of its own, so a new socket and SeqN as with
  * po_set_socket() (its act loses PO_NOTIFY), and nothing to take: the parent's
  * payloads and pending signals stay the parent's.  A second call does nothing.
+ * An allocation failure armed for the fork (the uring backend's new ring
+ * allocates) may fail the first call with PO_ENOMEM, which leaves the poller
+ * for another call: that one must succeed.
  */
 static void fz_after_fork(void) {
-    FZ_EQ(po_after_fork(fz.p), PO_OK);
+    int rc = po_after_fork(fz.p);
+    if (rc == PO_ENOMEM && fz.may_fail) {
+        /* The poller is as before the call, for another one. */
+        fz_log("  after_fork: PO_ENOMEM, again");
+        fz_disarm();
+        rc = po_after_fork(fz.p);
+    }
+    FZ_EQ(rc, PO_OK);
     po_seqn lo = PO_NEVER, hi = 0;
     int renewed = 0;
     for (int i = 0; i < fz.ninc; i++) {

@@ -473,6 +473,14 @@ def scenarios():
                                        .wait(nested(Seed().op("fork", 0)))
                                        .op("fork", 8).op("fork", 0)
                                        .op("destroy", 0))
+    # An allocation failure armed for the fork: the uring backend's new
+    # ring fails the child's first po_after_fork(), the next one succeeds.
+    s["fork_alloc_fail"] = (Seed().attach(31, wants=RECV | SEND)
+                            .notifier(32, 4).op("peer_write", 0, 4)
+                            .wait(A_NOTHING)
+                            .op("alloc_fail", 0).op("fork", 0)
+                            .op("peer_write", 0, 2).op("notify", 0, 1)
+                            .wait(A_READ_ALL, A_READ_ALL))
     return s
 
 
