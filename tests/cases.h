@@ -83,6 +83,7 @@ PO_CASE(fork_after_fork_errors)
 PO_CASE(fork_child_own_poller)
 PO_CASE(fork_child_destroys)
 PO_CASE(fork_after_fork_fails)
+PO_CASE(fork_after_fork_nomem)
 /* t_signal.c */
 PO_CASE(signal_take_each_once)
 PO_CASE(signal_coalesce)

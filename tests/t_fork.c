@@ -2,14 +2,17 @@
  * Conformance cases for fork(): a child's po_after_fork() gives it a
  * poller of its own, whatever the child then does to it (delete a channel,
  * attach its own, notify, destroy) the parent's poller hears every socket
- * as before, and a child that only destroys the poller leaves the parent's
- * alone too.  The child runs its checks and reports them through its exit
- * status (t_fork()).  Windows does not fork: po_after_fork() is PO_ENOTSUP
- * there, and the cases that fork skip.
+ * as before, a child that only destroys the poller leaves the parent's
+ * alone too, and a po_after_fork() that fails (no descriptor left, or an
+ * allocation) leaves the poller for another try.  The child runs its checks and
+ * reports them through its exit status (t_fork()).  Windows does not fork:
+ * po_after_fork() is PO_ENOTSUP there, and the cases that fork skip.
  */
 #include "harness.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A probe or a deinit that calls po_after_fork(). */
@@ -84,8 +87,9 @@ static size_t fk_take(po_notifier *n, uint64_t *out, size_t max) {
 
 enum { FK_A = 1, FK_B = 2, FK_C = 3, FK_D = 4, FK_N = 10 };
 
-/* The parent's poller: two socket pairs (A, B), a channel with no socket
- * and a deadline (C), and a notifier with a payload queued. */
+/* The parent's poller (options o, NULL for the defaults): two socket pairs
+ * (A, B), a channel with no socket and a deadline (C), and a notifier with a
+ * payload queued. */
 typedef struct fk_fx {
     po_poller *p;
     t_sock a[2], b[2];
@@ -94,9 +98,9 @@ typedef struct fk_fx {
     po_channel *nch;
 } fk_fx;
 
-static void fk_open(fk_fx *f) {
+static void fk_open(fk_fx *f, const po_options *o) {
     memset(f, 0, sizeof *f);
-    f->p = t_poller();
+    f->p = t_poller_opts(o);
     t_socketpair(f->a);
     t_socketpair(f->b);
     f->ca.want = f->cb.want = PO_RECV;
@@ -119,10 +123,10 @@ static void fk_open(fk_fx *f) {
 
 /* The cases' start: the fixture, then fork(); the child's pid, or 0 in the
  * child.  Skips where there is no fork. */
-static long fk_fork(fk_fx *f) {
+static long fk_fork(fk_fx *f, const po_options *o) {
     if (!t_has_fork)
         po_skip("no fork on this system");
-    fk_open(f);
+    fk_open(f, o);
     return t_fork();
 }
 
@@ -204,7 +208,7 @@ static void fk_child(fk_fx *f) {
 
 void case_fork_child_own_poller(void) {
     fk_fx f;
-    long pid = fk_fork(&f);
+    long pid = fk_fork(&f, NULL);
     if (pid == 0)
         fk_child(&f);
     /* While the child runs: the parent serves B, which the child deletes,
@@ -221,7 +225,7 @@ void case_fork_child_own_poller(void) {
 
 void case_fork_child_destroys(void) {
     fk_fx f;
-    long pid = fk_fork(&f);
+    long pid = fk_fork(&f, NULL);
     if (pid == 0) {
         /* Without po_after_fork(): deinits once each, and nothing of the
          * parent's poller is touched. */
@@ -233,9 +237,24 @@ void case_fork_child_destroys(void) {
     fk_parent_serves(&f);
 }
 
+/* A child after a po_after_fork() that took several tries: it hears A and
+ * its own notifier, then destroys the poller and exits. */
+_Noreturn static void fk_child_serves(fk_fx *f) {
+    t_write_all(f->a[1], "x", 1);
+    CHECK(t_wait_for(f->p, f->ca.ch, PO_RECV, 20, 1000) & PO_RECV);
+    CHECK_EQ(fk_byte(f->a[0]), 'x');
+    CHECK_EQ(po_notify(f->n, 7), PO_OK);
+    CHECK(t_wait_for(f->p, f->nch, PO_NOTIFY, 20, 1000) & PO_NOTIFY);
+    uint64_t got[4];
+    CHECK_EQ(fk_take(f->n, got, 4), 1);
+    CHECK(got[0] == 7);
+    po_destroy(f->p);
+    t_child_exit();
+}
+
 void case_fork_after_fork_fails(void) {
     fk_fx f;
-    long pid = fk_fork(&f);
+    long pid = fk_fork(&f, NULL);
     if (pid == 0) {
         /* Room for no new descriptor, then one more at each try: every
          * kernel object po_after_fork() makes fails in turn, each failure
@@ -254,16 +273,60 @@ void case_fork_after_fork_fails(void) {
             fails++;
         }
         CHECK(fails >= 1); /* the notifier's object, at least */
-        t_write_all(f.a[1], "x", 1);
-        CHECK(t_wait_for(f.p, f.ca.ch, PO_RECV, 20, 1000) & PO_RECV);
-        CHECK_EQ(fk_byte(f.a[0]), 'x');
-        CHECK_EQ(po_notify(f.n, 7), PO_OK);
-        CHECK(t_wait_for(f.p, f.nch, PO_NOTIFY, 20, 1000) & PO_NOTIFY);
-        uint64_t got[4];
-        CHECK_EQ(fk_take(f.n, got, 4), 1);
-        CHECK(got[0] == 7);
-        po_destroy(f.p);
-        t_child_exit();
+        fk_child_serves(&f);
+    }
+    t_child_passed(pid);
+    fk_parent_serves(&f);
+}
+
+/* An allocator whose fk_fail-th call from now fails (0: none does), and
+ * counts the failures in fk_failed. */
+static int fk_fail, fk_failed;
+static bool fk_fails(void) {
+    if (fk_fail > 0 && --fk_fail == 0) {
+        fk_failed++;
+        return true;
+    }
+    return false;
+}
+static void *fk_malloc(size_t n, void *ctx) {
+    (void)ctx;
+    return fk_fails() ? NULL : malloc(n);
+}
+static void *fk_realloc(void *ptr, size_t n, void *ctx) {
+    (void)ctx;
+    return fk_fails() ? NULL : realloc(ptr, n);
+}
+static void fk_free(void *ptr, void *ctx) {
+    (void)ctx;
+    free(ptr);
+}
+static const po_allocator fk_alloc = {fk_malloc, fk_realloc, fk_free, NULL};
+
+void case_fork_after_fork_nomem(void) {
+    po_options o;
+    memset(&o, 0, sizeof o);
+    o.allocator = &fk_alloc;
+    fk_fx f;
+    long pid = fk_fork(&f, &o);
+    if (pid == 0) {
+        /* Each allocation po_after_fork() makes fails in turn (the uring
+         * backend's new ring makes one): PO_ENOMEM exactly when one failed,
+         * the poller fit for the next try, and one succeeds. */
+        for (int k = 1;; k++) {
+            CHECK(k < 64);
+            fk_fail = k;
+            fk_failed = 0;
+            int rc = po_after_fork(f.p);
+            fk_fail = 0;
+            if (rc == PO_OK) {
+                CHECK_EQ(fk_failed, 0);
+                break;
+            }
+            CHECK_EQ(rc, PO_ENOMEM);
+            CHECK_EQ(fk_failed, 1);
+        }
+        fk_child_serves(&f);
     }
     t_child_passed(pid);
     fk_parent_serves(&f);
