@@ -25,6 +25,44 @@ po_poller *t_poller_opts(const po_options *opt) {
 
 po_poller *t_poller(void) { return t_poller_opts(NULL); }
 
+static long t_fail_in, t_failed;
+void t_alloc_fail_at(long k) {
+    t_fail_in = k;
+    t_failed = 0;
+}
+bool t_alloc_done(int rc) {
+    long failed = t_failed;
+    t_alloc_fail_at(0);
+    if (rc == PO_OK) {
+        CHECK_EQ(failed, 0);
+        return true;
+    }
+    CHECK_EQ(rc, PO_ENOMEM);
+    CHECK_EQ(failed, 1);
+    return false;
+}
+static bool t_alloc_fails(void) {
+    if (t_fail_in > 0 && --t_fail_in == 0) {
+        t_failed++;
+        return true;
+    }
+    return false;
+}
+static void *t_fa_malloc(size_t n, void *ctx) {
+    (void)ctx;
+    return t_alloc_fails() ? NULL : malloc(n);
+}
+static void *t_fa_realloc(void *ptr, size_t n, void *ctx) {
+    (void)ctx;
+    return t_alloc_fails() ? NULL : realloc(ptr, n);
+}
+static void t_fa_free(void *ptr, void *ctx) {
+    (void)ctx;
+    free(ptr);
+}
+const po_allocator t_failing_alloc = {t_fa_malloc, t_fa_realloc, t_fa_free,
+                                      NULL};
+
 const t_backend_info t_native_backends[] = {
 #if defined(_WIN32)
     {PO_BACKEND_WEPOLL, "wepoll"},

@@ -145,6 +145,14 @@ _Noreturn void t_child_exit(void);
 void t_child_passed(long pid);
 /* Waits for a forked child that exited normally and returns its status. */
 int t_child_status(long pid);
+/* An allocator for the cases' allocation failures: after
+ * t_alloc_fail_at(k), the k-th of its calls from then on fails, once (0: none
+ * does).  t_alloc_done(rc), given what the call under test returned, checks
+ * that it was PO_ENOMEM exactly when an allocation failed in the call,
+ * disarms, and tells whether the call succeeded. */
+extern const po_allocator t_failing_alloc;
+void t_alloc_fail_at(long k);
+bool t_alloc_done(int rc);
 /* Lowers the process's limit of open descriptors so that `extra` more can
  * be opened above the lowest one free (then EMFILE); -1 puts the limit
  * back. */

@@ -169,26 +169,10 @@ void case_deadline_errors(void) {
     po_destroy(p);
 }
 
-/* An allocator that fails one chosen call. */
-static long dl_calls, dl_fail_at;
-static void *dl_malloc(size_t n, void *ctx) {
-    (void)ctx;
-    return ++dl_calls == dl_fail_at ? NULL : malloc(n);
-}
-static void *dl_realloc(void *ptr, size_t n, void *ctx) {
-    (void)ctx;
-    return ++dl_calls == dl_fail_at ? NULL : realloc(ptr, n);
-}
-static void dl_free(void *ptr, void *ctx) {
-    (void)ctx;
-    free(ptr);
-}
-
 void case_deadline_alloc_failure(void) {
-    const po_allocator a = {dl_malloc, dl_realloc, dl_free, NULL};
     po_options o;
     memset(&o, 0, sizeof o);
-    o.allocator = &a;
+    o.allocator = &t_failing_alloc;
     po_poller *p = t_poller_opts(&o);
     t_chan c;
     po_channel *ch = dl_attach(p, 1, T_NO_SOCK, &c, 0);
@@ -196,25 +180,19 @@ void case_deadline_alloc_failure(void) {
      * in turn; nothing may change until one succeeds. */
     int failures = 0;
     for (long k = 1;; k++) {
-        dl_calls = 0;
-        dl_fail_at = k;
-        int rc = po_set_deadline(ch, po_now());
-        if (rc == PO_OK)
+        t_alloc_fail_at(k);
+        if (t_alloc_done(po_set_deadline(ch, po_now())))
             break;
-        CHECK_EQ(rc, PO_ENOMEM);
         CHECK(po_channel_deadline(ch) == PO_NEVER);
         failures++;
     }
-    dl_fail_at = 0;
     CHECK(failures >= 1);
     po_triggers total;
     CHECK_EQ(po_wait(p, 1000, &total), 1);
     CHECK_EQ(dl_act(p, ch), PO_TIMEOUT);
     /* Records are reused: setting again needs no memory. */
-    dl_calls = 0;
-    dl_fail_at = 1;
-    CHECK_EQ(po_set_deadline(ch, po_now()), PO_OK);
-    dl_fail_at = 0;
+    t_alloc_fail_at(1);
+    CHECK(t_alloc_done(po_set_deadline(ch, po_now())));
     po_destroy(p);
 }
 

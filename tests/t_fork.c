@@ -11,8 +11,6 @@
 #include "harness.h"
 
 #include <errno.h>
-#include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* A probe or a deinit that calls po_after_fork(). */
@@ -279,34 +277,10 @@ void case_fork_after_fork_fails(void) {
     fk_parent_serves(&f);
 }
 
-/* An allocator whose fk_fail-th call from now fails (0: none does), and
- * counts the failures in fk_failed. */
-static int fk_fail, fk_failed;
-static bool fk_fails(void) {
-    if (fk_fail > 0 && --fk_fail == 0) {
-        fk_failed++;
-        return true;
-    }
-    return false;
-}
-static void *fk_malloc(size_t n, void *ctx) {
-    (void)ctx;
-    return fk_fails() ? NULL : malloc(n);
-}
-static void *fk_realloc(void *ptr, size_t n, void *ctx) {
-    (void)ctx;
-    return fk_fails() ? NULL : realloc(ptr, n);
-}
-static void fk_free(void *ptr, void *ctx) {
-    (void)ctx;
-    free(ptr);
-}
-static const po_allocator fk_alloc = {fk_malloc, fk_realloc, fk_free, NULL};
-
 void case_fork_after_fork_nomem(void) {
     po_options o;
     memset(&o, 0, sizeof o);
-    o.allocator = &fk_alloc;
+    o.allocator = &t_failing_alloc;
     fk_fx f;
     long pid = fk_fork(&f, &o);
     if (pid == 0) {
@@ -315,16 +289,9 @@ void case_fork_after_fork_nomem(void) {
          * the poller fit for the next try, and one succeeds. */
         for (int k = 1;; k++) {
             CHECK(k < 64);
-            fk_fail = k;
-            fk_failed = 0;
-            int rc = po_after_fork(f.p);
-            fk_fail = 0;
-            if (rc == PO_OK) {
-                CHECK_EQ(fk_failed, 0);
+            t_alloc_fail_at(k);
+            if (t_alloc_done(po_after_fork(f.p)))
                 break;
-            }
-            CHECK_EQ(rc, PO_ENOMEM);
-            CHECK_EQ(fk_failed, 1);
         }
         fk_child_serves(&f);
     }

@@ -8,6 +8,7 @@
 #include "harness.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* Takes every waiting payload into out (at most max); returns how many. */
 static size_t nt_take_all(po_notifier *n, uint64_t *out, size_t max) {
@@ -130,6 +131,39 @@ void case_notify_errors(void) {
     CHECK_EQ(t_wait_for(p, ch, PO_NOTIFY, 20, 1000), PO_NOTIFY);
     CHECK_EQ(po_notifier_take(n, &v), PO_OK);
     CHECK(v == 2);
+    po_destroy(p);
+}
+
+void case_notify_alloc_failure(void) {
+    po_options o;
+    memset(&o, 0, sizeof o);
+    o.allocator = &t_failing_alloc;
+    po_poller *p = t_poller_opts(&o);
+    /* Each allocation of an attach fails in turn (the notifier, its queue,
+     * the poller's room for a channel), with the default capacity and a
+     * larger one: PO_ENOMEM exactly then, and nothing changes. */
+    const size_t capacities[] = {0, 5000};
+    for (size_t i = 0; i < 2; i++) {
+        po_notifier *n = NULL;
+        po_channel *ch = NULL;
+        long k = 1;
+        for (;; k++) {
+            CHECK(k < 64);
+            t_alloc_fail_at(k);
+            if (t_alloc_done(po_notifier_attach(p, 7, capacities[i], &n, &ch)))
+                break;
+            CHECK(n == NULL && ch == NULL);
+            CHECK_EQ(po_count(p), 0);
+            CHECK(po_find(p, 7) == NULL);
+        }
+        CHECK(k > 1);
+        CHECK_EQ(po_notify(n, 42), PO_OK);
+        CHECK_EQ(t_wait_for(p, ch, PO_NOTIFY, 20, 1000), PO_NOTIFY);
+        uint64_t got[2];
+        CHECK_EQ(nt_take_all(n, got, 2), 1);
+        CHECK(got[0] == 42);
+        CHECK_EQ(po_delete(p, 7), PO_OK);
+    }
     po_destroy(p);
 }
 

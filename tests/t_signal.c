@@ -20,7 +20,6 @@
 
 #include <signal.h>
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 
 #ifdef _WIN32
@@ -283,27 +282,10 @@ void case_signal_claimed_once(void) {
     po_destroy(q);
 }
 
-/* An allocator whose sg_fail-th call from now fails (0: none does). */
-static int sg_fail;
-static int sg_fails(void) { return sg_fail > 0 && --sg_fail == 0; }
-static void *sg_malloc(size_t n, void *ctx) {
-    (void)ctx;
-    return sg_fails() ? NULL : malloc(n);
-}
-static void *sg_realloc(void *ptr, size_t n, void *ctx) {
-    (void)ctx;
-    return sg_fails() ? NULL : realloc(ptr, n);
-}
-static void sg_free(void *ptr, void *ctx) {
-    (void)ctx;
-    free(ptr);
-}
-static const po_allocator sg_alloc = {sg_malloc, sg_realloc, sg_free, NULL};
-
 void case_signal_errors(void) {
     po_options o;
     memset(&o, 0, sizeof o);
-    o.allocator = &sg_alloc;
+    o.allocator = &t_failing_alloc;
     po_poller *p = t_poller_opts(&o);
     po_signal *s = NULL;
     po_channel *ch = NULL;
@@ -330,11 +312,9 @@ void case_signal_errors(void) {
      * process as it was. */
     int k = 1;
     for (;; k++) {
-        sg_fail = k;
-        int rc = po_signal_attach(p, 1, sg_sig, 3, &s, &ch);
-        if (rc == PO_OK)
+        t_alloc_fail_at(k);
+        if (t_alloc_done(po_signal_attach(p, 1, sg_sig, 3, &s, &ch)))
             break;
-        CHECK_EQ(rc, PO_ENOMEM);
         CHECK_EQ(po_count(p), 0);
 #ifndef _WIN32
         for (int i = 0; i < 3; i++) {
@@ -343,7 +323,6 @@ void case_signal_errors(void) {
         }
 #endif
     }
-    sg_fail = 0;
     CHECK(k > 1);
     CHECK_EQ(po_delete(p, 1), PO_OK);
     /* Repeats count once. */

@@ -473,6 +473,13 @@ def scenarios():
                                        .wait(nested(Seed().op("fork", 0)))
                                        .op("fork", 8).op("fork", 0)
                                        .op("destroy", 0))
+    # Each allocation of a notifier's attach failing in turn (the record,
+    # then the poller's room for a channel), then one that succeeds.
+    s["alloc_fail_notifier"] = (Seed().op("alloc_fail", 0).notifier(33, 4)
+                                .op("alloc_fail", 1).notifier(33, 4)
+                                .op("alloc_fail", 2).notifier(34, 4)
+                                .notifier(33, 4).op("notify", 0, 1)
+                                .wait(A_READ_ALL, A_READ_ALL))
     # An allocation failure armed for the fork: the uring backend's new
     # ring fails the child's first po_after_fork(), the next one succeeds.
     s["fork_alloc_fail"] = (Seed().attach(31, wants=RECV | SEND)
